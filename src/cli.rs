@@ -1,0 +1,283 @@
+//! Command-line definitions (clap derive) and nothing else: parsing only
+//! validates the shape of the arguments; reading files and resolving the
+//! config happen afterwards, in the command modules.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::results::Shard;
+
+const EXIT_CODES_HELP: &str = "\
+Exit codes:
+  0    pass: every workload ran and no threshold was breached
+  1    gate failed: a regression or a budget breach
+  2    bad usage, config or input file
+  3    a build or a workload failed (non-zero exit, signal, timeout)
+  130  interrupted (Ctrl-C, SIGTERM); no output file was written";
+
+/// memgate: catch memory regressions in review, not in production.
+///
+/// Builds and runs memory-pressure workloads for Go and Rust programs,
+/// measures allocations, heap, RSS and GC from every run, compares them
+/// with a stored baseline statistically, and fails the pipeline when a
+/// threshold is breached.
+#[derive(Debug, Parser)]
+#[command(name = "memgate", version, after_help = EXIT_CODES_HELP, propagate_version = true)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Build and run workloads and write every measured sample to a results file.
+    ///
+    /// Example: memgate run -c memgate.yaml -w churn -n 10 -o results.json
+    #[command(after_help = EXIT_CODES_HELP)]
+    Run(RunArgs),
+    /// Compare a baseline results file with a current one and print verdicts.
+    ///
+    /// Example: memgate compare .memgate/baseline.json results.json
+    #[command(after_help = EXIT_CODES_HELP)]
+    Compare(CompareArgs),
+    /// Run, then compare with the baseline, in one step.
+    ///
+    /// Example: memgate check -c memgate.yaml --baseline .memgate/baseline.json
+    #[command(after_help = EXIT_CODES_HELP)]
+    Check(CheckArgs),
+    /// Save or show the stored baseline.
+    ///
+    /// Example: memgate baseline save results.json
+    #[command(subcommand)]
+    Baseline(BaselineCommand),
+    /// Render a verdicts file as Markdown, JSON, JUnit XML or CSV.
+    ///
+    /// Example: memgate report verdicts.json --format markdown -o report.md
+    #[command(after_help = EXIT_CODES_HELP)]
+    Report(ReportArgs),
+    /// Turn outputs of other tools (go test -bench, gctrace, DHAT) into a results file.
+    ///
+    /// Example: memgate import --format gobench bench.txt -o results.json
+    #[command(after_help = EXIT_CODES_HELP)]
+    Import(ImportArgs),
+    /// Join results files of a sharded CI matrix into one.
+    ///
+    /// Example: memgate merge shard1.json shard2.json -o results.json
+    #[command(after_help = EXIT_CODES_HELP)]
+    Merge(MergeArgs),
+    /// Write a commented memgate.yaml and CI workflows for this repository.
+    ///
+    /// Example: memgate init
+    #[command(after_help = EXIT_CODES_HELP)]
+    Init(InitArgs),
+}
+
+/// Arguments of `memgate run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The config file.
+    #[arg(short, long, env = "MEMGATE_CONFIG", default_value = "memgate.yaml")]
+    pub config: PathBuf,
+    /// Run only this workload; repeat for several.
+    #[arg(short, long = "workload", value_name = "NAME")]
+    pub workloads: Vec<String>,
+    /// Measured repetitions per workload, overriding the config.
+    #[arg(short = 'n', long, value_name = "REPS", value_parser = clap::value_parser!(u32).range(1..))]
+    pub repetitions: Option<u32>,
+    /// Warm-up runs per workload, overriding the config.
+    #[arg(long, value_name = "RUNS")]
+    pub warmup: Option<u32>,
+    /// Run every N-th workload starting at the K-th, for a CI matrix.
+    #[arg(long, value_name = "K/N")]
+    pub shard: Option<Shard>,
+    /// Where to write the results (atomically).
+    #[arg(short, long, default_value = ".memgate/results.json")]
+    pub output: PathBuf,
+}
+
+/// Output format of `compare`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CompareFormat {
+    /// An aligned table for a terminal.
+    Table,
+    /// The verdicts as JSON.
+    Json,
+}
+
+/// Arguments of `memgate compare`.
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    /// The baseline results file.
+    pub baseline: PathBuf,
+    /// The current results file.
+    pub current: PathBuf,
+    /// The config holding thresholds and budgets.
+    #[arg(short, long, env = "MEMGATE_CONFIG", default_value = "memgate.yaml")]
+    pub config: PathBuf,
+    /// How to print the verdicts.
+    #[arg(long, value_enum, default_value_t = CompareFormat::Table)]
+    pub format: CompareFormat,
+    /// Also write the verdicts as JSON here.
+    #[arg(short, long)]
+    pub output: Option<PathBuf>,
+}
+
+/// Arguments of `memgate check`.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// The config file.
+    #[arg(short, long, env = "MEMGATE_CONFIG", default_value = "memgate.yaml")]
+    pub config: PathBuf,
+    /// The baseline to compare with.
+    #[arg(long, env = "MEMGATE_BASELINE", default_value = ".memgate/baseline.json")]
+    pub baseline: PathBuf,
+    /// Save the current results as the new baseline when the gate passes.
+    #[arg(long)]
+    pub save_baseline: bool,
+    /// Write a Markdown report here.
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
+}
+
+/// `memgate baseline` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum BaselineCommand {
+    /// Store a results file as the baseline, atomically.
+    ///
+    /// Example: memgate baseline save results.json --store .memgate
+    Save {
+        /// The results file to keep.
+        results: PathBuf,
+        /// The baseline store directory.
+        #[arg(long, default_value = ".memgate")]
+        store: PathBuf,
+        /// Keep results that contain failed runs.
+        #[arg(long)]
+        allow_failed: bool,
+    },
+    /// Print what the baseline holds and where it came from.
+    ///
+    /// Example: memgate baseline show
+    Show {
+        /// The baseline store directory.
+        #[arg(long, default_value = ".memgate")]
+        store: PathBuf,
+    },
+}
+
+/// Formats of `memgate report`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    /// Markdown for a pull-request comment.
+    Markdown,
+    /// The verdicts as JSON.
+    Json,
+    /// JUnit XML for CI test-report views.
+    Junit,
+    /// One row per sample.
+    Csv,
+}
+
+/// Arguments of `memgate report`.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// The verdicts file written by compare or check.
+    pub verdicts: PathBuf,
+    /// The output format.
+    #[arg(long, value_enum, default_value_t = ReportFormat::Markdown)]
+    pub format: ReportFormat,
+    /// A template replacing the built-in Markdown one.
+    #[arg(long)]
+    pub template: Option<PathBuf>,
+    /// Write here instead of stdout.
+    #[arg(short, long)]
+    pub output: Option<PathBuf>,
+}
+
+/// Input formats of `memgate import`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ImportFormat {
+    /// `go test -bench -benchmem` output.
+    Gobench,
+    /// A saved stderr with GODEBUG=gctrace=1 lines.
+    Gctrace,
+    /// DHAT JSON from dhat-rs or valgrind --tool=dhat.
+    Dhat,
+}
+
+/// Arguments of `memgate import`.
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The input format.
+    #[arg(long, value_enum)]
+    pub format: ImportFormat,
+    /// Input files.
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    /// Where to write the results.
+    #[arg(short, long, default_value = ".memgate/results.json")]
+    pub output: PathBuf,
+}
+
+/// Arguments of `memgate merge`.
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// Results files, one per shard.
+    #[arg(required = true, num_args = 2..)]
+    pub files: Vec<PathBuf>,
+    /// Where to write the merged results.
+    #[arg(short, long)]
+    pub output: PathBuf,
+}
+
+/// Arguments of `memgate init`.
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Overwrite existing files.
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+    use clap::error::ErrorKind;
+
+    #[test]
+    fn verify_cli() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn command_lines() {
+        let ok: &[&[&str]] = &[
+            &["memgate", "run"],
+            &["memgate", "run", "-c", "x.yaml", "-w", "a", "-w", "b", "-n", "3", "-o", "r.json"],
+            &["memgate", "run", "--shard", "2/4"],
+            &["memgate", "merge", "a.json", "b.json", "-o", "all.json"],
+            &["memgate", "compare", "base.json", "cur.json", "--format", "json"],
+            &["memgate", "baseline", "save", "r.json", "--allow-failed"],
+            &["memgate", "import", "--format", "gobench", "bench.txt"],
+        ];
+        for args in ok {
+            Cli::try_parse_from(*args).unwrap_or_else(|e| panic!("{args:?}: {e}"));
+        }
+        let bad: &[(&[&str], ErrorKind)] = &[
+            (&["memgate"], ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand),
+            (&["memgate", "run", "-n", "0"], ErrorKind::ValueValidation),
+            (&["memgate", "run", "--shard", "5/4"], ErrorKind::ValueValidation),
+            (&["memgate", "run", "--repetitons", "3"], ErrorKind::UnknownArgument),
+            (&["memgate", "merge", "a.json", "-o", "x.json"], ErrorKind::TooFewValues),
+            (&["memgate", "compare", "base.json", "cur.json", "--format", "xml"], ErrorKind::InvalidValue),
+            (&["memgate", "import", "x"], ErrorKind::MissingRequiredArgument),
+        ];
+        for (args, kind) in bad {
+            let e = Cli::try_parse_from(*args).expect_err(&format!("{args:?} should fail"));
+            assert_eq!(e.kind(), *kind, "{args:?}: {e}");
+        }
+    }
+}

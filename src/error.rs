@@ -1,0 +1,82 @@
+//! Exit codes, the outcome of a command that ran to the end, and the error
+//! type that reaches `main`, which knows its own exit code.
+//!
+//! A gate that says no is an [`Outcome`], not an error: the report is written
+//! first, then the code is chosen. Errors are for input that could not be
+//! used (2) and builds or workloads that could not be run (3).
+
+use crate::atomic::WriteError;
+use crate::config::ConfigError;
+use crate::results::ResultsError;
+use crate::runner::RunError;
+
+/// Exit codes, documented in `--help` and the README.
+pub mod exit {
+    /// Every workload ran and no threshold was breached.
+    pub const PASS: i32 = 0;
+    /// A regression or a budget breach.
+    pub const GATE_FAILED: i32 = 1;
+    /// Bad usage, config or input file.
+    pub const BAD_INPUT: i32 = 2;
+    /// A build or a workload failed: non-zero exit, signal, timeout.
+    pub const WORKLOAD_FAILED: i32 = 3;
+    /// Interrupted by Ctrl-C or SIGTERM (128 + SIGINT, the shell convention).
+    pub const INTERRUPTED: i32 = 130;
+}
+
+/// How a command that ran to its end came out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Nothing to complain about.
+    Pass,
+    /// The gate found a regression or a budget breach.
+    GateFailed,
+    /// Results were written, but some builds or runs failed.
+    WorkloadsFailed,
+}
+
+impl Outcome {
+    /// The process exit code for this outcome.
+    pub fn exit_code(self) -> i32 {
+        match self {
+            Outcome::Pass => exit::PASS,
+            Outcome::GateFailed => exit::GATE_FAILED,
+            Outcome::WorkloadsFailed => exit::WORKLOAD_FAILED,
+        }
+    }
+}
+
+/// Anything that stops a command before it can produce its outcome.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The config could not be used.
+    #[error("invalid config: {0}")]
+    Config(#[from] ConfigError),
+    /// A results file could not be read or merged.
+    #[error("invalid results: {0}")]
+    Results(#[from] ResultsError),
+    /// An output file could not be written.
+    #[error(transparent)]
+    Write(#[from] WriteError),
+    /// The runner could not go on.
+    #[error(transparent)]
+    Run(#[from] RunError),
+    /// A subcommand that this version does not provide yet.
+    #[error("`memgate {command}` is not yet available in this version")]
+    NotYetAvailable {
+        /// The subcommand.
+        command: &'static str,
+    },
+}
+
+impl Error {
+    /// The process exit code this error means.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Error::Config(_) | Error::Results(_) | Error::Write(_) | Error::NotYetAvailable { .. } => exit::BAD_INPUT,
+            Error::Run(RunError::Interrupted) => exit::INTERRUPTED,
+            Error::Run(RunError::MissingDir { .. }) => exit::BAD_INPUT,
+            Error::Run(_) => exit::WORKLOAD_FAILED,
+        }
+    }
+}

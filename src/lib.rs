@@ -1,0 +1,36 @@
+//! memgate: a memory-regression gate for Go and Rust programs.
+//!
+//! The stages, each a module with one job, joined by plain serializable
+//! values (see the README's map of `src/`):
+//! [`config`] → [`runner`] → [`collect`] → [`results`] → (gate, report).
+//! [`run`] dispatches a parsed command line to them; `main` only maps the
+//! outcome to an exit code.
+
+pub mod atomic;
+pub mod cli;
+pub mod collect;
+pub mod commands;
+pub mod config;
+pub mod error;
+pub mod fingerprint;
+pub mod metrics;
+pub mod results;
+pub mod runner;
+pub mod units;
+
+pub use error::{Error, Outcome};
+
+/// Runs one parsed command line to its outcome.
+pub fn run(cli: cli::Cli) -> Result<Outcome, Error> {
+    use cli::Command;
+    match cli.command {
+        Command::Run(args) => commands::run(args),
+        Command::Merge(args) => commands::merge(args),
+        Command::Compare(_) => Err(Error::NotYetAvailable { command: "compare" }),
+        Command::Check(_) => Err(Error::NotYetAvailable { command: "check" }),
+        Command::Baseline(_) => Err(Error::NotYetAvailable { command: "baseline" }),
+        Command::Report(_) => Err(Error::NotYetAvailable { command: "report" }),
+        Command::Import(_) => Err(Error::NotYetAvailable { command: "import" }),
+        Command::Init(_) => Err(Error::NotYetAvailable { command: "init" }),
+    }
+}

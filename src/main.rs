@@ -1,0 +1,25 @@
+//! The `memgate` binary: parse the command line, run it, map the outcome or
+//! error to an exit code. Everything else lives in the library.
+
+use std::ffi::OsString;
+
+use clap::Parser;
+use memgate::runner::launch::{LAUNCH_SUBCOMMAND, launcher_main};
+
+fn main() {
+    let args: Vec<OsString> = std::env::args_os().collect();
+    // The launcher must stay small: it is dispatched before anything else
+    // allocates (see runner::launch).
+    if args.get(1).is_some_and(|a| a == LAUNCH_SUBCOMMAND) {
+        std::process::exit(launcher_main(&args[2..]));
+    }
+    let cli = memgate::cli::Cli::parse_from(args);
+    let code = match memgate::run(cli) {
+        Ok(outcome) => outcome.exit_code(),
+        Err(e) => {
+            eprintln!("memgate: error: {e}");
+            e.exit_code()
+        }
+    };
+    std::process::exit(code);
+}

@@ -1,0 +1,114 @@
+//! The metric taxonomy shared by Go and Rust workloads: every metric's name,
+//! unit, direction and whether it travels between machines.
+//!
+//! Names are dotted and lower case, with the unit in the schema rather than
+//! the name (see DESIGN.md, "Metrics"). Collectors look their metrics up
+//! here so a name is spelled in one place.
+
+use serde::{Deserialize, Serialize};
+
+/// The unit a metric's samples are in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Unit {
+    /// Bytes, an integer.
+    Bytes,
+    /// Seconds, a float.
+    Seconds,
+    /// A count, an integer.
+    Count,
+    /// A dimensionless ratio, a float.
+    Ratio,
+}
+
+/// Which direction of change is an improvement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Better {
+    /// Smaller values are better (memory, time, pauses).
+    Lower,
+    /// Larger values are better (throughput).
+    Higher,
+}
+
+/// How far a metric's values travel between machines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Stability {
+    /// The same on any machine with the same toolchain (allocation counts and
+    /// bytes of a deterministic workload).
+    Deterministic,
+    /// Depends on CPU, kernel and load (RSS, CPU time, pauses, latency).
+    MachineDependent,
+}
+
+/// The static description of one metric.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MetricDef {
+    /// Dotted name, e.g. `process.rss.peak`.
+    pub name: &'static str,
+    /// Unit of the samples.
+    pub unit: Unit,
+    /// Direction of improvement.
+    pub better: Better,
+    /// Whether values travel between machines.
+    pub stability: Stability,
+}
+
+const fn machine(name: &'static str, unit: Unit) -> MetricDef {
+    MetricDef {
+        name,
+        unit,
+        better: Better::Lower,
+        stability: Stability::MachineDependent,
+    }
+}
+
+/// Peak resident set size of the workload process, from wait4 (bytes).
+pub const RSS_PEAK: MetricDef = machine("process.rss.peak", Unit::Bytes);
+/// User CPU time (seconds).
+pub const CPU_USER: MetricDef = machine("process.cpu.user", Unit::Seconds);
+/// System CPU time (seconds).
+pub const CPU_SYSTEM: MetricDef = machine("process.cpu.system", Unit::Seconds);
+/// Wall-clock time from spawn to reaping (seconds).
+pub const WALL: MetricDef = machine("process.wall", Unit::Seconds);
+/// Minor page faults (count).
+pub const FAULTS_MINOR: MetricDef = machine("process.faults.minor", Unit::Count);
+/// Major page faults (count).
+pub const FAULTS_MAJOR: MetricDef = machine("process.faults.major", Unit::Count);
+/// Voluntary context switches (count).
+pub const CTX_VOLUNTARY: MetricDef = machine("process.context_switches.voluntary", Unit::Count);
+/// Involuntary context switches (count).
+pub const CTX_INVOLUNTARY: MetricDef = machine("process.context_switches.involuntary", Unit::Count);
+
+/// Every metric memgate knows, for lookups by name.
+pub const ALL: &[MetricDef] = &[
+    RSS_PEAK,
+    CPU_USER,
+    CPU_SYSTEM,
+    WALL,
+    FAULTS_MINOR,
+    FAULTS_MAJOR,
+    CTX_VOLUNTARY,
+    CTX_INVOLUNTARY,
+];
+
+/// The definition of a known metric.
+pub fn lookup(name: &str) -> Option<&'static MetricDef> {
+    ALL.iter().find(|m| m.name == name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_unique_dotted_lower_case() {
+        for (i, m) in ALL.iter().enumerate() {
+            assert!(m.name.contains('.'), "{}", m.name);
+            assert_eq!(m.name, m.name.to_lowercase());
+            assert!(ALL[i + 1..].iter().all(|o| o.name != m.name), "duplicate {}", m.name);
+            assert_eq!(lookup(m.name), Some(m));
+        }
+    }
+}

@@ -1,0 +1,519 @@
+//! The results file: every sample of every metric, per workload, with the
+//! runs that produced them and the environment they ran in.
+//!
+//! `results.json` is versioned (`"schema": "memgate/results/v1"`) and read
+//! back with `deny_unknown_fields`, so a file from another version is refused
+//! with a message instead of being half understood. This module also merges
+//! the results of a sharded CI matrix. Measuring is the runner's job;
+//! judging the samples is the gate's.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::de::{self, Deserializer, Visitor};
+use serde::{Deserialize, Serialize, Serializer};
+
+use crate::config::Lang;
+use crate::fingerprint::Environment;
+use crate::metrics::{Better, MetricDef, Stability, Unit};
+
+/// The schema tag written into, and required of, every results file.
+pub const RESULTS_SCHEMA: &str = "memgate/results/v1";
+
+/// One invocation's measurements (or several, merged).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Results {
+    /// Always [`RESULTS_SCHEMA`].
+    pub schema: String,
+    /// The memgate version that wrote the file.
+    pub memgate_version: String,
+    /// When the file was written (RFC 3339, UTC).
+    pub created_at: String,
+    /// The shards this file covers; empty when every workload ran.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub shards: Vec<Shard>,
+    /// The machines and toolchains the workloads ran on.
+    pub environments: Vec<Environment>,
+    /// Per-workload results, in config order.
+    pub workloads: Vec<WorkloadResults>,
+}
+
+/// `--shard K/N`: this invocation ran every N-th workload starting at the K-th.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Shard {
+    /// 1-based shard index.
+    pub index: u32,
+    /// Number of shards.
+    pub total: u32,
+}
+
+impl std::str::FromStr for Shard {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let bad = || format!("`{s}` is not a shard; expected K/N with 1 <= K <= N, e.g. `2/4`");
+        let (k, n) = s.split_once('/').ok_or_else(bad)?;
+        let (index, total): (u32, u32) = (k.trim().parse().map_err(|_| bad())?, n.trim().parse().map_err(|_| bad())?);
+        if index == 0 || index > total {
+            return Err(bad());
+        }
+        Ok(Shard { index, total })
+    }
+}
+
+impl fmt::Display for Shard {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.index, self.total)
+    }
+}
+
+impl Shard {
+    /// Whether the workload at 0-based `position` in the config belongs to this shard.
+    pub fn contains(&self, position: usize) -> bool {
+        position % self.total as usize == (self.index - 1) as usize
+    }
+}
+
+/// Everything measured for one workload.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorkloadResults {
+    /// The workload's name from the config.
+    pub name: String,
+    /// Its language.
+    pub lang: Lang,
+    /// Index into [`Results::environments`].
+    pub environment: usize,
+    /// The command that was run, as arguments.
+    pub command: Vec<String>,
+    /// Inferred tags (profile, allocator, GOGC, ...) overridden by user tags.
+    pub tags: BTreeMap<String, String>,
+    /// sha256 of the binary named by `binary:` in the config, after the build.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub binary_sha256: Option<String>,
+    /// Set when the build failed; then there are no runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub build_failure: Option<Failure>,
+    /// Every run, warm-up and failed ones included, in order.
+    pub runs: Vec<Run>,
+    /// Samples per metric: one per successful measured run, in run order.
+    pub metrics: BTreeMap<String, Series>,
+}
+
+impl WorkloadResults {
+    /// Whether the build or any run failed.
+    pub fn has_failures(&self) -> bool {
+        self.build_failure.is_some() || self.runs.iter().any(|r| r.status.is_failure())
+    }
+}
+
+/// A failed build or run, as the report shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Failure {
+    /// What happened, in words.
+    pub reason: String,
+    /// The last lines the process wrote to stderr.
+    pub stderr_tail: String,
+}
+
+/// One execution of a workload's run command.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Run {
+    /// 0-based position among this workload's runs (warm-ups first).
+    pub index: u32,
+    /// Warm-up runs are recorded but never sampled.
+    pub warmup: bool,
+    /// How the run ended.
+    pub status: RunStatus,
+    /// Wall-clock seconds from spawn to reaping.
+    pub wall_seconds: f64,
+    /// The launcher's own resident memory when it spawned the workload:
+    /// wait4's peak can never read below this (see runner::launch).
+    pub rss_floor_bytes: u64,
+    /// The highest VmHWM seen by the sampler; a lower bound of the real peak.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rss_hwm_sampled_bytes: Option<u64>,
+    /// The RSS timeline, when sampling was on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeline: Option<Timeline>,
+    /// The last lines of stderr, kept for failed runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stderr_tail: Option<String>,
+}
+
+/// How a run ended.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum RunStatus {
+    /// Exited with status 0.
+    Ok,
+    /// Exited with a non-zero status.
+    Exited {
+        /// The exit status.
+        code: i32,
+    },
+    /// Killed by a signal it did not ask for.
+    Signaled {
+        /// The signal number.
+        signal: i32,
+    },
+    /// Passed its timeout; its process group was ended.
+    TimedOut {
+        /// The timeout, in seconds.
+        after_seconds: f64,
+    },
+    /// The command could not be started.
+    SpawnFailed {
+        /// Why, from the OS.
+        message: String,
+    },
+    /// The run exited 0 but a collector could not read what it left.
+    CollectFailed {
+        /// The collector and what was wrong.
+        message: String,
+    },
+}
+
+impl RunStatus {
+    /// Anything but a clean exit.
+    pub fn is_failure(&self) -> bool {
+        !self.is_ok()
+    }
+
+    /// A clean exit.
+    pub fn is_ok(&self) -> bool {
+        matches!(self, RunStatus::Ok)
+    }
+}
+
+impl fmt::Display for RunStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RunStatus::Ok => f.write_str("exited 0"),
+            RunStatus::Exited { code } => write!(f, "exited with status {code}"),
+            RunStatus::Signaled { signal } => write!(f, "killed by signal {signal} ({})", signal_name(*signal)),
+            RunStatus::TimedOut { after_seconds } => write!(f, "timed out after {after_seconds}s"),
+            RunStatus::SpawnFailed { message } => write!(f, "could not be started: {message}"),
+            RunStatus::CollectFailed { message } => write!(f, "exited 0 but its output could not be read: {message}"),
+        }
+    }
+}
+
+/// A short name for common signals, for messages.
+pub fn signal_name(signal: i32) -> &'static str {
+    match signal {
+        libc::SIGHUP => "SIGHUP",
+        libc::SIGINT => "SIGINT",
+        libc::SIGQUIT => "SIGQUIT",
+        libc::SIGILL => "SIGILL",
+        libc::SIGABRT => "SIGABRT",
+        libc::SIGBUS => "SIGBUS",
+        libc::SIGFPE => "SIGFPE",
+        libc::SIGKILL => "SIGKILL",
+        libc::SIGSEGV => "SIGSEGV",
+        libc::SIGPIPE => "SIGPIPE",
+        libc::SIGTERM => "SIGTERM",
+        _ => "signal",
+    }
+}
+
+/// RSS sampled from /proc while the run was alive.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Timeline {
+    /// The configured interval, in seconds.
+    pub interval_seconds: f64,
+    /// Microseconds since spawn, per sample.
+    pub t_us: Vec<u64>,
+    /// VmRSS in bytes, per sample.
+    pub rss_bytes: Vec<u64>,
+}
+
+/// All samples of one metric for one workload.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Series {
+    /// Unit of the samples.
+    pub unit: Unit,
+    /// Direction of improvement.
+    pub better: Better,
+    /// Whether the values travel between machines.
+    pub stability: Stability,
+    /// The collector that produced the samples, e.g. `wait4`.
+    pub source: String,
+    /// One value per successful measured run.
+    pub samples: Vec<Value>,
+}
+
+impl Series {
+    /// An empty series for a known metric.
+    pub fn new(def: &MetricDef, source: &str) -> Series {
+        Series {
+            unit: def.unit,
+            better: def.better,
+            stability: def.stability,
+            source: source.to_owned(),
+            samples: Vec::new(),
+        }
+    }
+}
+
+/// One sample: integers stay integers until the statistics need floats.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Value {
+    /// Counts and byte totals.
+    Int(u64),
+    /// Seconds and ratios.
+    Float(f64),
+}
+
+impl Value {
+    /// The value as a float, for statistics.
+    pub fn as_f64(self) -> f64 {
+        match self {
+            Value::Int(v) => v as f64,
+            Value::Float(v) => v,
+        }
+    }
+}
+
+impl Serialize for Value {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match *self {
+            Value::Int(v) => s.serialize_u64(v),
+            Value::Float(v) => s.serialize_f64(v),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Value {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = Value;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a non-negative number")
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Value, E> {
+                Ok(Value::Int(v))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Value, E> {
+                u64::try_from(v)
+                    .map(Value::Int)
+                    .map_err(|_| E::custom(format!("negative sample {v}")))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Value, E> {
+                Ok(Value::Float(v))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// A results file that could not be read or merged. Always names the file.
+#[derive(Debug, thiserror::Error)]
+pub enum ResultsError {
+    /// Not readable.
+    #[error("{}: cannot read the file: {source}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Not JSON, or not the results schema.
+    #[error("{}{}: {field}: {message}", path.display(), line.map(|l| format!(":{l}:{}", column.unwrap_or(0))).unwrap_or_default())]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line of the error, when known.
+        line: Option<usize>,
+        /// 1-based column of the error, when known.
+        column: Option<usize>,
+        /// Field path of the error.
+        field: String,
+        /// What was wrong.
+        message: String,
+    },
+    /// A different schema version.
+    #[error("{}: schema `{found}` is not `{RESULTS_SCHEMA}`; re-run it with this memgate, or use the memgate that wrote it", path.display())]
+    Schema {
+        /// The file.
+        path: PathBuf,
+        /// The schema it declares.
+        found: String,
+    },
+    /// Two inputs of a merge hold the same workload.
+    #[error("{}: workload `{workload}` is also in {}; the inputs of a merge must not overlap", path.display(), other.display())]
+    Overlap {
+        /// The later file.
+        path: PathBuf,
+        /// The earlier file holding the same workload.
+        other: PathBuf,
+        /// The workload in both.
+        workload: String,
+    },
+    /// Inputs of a merge measured different commits.
+    #[error("{}: measured commit {found}, but {} measured {expected}; merge only results of one commit", path.display(), other.display())]
+    MixedCommits {
+        /// The later file.
+        path: PathBuf,
+        /// The first file.
+        other: PathBuf,
+        /// The first file's commit.
+        expected: String,
+        /// This file's commit.
+        found: String,
+    },
+}
+
+impl Results {
+    /// Reads and checks a results file.
+    pub fn read(path: &Path) -> Result<Results, ResultsError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ResultsError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        Results::parse(path, &text)
+    }
+
+    /// Parses results text; `path` names the source in errors.
+    pub fn parse(path: &Path, text: &str) -> Result<Results, ResultsError> {
+        let parse_error = |e: serde_json::Error, field: String| ResultsError::Parse {
+            path: path.to_owned(),
+            line: (e.line() > 0).then_some(e.line()),
+            column: (e.column() > 0).then_some(e.column()),
+            field,
+            message: e.to_string().split(" at line ").next().unwrap_or_default().to_owned(),
+        };
+        // Look at the schema tag first, so a file of another version gets the
+        // version message rather than an unknown-field one.
+        #[derive(Deserialize)]
+        struct Tag {
+            schema: Option<String>,
+        }
+        let tag: Tag = serde_json::from_str(text).map_err(|e| parse_error(e, ".".into()))?;
+        match tag.schema {
+            Some(s) if s == RESULTS_SCHEMA => {}
+            Some(found) => {
+                return Err(ResultsError::Schema {
+                    path: path.to_owned(),
+                    found,
+                });
+            }
+            None => {
+                return Err(ResultsError::Parse {
+                    path: path.to_owned(),
+                    line: None,
+                    column: None,
+                    field: "schema".into(),
+                    message: format!("missing; a results file starts with \"schema\": \"{RESULTS_SCHEMA}\""),
+                });
+            }
+        }
+        let mut de = serde_json::Deserializer::from_str(text);
+        serde_path_to_error::deserialize(&mut de).map_err(|e| {
+            let field = e.path().to_string();
+            parse_error(e.into_inner(), field)
+        })
+    }
+
+    /// Whether any workload's build or run failed.
+    pub fn has_failures(&self) -> bool {
+        self.workloads.iter().any(WorkloadResults::has_failures)
+    }
+}
+
+/// Joins results of a sharded matrix into one file. Refuses other schema
+/// versions (at read time), overlapping workloads and different commits.
+pub fn merge(first: (PathBuf, Results), rest: Vec<(PathBuf, Results)>) -> Result<Results, ResultsError> {
+    let (first_path, mut merged) = first;
+    let mut owner: BTreeMap<String, PathBuf> =
+        merged.workloads.iter().map(|w| (w.name.clone(), first_path.clone())).collect();
+    let first_commit = commit_of(&merged);
+    for (path, part) in rest {
+        if let (Some(expected), Some(found)) = (&first_commit, commit_of(&part))
+            && *expected != found
+        {
+            return Err(ResultsError::MixedCommits {
+                path,
+                other: first_path,
+                expected: expected.clone(),
+                found,
+            });
+        }
+        let mut env_map = Vec::with_capacity(part.environments.len());
+        for env in part.environments {
+            let idx = match merged.environments.iter().position(|e| *e == env) {
+                Some(i) => i,
+                None => {
+                    merged.environments.push(env);
+                    merged.environments.len() - 1
+                }
+            };
+            env_map.push(idx);
+        }
+        for mut w in part.workloads {
+            if let Some(other) = owner.get(&w.name) {
+                return Err(ResultsError::Overlap {
+                    path,
+                    other: other.clone(),
+                    workload: w.name,
+                });
+            }
+            owner.insert(w.name.clone(), path.clone());
+            w.environment = env_map.get(w.environment).copied().unwrap_or(0);
+            merged.workloads.push(w);
+        }
+        merged.shards.extend(part.shards);
+    }
+    merged.shards.sort_by_key(|s| (s.total, s.index));
+    merged.shards.dedup();
+    merged.created_at = crate::fingerprint::now_rfc3339();
+    Ok(merged)
+}
+
+fn commit_of(r: &Results) -> Option<String> {
+    r.environments.iter().find_map(|e| e.git.as_ref().map(|g| g.commit.clone()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shards_pick_every_nth_from_the_kth() {
+        let s: Shard = "2/4".parse().unwrap();
+        let picked: Vec<usize> = (0..10).filter(|&i| s.contains(i)).collect();
+        assert_eq!(picked, [1, 5, 9]);
+        assert!("0/4".parse::<Shard>().is_err());
+        assert!("5/4".parse::<Shard>().is_err());
+        assert!("x".parse::<Shard>().is_err());
+    }
+
+    #[test]
+    fn values_keep_integers_integers() {
+        let v: Vec<Value> = serde_json::from_str("[1, 2.5, 18446744073709551615]").unwrap();
+        assert_eq!(v, [Value::Int(1), Value::Float(2.5), Value::Int(u64::MAX)]);
+        assert_eq!(serde_json::to_string(&v).unwrap(), "[1,2.5,18446744073709551615]");
+        assert!(serde_json::from_str::<Value>("-3").is_err());
+    }
+
+    #[test]
+    fn another_schema_is_refused_by_name() {
+        let e = Results::parse(Path::new("r.json"), r#"{"schema":"memgate/results/v9","x":1}"#).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "r.json: schema `memgate/results/v9` is not `memgate/results/v1`; re-run it with this memgate, or use the memgate that wrote it"
+        );
+        let e = Results::parse(Path::new("r.json"), "{\n  \"schema\": \"memgate/results/v1\",\n  \"bogus\": 1\n}").unwrap_err();
+        assert!(e.to_string().starts_with("r.json:3:"), "{e}");
+        assert!(e.to_string().contains("unknown field `bogus`"), "{e}");
+    }
+}

@@ -1,0 +1,390 @@
+//! The launcher: a small process between memgate and each workload, so the
+//! workload's peak RSS is its own and not memgate's.
+//!
+//! On Linux, `wait4`'s `ru_maxrss` survives exec and is floored at the
+//! spawner's resident memory when the child was made (reference §5.1): a
+//! `sleep` spawned by a 300 MiB parent reports 300 MiB. memgate therefore
+//! never spawns a workload itself. It starts `memgate __launch`, a freshly
+//! exec'd image holding a couple of MiB, and the launcher spawns the workload
+//! in a process group of its own, samples `/proc/PID/status` while it runs
+//! (`VmHWM` vanishes at exit, §5.2), enforces the timeout (SIGTERM to the
+//! group, SIGKILL after the grace period), reaps it with `wait4`, ends any
+//! stragglers in the group, and writes a [`LaunchReport`]. The launcher's own
+//! peak before the spawn is recorded as the floor below which `ru_maxrss`
+//! cannot read.
+//!
+//! If memgate dies, `PR_SET_PDEATHSIG` delivers SIGTERM to the launcher,
+//! which ends the workload's group: no orphans.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::process::Command;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+
+use super::procfs;
+
+/// The hidden subcommand that runs the launcher.
+pub const LAUNCH_SUBCOMMAND: &str = "__launch";
+
+/// Longest time the monitor sleeps, so signals and timeouts are acted on
+/// within this bound even with sampling off.
+const MONITOR_TICK: Duration = Duration::from_millis(10);
+
+/// What the launcher tells memgate about one finished process.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LaunchReport {
+    /// The launcher's VmHWM just before the spawn, bytes.
+    pub rss_floor_bytes: u64,
+    /// Spawn to reap, nanoseconds.
+    pub wall_ns: u64,
+    /// How the process ended.
+    pub end: End,
+    /// Resource usage of the reaped process, from wait4.
+    pub rusage: Option<Rusage>,
+    /// Highest VmHWM seen while sampling, bytes.
+    pub hwm_sampled_bytes: Option<u64>,
+    /// Sample times, microseconds since spawn.
+    pub t_us: Vec<u64>,
+    /// VmRSS per sample, bytes.
+    pub rss_bytes: Vec<u64>,
+}
+
+/// How a launched process ended.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum End {
+    /// Exited by itself.
+    Exited {
+        /// Exit status.
+        code: i32,
+    },
+    /// Killed by a signal nobody here sent.
+    Signaled {
+        /// Signal number.
+        signal: i32,
+    },
+    /// Ended by the launcher after the timeout.
+    TimedOut,
+    /// Ended by the launcher because memgate was interrupted.
+    Interrupted,
+    /// Never started.
+    SpawnFailed {
+        /// The OS error, with the program's name.
+        message: String,
+    },
+}
+
+/// The wait4 fields memgate records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Rusage {
+    /// `ru_maxrss`, KiB on Linux.
+    pub maxrss_kib: u64,
+    /// User CPU, microseconds.
+    pub utime_us: u64,
+    /// System CPU, microseconds.
+    pub stime_us: u64,
+    /// Minor faults.
+    pub minflt: u64,
+    /// Major faults.
+    pub majflt: u64,
+    /// Voluntary context switches.
+    pub nvcsw: u64,
+    /// Involuntary context switches.
+    pub nivcsw: u64,
+}
+
+/// The launcher's arguments.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LaunchSpec {
+    /// Where to write the report.
+    pub report: PathBuf,
+    /// Time limit; the group is ended after it.
+    pub timeout: Duration,
+    /// SIGTERM to SIGKILL delay.
+    pub grace: Duration,
+    /// RSS sampling interval; zero is off.
+    pub interval: Duration,
+    /// The command to run.
+    pub argv: Vec<OsString>,
+}
+
+impl LaunchSpec {
+    /// The arguments after the subcommand, as memgate passes them.
+    pub fn to_args(&self) -> Vec<OsString> {
+        let mut args: Vec<OsString> = vec![
+            "--report".into(),
+            self.report.clone().into(),
+            "--timeout-us".into(),
+            self.timeout.as_micros().to_string().into(),
+            "--grace-us".into(),
+            self.grace.as_micros().to_string().into(),
+            "--interval-us".into(),
+            self.interval.as_micros().to_string().into(),
+            "--".into(),
+        ];
+        args.extend(self.argv.iter().cloned());
+        args
+    }
+
+    /// Parses what [`LaunchSpec::to_args`] wrote.
+    pub fn from_args(args: &[OsString]) -> Result<LaunchSpec, String> {
+        let mut report = None;
+        let (mut timeout, mut grace, mut interval) = (None, None, None);
+        let mut it = args.iter();
+        while let Some(flag) = it.next() {
+            if flag == "--" {
+                break;
+            }
+            let value = it.next().ok_or_else(|| format!("{} needs a value", flag.to_string_lossy()))?;
+            let micros = || {
+                value
+                    .to_str()
+                    .and_then(|v| v.parse::<u64>().ok())
+                    .map(Duration::from_micros)
+                    .ok_or_else(|| format!("bad value for {}", flag.to_string_lossy()))
+            };
+            match flag.to_str() {
+                Some("--report") => report = Some(PathBuf::from(value)),
+                Some("--timeout-us") => timeout = Some(micros()?),
+                Some("--grace-us") => grace = Some(micros()?),
+                Some("--interval-us") => interval = Some(micros()?),
+                _ => return Err(format!("unknown launcher flag {}", flag.to_string_lossy())),
+            }
+        }
+        let argv: Vec<OsString> = it.cloned().collect();
+        if argv.is_empty() {
+            return Err("no command after --".into());
+        }
+        Ok(LaunchSpec {
+            report: report.ok_or("--report is required")?,
+            timeout: timeout.ok_or("--timeout-us is required")?,
+            grace: grace.ok_or("--grace-us is required")?,
+            interval: interval.ok_or("--interval-us is required")?,
+            argv,
+        })
+    }
+}
+
+/// Entry point of `memgate __launch`; returns the launcher's exit code
+/// (0 when the report was written, whatever the workload did).
+pub fn launcher_main(args: &[OsString]) -> i32 {
+    // SAFETY: prctl with PR_SET_PDEATHSIG takes a signal number and has no
+    // memory effects.
+    #[cfg(target_os = "linux")]
+    unsafe {
+        libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM);
+    }
+    let spec = match LaunchSpec::from_args(args) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("memgate launcher: {e}");
+            return 2;
+        }
+    };
+    let stop = Arc::new(AtomicBool::new(false));
+    for sig in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
+        if let Err(e) = signal_hook::flag::register(sig, Arc::clone(&stop)) {
+            eprintln!("memgate launcher: cannot handle signal {sig}: {e}");
+            return 2;
+        }
+    }
+    let report = supervise(&spec, &stop);
+    let json = match serde_json::to_vec(&report) {
+        Ok(j) => j,
+        Err(e) => {
+            eprintln!("memgate launcher: cannot encode the report: {e}");
+            return 2;
+        }
+    };
+    if let Err(e) = std::fs::write(&spec.report, json) {
+        eprintln!("memgate launcher: cannot write {}: {e}", spec.report.display());
+        return 2;
+    }
+    0
+}
+
+/// Why the monitor ended the process group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ended {
+    Timeout,
+    Interrupt,
+}
+
+/// What the monitor thread saw.
+#[derive(Debug, Default)]
+struct Watch {
+    ended: Option<Ended>,
+    hwm: Option<u64>,
+    t_us: Vec<u64>,
+    rss: Vec<u64>,
+}
+
+fn supervise(spec: &LaunchSpec, stop: &AtomicBool) -> LaunchReport {
+    let floor = procfs::mem_status("self").map(|m| m.hwm).unwrap_or(0);
+    let mut report = LaunchReport {
+        rss_floor_bytes: floor,
+        wall_ns: 0,
+        end: End::Interrupted,
+        rusage: None,
+        hwm_sampled_bytes: None,
+        t_us: Vec::new(),
+        rss_bytes: Vec::new(),
+    };
+    if stop.load(Ordering::SeqCst) {
+        return report;
+    }
+    let mut cmd = Command::new(&spec.argv[0]);
+    cmd.args(&spec.argv[1..]);
+    std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
+    let start = Instant::now();
+    let child = match cmd.spawn() {
+        Ok(c) => c,
+        Err(e) => {
+            report.end = End::SpawnFailed {
+                message: format!("`{}`: {e}", spec.argv[0].to_string_lossy()),
+            };
+            return report;
+        }
+    };
+    let pid = child.id() as libc::pid_t;
+    let (done_tx, done_rx) = mpsc::channel::<()>();
+    let watch = std::thread::scope(|scope| {
+        let monitor = scope.spawn(|| monitor(pid, start, spec, stop, done_rx));
+        let (status, usage) = wait4(pid);
+        report.wall_ns = start.elapsed().as_nanos() as u64;
+        drop(done_tx);
+        report.rusage = usage;
+        report.end = match status {
+            Some(s) if libc::WIFEXITED(s) => End::Exited {
+                code: libc::WEXITSTATUS(s),
+            },
+            Some(s) if libc::WIFSIGNALED(s) => End::Signaled {
+                signal: libc::WTERMSIG(s),
+            },
+            _ => End::Signaled { signal: 0 },
+        };
+        monitor.join().unwrap_or_default()
+    });
+    // The leader is gone; end whatever it left behind in its group.
+    // SAFETY: killpg only sends a signal.
+    unsafe {
+        libc::killpg(pid, libc::SIGKILL);
+    }
+    match watch.ended {
+        Some(Ended::Timeout) => report.end = End::TimedOut,
+        Some(Ended::Interrupt) => report.end = End::Interrupted,
+        None => {}
+    }
+    report.hwm_sampled_bytes = watch.hwm;
+    report.t_us = watch.t_us;
+    report.rss_bytes = watch.rss;
+    report
+}
+
+/// Blocks until `pid` exits; returns its wait status and rusage.
+fn wait4(pid: libc::pid_t) -> (Option<libc::c_int>, Option<Rusage>) {
+    let mut status: libc::c_int = 0;
+    // SAFETY: rusage is plain old data; zeroed is a valid value.
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    loop {
+        // SAFETY: both pointers are valid for the duration of the call.
+        let r = unsafe { libc::wait4(pid, &mut status, 0, &mut ru) };
+        if r == pid {
+            break;
+        }
+        if r == -1 && std::io::Error::last_os_error().raw_os_error() == Some(libc::EINTR) {
+            continue;
+        }
+        return (None, None);
+    }
+    let micros = |tv: libc::timeval| tv.tv_sec as u64 * 1_000_000 + tv.tv_usec as u64;
+    let usage = Rusage {
+        maxrss_kib: ru.ru_maxrss as u64,
+        utime_us: micros(ru.ru_utime),
+        stime_us: micros(ru.ru_stime),
+        minflt: ru.ru_minflt as u64,
+        majflt: ru.ru_majflt as u64,
+        nvcsw: ru.ru_nvcsw as u64,
+        nivcsw: ru.ru_nivcsw as u64,
+    };
+    (Some(status), Some(usage))
+}
+
+/// Samples RSS and enforces the timeout and signals until `done` closes.
+fn monitor(pid: libc::pid_t, start: Instant, spec: &LaunchSpec, stop: &AtomicBool, done: mpsc::Receiver<()>) -> Watch {
+    let mut watch = Watch::default();
+    let pid_text = pid.to_string();
+    let sampling = !spec.interval.is_zero();
+    let tick = if sampling { spec.interval.min(MONITOR_TICK) } else { MONITOR_TICK };
+    let mut next_sample = Duration::ZERO;
+    let mut term_sent_at: Option<Duration> = None;
+    let mut kill_sent = false;
+    loop {
+        let now = start.elapsed();
+        if sampling
+            && now >= next_sample
+            && let Some(m) = procfs::mem_status(&pid_text)
+        {
+            watch.t_us.push(now.as_micros() as u64);
+            watch.rss.push(m.rss);
+            watch.hwm = Some(watch.hwm.unwrap_or(0).max(m.hwm));
+            next_sample = now + spec.interval;
+        }
+        match term_sent_at {
+            None => {
+                let why = if stop.load(Ordering::SeqCst) {
+                    Some(Ended::Interrupt)
+                } else if now >= spec.timeout {
+                    Some(Ended::Timeout)
+                } else {
+                    None
+                };
+                if let Some(why) = why {
+                    watch.ended = Some(why);
+                    term_sent_at = Some(now);
+                    // SAFETY: killpg only sends a signal.
+                    unsafe {
+                        libc::killpg(pid, libc::SIGTERM);
+                    }
+                }
+            }
+            Some(at) if !kill_sent && now >= at + spec.grace => {
+                kill_sent = true;
+                // SAFETY: killpg only sends a signal.
+                unsafe {
+                    libc::killpg(pid, libc::SIGKILL);
+                }
+            }
+            Some(_) => {}
+        }
+        match done.recv_timeout(tick) {
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
+            _ => return watch,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spec_round_trips_through_args() {
+        let spec = LaunchSpec {
+            report: "/tmp/r.json".into(),
+            timeout: Duration::from_millis(1500),
+            grace: Duration::from_secs(3),
+            interval: Duration::ZERO,
+            argv: vec!["sh".into(), "-c".into(), "echo --report".into()],
+        };
+        assert_eq!(LaunchSpec::from_args(&spec.to_args()).unwrap(), spec);
+        assert!(LaunchSpec::from_args(&["--report".into(), "x".into(), "--".into()]).is_err());
+    }
+}

@@ -1,0 +1,304 @@
+//! The runner: builds each selected workload once, runs it `warmup +
+//! repetitions` times through the launcher, hands each successful measured
+//! run to the collectors, and assembles one [`Results`] value.
+//!
+//! Failed builds and runs are recorded in the results with their reason and
+//! stderr tail, never dropped and never sampled. Writing the file and
+//! choosing the exit code are left to the caller.
+
+pub mod launch;
+pub mod procfs;
+pub mod spawn;
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+use crate::collect::{Collect, RunArtifacts, rusage::Rusage};
+use crate::config::{Collector, Workload};
+use crate::fingerprint::{self, Environment};
+use crate::results::{Failure, RESULTS_SCHEMA, Results, Run, RunStatus, Series, Shard, Timeline, WorkloadResults};
+use launch::End;
+use spawn::{LaunchRequest, Launched};
+
+/// Lines of stderr kept for a failed build or run.
+pub const STDERR_TAIL_LINES: usize = 20;
+
+/// What to run, fully resolved.
+#[derive(Debug, Clone)]
+pub struct RunPlan {
+    /// The workloads, settings resolved, in config order.
+    pub workloads: Vec<Workload>,
+    /// The shard this invocation covers, recorded in the results.
+    pub shard: Option<Shard>,
+    /// The memgate executable that serves as launcher.
+    pub launcher: PathBuf,
+    /// The directory whose git state goes into the fingerprint.
+    pub repo_dir: PathBuf,
+}
+
+/// Why a run could not go on. Failed builds and runs are not errors: they
+/// are recorded in the results.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// Ctrl-C, SIGTERM or SIGHUP.
+    #[error("interrupted; the workload's process group was ended and no results were written")]
+    Interrupted,
+    /// A workload's `dir` does not exist.
+    #[error("workload `{workload}`: directory {} does not exist; fix `dir:` in the config", dir.display())]
+    MissingDir {
+        /// The workload.
+        workload: String,
+        /// Its resolved directory.
+        dir: PathBuf,
+    },
+    /// The launcher could not be started or did not report.
+    #[error("launcher {} failed: {message}", launcher.display())]
+    Launcher {
+        /// The executable.
+        launcher: PathBuf,
+        /// What happened.
+        message: String,
+    },
+    /// The scratch directory could not be used.
+    #[error("scratch file {}: {source}", path.display())]
+    Scratch {
+        /// The file or directory.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Signal handlers could not be installed.
+    #[error("cannot install the Ctrl-C handler: {message}")]
+    Signals {
+        /// The OS error.
+        message: String,
+    },
+}
+
+/// Runs the plan, printing one progress line per build and run to `log`.
+pub fn execute(plan: &RunPlan, log: &mut dyn Write) -> Result<Results, RunError> {
+    spawn::install_interrupt_handler()?;
+    for w in &plan.workloads {
+        if !w.dir.is_dir() {
+            return Err(RunError::MissingDir {
+                workload: w.name.clone(),
+                dir: w.dir.clone(),
+            });
+        }
+    }
+    let scratch = tempfile::Builder::new()
+        .prefix("memgate-")
+        .tempdir()
+        .map_err(|source| RunError::Scratch {
+            path: std::env::temp_dir(),
+            source,
+        })?;
+    let environment = Environment::detect(&plan.repo_dir);
+    let mut workloads = Vec::with_capacity(plan.workloads.len());
+    for (n, w) in plan.workloads.iter().enumerate() {
+        let dir = scratch.path().join(n.to_string());
+        std::fs::create_dir(&dir).map_err(|source| RunError::Scratch {
+            path: dir.clone(),
+            source,
+        })?;
+        workloads.push(run_workload(&plan.launcher, w, &dir, log)?);
+    }
+    Ok(Results {
+        schema: RESULTS_SCHEMA.to_owned(),
+        memgate_version: env!("CARGO_PKG_VERSION").to_owned(),
+        created_at: fingerprint::now_rfc3339(),
+        shards: plan.shard.into_iter().collect(),
+        environments: vec![environment],
+        workloads,
+    })
+}
+
+fn collectors(w: &Workload) -> Vec<Box<dyn Collect>> {
+    let list: Vec<Box<dyn Collect>> = vec![Box::new(Rusage)];
+    for c in &w.collect {
+        match c {
+            // Always on; listing it is allowed.
+            Collector::Rusage => {}
+        }
+    }
+    list
+}
+
+fn run_workload(launcher: &Path, w: &Workload, scratch: &Path, log: &mut dyn Write) -> Result<WorkloadResults, RunError> {
+    let mut out = WorkloadResults {
+        name: w.name.clone(),
+        lang: w.lang,
+        environment: 0,
+        command: w.run.clone(),
+        tags: fingerprint::workload_tags(w),
+        binary_sha256: None,
+        build_failure: None,
+        runs: Vec::new(),
+        metrics: BTreeMap::new(),
+    };
+    if let Some(build) = &w.build {
+        let _ = writeln!(log, "memgate: building {}: {}", w.name, shlex::try_join(build.iter().map(String::as_str)).unwrap_or_default());
+        let req = LaunchRequest {
+            argv: build,
+            dir: &w.dir,
+            env: &w.env,
+            timeout: w.build_timeout,
+            grace: w.kill_grace,
+            interval: std::time::Duration::ZERO,
+        };
+        let built = spawn::launch(launcher, &req, scratch, "build")?;
+        let status = run_status(&built.report.end, w.build_timeout)?;
+        if status.is_failure() {
+            let failure = Failure {
+                reason: format!("build {status}"),
+                stderr_tail: failure_tail(&built),
+            };
+            let _ = writeln!(log, "memgate: error: build of {} failed: {}\n{}", w.name, status, indent(&failure.stderr_tail));
+            out.build_failure = Some(failure);
+            return Ok(out);
+        }
+    }
+    if let Some(binary) = &w.binary {
+        match sha256_file(binary) {
+            Ok(hash) => out.binary_sha256 = Some(hash),
+            Err(e) => {
+                let reason = format!("binary {} named in the config cannot be read after the build: {e}", binary.display());
+                let _ = writeln!(log, "memgate: error: {}: {reason}", w.name);
+                out.build_failure = Some(Failure {
+                    reason,
+                    stderr_tail: String::new(),
+                });
+                return Ok(out);
+            }
+        }
+    }
+    let collectors = collectors(w);
+    let total = w.warmup + w.repetitions;
+    for index in 0..total {
+        let warmup = index < w.warmup;
+        let req = LaunchRequest {
+            argv: &w.run,
+            dir: &w.dir,
+            env: &w.env,
+            timeout: w.timeout,
+            grace: w.kill_grace,
+            interval: w.sample_interval,
+        };
+        let launched = spawn::launch(launcher, &req, scratch, &format!("run{index}"))?;
+        let report = &launched.report;
+        let mut status = run_status(&report.end, w.timeout)?;
+        let mut stderr_tail = None;
+        if status.is_ok() {
+            if !warmup {
+                let artifacts = RunArtifacts {
+                    report,
+                    stdout: &launched.stdout,
+                    stderr: &launched.stderr,
+                };
+                match collect_all(&collectors, &artifacts) {
+                    Ok(samples) => {
+                        for s in samples {
+                            out.metrics
+                                .entry(s.metric.name.to_owned())
+                                .or_insert_with(|| Series::new(s.metric, s.source))
+                                .samples
+                                .push(s.value);
+                        }
+                    }
+                    Err(e) => {
+                        status = RunStatus::CollectFailed { message: e.to_string() };
+                    }
+                }
+            }
+        }
+        if status.is_failure() {
+            stderr_tail = Some(failure_tail(&launched));
+        }
+        let peak = report.rusage.map(|r| crate::units::Bytes(r.maxrss_kib * 1024));
+        let _ = writeln!(
+            log,
+            "memgate: {} {} {}/{}: {} in {:.3}s{}",
+            w.name,
+            if warmup { "warm-up" } else { "run" },
+            index + 1,
+            total,
+            status,
+            report.wall_ns as f64 / 1e9,
+            peak.map(|p| format!(", peak RSS {p}")).unwrap_or_default()
+        );
+        if let Some(tail) = &stderr_tail {
+            let _ = writeln!(log, "{}", indent(tail));
+        }
+        out.runs.push(Run {
+            index,
+            warmup,
+            status,
+            wall_seconds: report.wall_ns as f64 / 1e9,
+            rss_floor_bytes: report.rss_floor_bytes,
+            rss_hwm_sampled_bytes: report.hwm_sampled_bytes,
+            timeline: (!w.sample_interval.is_zero()).then(|| Timeline {
+                interval_seconds: w.sample_interval.as_secs_f64(),
+                t_us: report.t_us.clone(),
+                rss_bytes: report.rss_bytes.clone(),
+            }),
+            stderr_tail,
+        });
+    }
+    Ok(out)
+}
+
+fn collect_all(collectors: &[Box<dyn Collect>], run: &RunArtifacts<'_>) -> Result<Vec<crate::collect::Sample>, crate::collect::CollectError> {
+    let mut all = Vec::new();
+    for c in collectors {
+        all.extend(c.collect(run)?);
+    }
+    Ok(all)
+}
+
+/// Maps the launcher's view of an ending to the results' view; an
+/// interrupted launch stops the whole run.
+fn run_status(end: &End, timeout: std::time::Duration) -> Result<RunStatus, RunError> {
+    Ok(match end {
+        End::Exited { code: 0 } => RunStatus::Ok,
+        End::Exited { code } => RunStatus::Exited { code: *code },
+        End::Signaled { signal } => RunStatus::Signaled { signal: *signal },
+        End::TimedOut => RunStatus::TimedOut {
+            after_seconds: timeout.as_secs_f64(),
+        },
+        End::SpawnFailed { message } => RunStatus::SpawnFailed { message: message.clone() },
+        End::Interrupted => return Err(RunError::Interrupted),
+    })
+}
+
+/// stderr's tail, or stdout's when stderr is empty.
+fn failure_tail(l: &Launched) -> String {
+    let err = spawn::tail(&l.stderr, STDERR_TAIL_LINES);
+    if err.trim().is_empty() {
+        spawn::tail(&l.stdout, STDERR_TAIL_LINES)
+    } else {
+        err
+    }
+}
+
+fn indent(text: &str) -> String {
+    text.lines().map(|l| format!("    | {l}")).collect::<Vec<_>>().join("\n")
+}
+
+fn sha256_file(path: &Path) -> std::io::Result<String> {
+    use std::io::Read;
+    let mut file = std::fs::File::open(path)?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let n = file.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+    }
+    Ok(hasher.finalize().iter().map(|b| format!("{b:02x}")).collect())
+}

@@ -1,0 +1,170 @@
+//! memgate's side of a launch: start `memgate __launch` for one command,
+//! wait for it, and read its report; forward Ctrl-C and SIGTERM to it.
+//!
+//! The workload's stdout and stderr go to files in a scratch directory, so
+//! nothing a workload prints can block memgate and collectors can read the
+//! streams after the run.
+
+use std::collections::BTreeMap;
+use std::ffi::OsString;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+use std::sync::{Once, OnceLock};
+use std::time::Duration;
+
+use super::RunError;
+use super::launch::{LAUNCH_SUBCOMMAND, LaunchReport, LaunchSpec};
+
+/// Set once memgate has received SIGINT, SIGTERM or SIGHUP.
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+/// The pid of the launcher now running, 0 when none.
+static CURRENT_LAUNCHER: AtomicI32 = AtomicI32::new(0);
+static SIGNALS: Once = Once::new();
+static SIGNAL_ERROR: OnceLock<String> = OnceLock::new();
+
+/// Installs the handler that turns Ctrl-C and SIGTERM into "stop after the
+/// current launch, which ends its workload's group". Idempotent.
+pub fn install_interrupt_handler() -> Result<(), RunError> {
+    SIGNALS.call_once(|| {
+        match signal_hook::iterator::Signals::new([libc::SIGINT, libc::SIGTERM, libc::SIGHUP]) {
+            Ok(mut signals) => {
+                std::thread::spawn(move || {
+                    for _ in signals.forever() {
+                        INTERRUPTED.store(true, Ordering::SeqCst);
+                        let pid = CURRENT_LAUNCHER.load(Ordering::SeqCst);
+                        if pid > 0 {
+                            // SAFETY: kill only sends a signal.
+                            unsafe {
+                                libc::kill(pid, libc::SIGTERM);
+                            }
+                        }
+                    }
+                });
+            }
+            Err(e) => {
+                let _ = SIGNAL_ERROR.set(e.to_string());
+            }
+        }
+    });
+    match SIGNAL_ERROR.get() {
+        Some(message) => Err(RunError::Signals {
+            message: message.clone(),
+        }),
+        None => Ok(()),
+    }
+}
+
+/// Whether memgate has been asked to stop.
+pub fn interrupted() -> bool {
+    INTERRUPTED.load(Ordering::SeqCst)
+}
+
+/// One command to launch.
+#[derive(Debug, Clone)]
+pub struct LaunchRequest<'a> {
+    /// The program and its arguments.
+    pub argv: &'a [String],
+    /// Working directory.
+    pub dir: &'a Path,
+    /// Variables added to memgate's own environment.
+    pub env: &'a BTreeMap<String, String>,
+    /// Time limit.
+    pub timeout: Duration,
+    /// SIGTERM to SIGKILL delay.
+    pub grace: Duration,
+    /// RSS sampling interval; zero is off.
+    pub interval: Duration,
+}
+
+/// A finished launch: the report and where the streams went.
+#[derive(Debug)]
+pub struct Launched {
+    /// The launcher's report.
+    pub report: LaunchReport,
+    /// The workload's stdout.
+    pub stdout: PathBuf,
+    /// The workload's stderr.
+    pub stderr: PathBuf,
+}
+
+/// Runs one command through the launcher at `launcher`, with its output in
+/// `scratch/<stem>.stdout|.stderr`.
+pub fn launch(launcher: &Path, req: &LaunchRequest<'_>, scratch: &Path, stem: &str) -> Result<Launched, RunError> {
+    if interrupted() {
+        return Err(RunError::Interrupted);
+    }
+    let io = |path: &Path| {
+        File::create(path).map_err(|source| RunError::Scratch {
+            path: path.to_owned(),
+            source,
+        })
+    };
+    let stdout = scratch.join(format!("{stem}.stdout"));
+    let stderr = scratch.join(format!("{stem}.stderr"));
+    let report_path = scratch.join(format!("{stem}.launch.json"));
+    let spec = LaunchSpec {
+        report: report_path.clone(),
+        timeout: req.timeout,
+        grace: req.grace,
+        interval: req.interval,
+        argv: req.argv.iter().map(OsString::from).collect(),
+    };
+    let mut child = Command::new(launcher)
+        .arg(LAUNCH_SUBCOMMAND)
+        .args(spec.to_args())
+        .current_dir(req.dir)
+        .envs(req.env)
+        .stdin(Stdio::null())
+        .stdout(io(&stdout)?)
+        .stderr(io(&stderr)?)
+        .spawn()
+        .map_err(|source| RunError::Launcher {
+            launcher: launcher.to_owned(),
+            message: source.to_string(),
+        })?;
+    CURRENT_LAUNCHER.store(child.id() as i32, Ordering::SeqCst);
+    // A signal that arrived between the check above and the store would have
+    // found no launcher to forward to; forward it now.
+    if interrupted() {
+        // SAFETY: kill only sends a signal.
+        unsafe {
+            libc::kill(child.id() as i32, libc::SIGTERM);
+        }
+    }
+    let status = child.wait();
+    CURRENT_LAUNCHER.store(0, Ordering::SeqCst);
+    let status = status.map_err(|source| RunError::Launcher {
+        launcher: launcher.to_owned(),
+        message: source.to_string(),
+    })?;
+    if interrupted() {
+        return Err(RunError::Interrupted);
+    }
+    if !status.success() {
+        return Err(RunError::Launcher {
+            launcher: launcher.to_owned(),
+            message: format!("{status}; {}", tail(&stderr, 5)),
+        });
+    }
+    let text = std::fs::read(&report_path).map_err(|source| RunError::Scratch {
+        path: report_path.clone(),
+        source,
+    })?;
+    let report = serde_json::from_slice(&text).map_err(|e| RunError::Launcher {
+        launcher: launcher.to_owned(),
+        message: format!("unreadable report {}: {e}", report_path.display()),
+    })?;
+    Ok(Launched { report, stdout, stderr })
+}
+
+/// The last `lines` lines of a text file, lossily decoded; empty if unreadable.
+pub fn tail(path: &Path, lines: usize) -> String {
+    let Ok(bytes) = std::fs::read(path) else {
+        return String::new();
+    };
+    let text = String::from_utf8_lossy(&bytes);
+    let all: Vec<&str> = text.lines().collect();
+    all[all.len().saturating_sub(lines)..].join("\n")
+}
