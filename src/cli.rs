@@ -132,7 +132,11 @@ pub struct CheckArgs {
     #[arg(short, long, env = "MEMGATE_CONFIG", default_value = "memgate.yaml")]
     pub config: PathBuf,
     /// The baseline to compare with.
-    #[arg(long, env = "MEMGATE_BASELINE", default_value = ".memgate/baseline.json")]
+    #[arg(
+        long,
+        env = "MEMGATE_BASELINE",
+        default_value = ".memgate/baseline.json"
+    )]
     pub baseline: PathBuf,
     /// Save the current results as the new baseline when the gate passes.
     #[arg(long)]
@@ -256,10 +260,19 @@ mod tests {
     fn command_lines() {
         let ok: &[&[&str]] = &[
             &["memgate", "run"],
-            &["memgate", "run", "-c", "x.yaml", "-w", "a", "-w", "b", "-n", "3", "-o", "r.json"],
+            &[
+                "memgate", "run", "-c", "x.yaml", "-w", "a", "-w", "b", "-n", "3", "-o", "r.json",
+            ],
             &["memgate", "run", "--shard", "2/4"],
             &["memgate", "merge", "a.json", "b.json", "-o", "all.json"],
-            &["memgate", "compare", "base.json", "cur.json", "--format", "json"],
+            &[
+                "memgate",
+                "compare",
+                "base.json",
+                "cur.json",
+                "--format",
+                "json",
+            ],
             &["memgate", "baseline", "save", "r.json", "--allow-failed"],
             &["memgate", "import", "--format", "gobench", "bench.txt"],
         ];
@@ -267,13 +280,38 @@ mod tests {
             Cli::try_parse_from(*args).unwrap_or_else(|e| panic!("{args:?}: {e}"));
         }
         let bad: &[(&[&str], ErrorKind)] = &[
-            (&["memgate"], ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand),
+            (
+                &["memgate"],
+                ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand,
+            ),
             (&["memgate", "run", "-n", "0"], ErrorKind::ValueValidation),
-            (&["memgate", "run", "--shard", "5/4"], ErrorKind::ValueValidation),
-            (&["memgate", "run", "--repetitons", "3"], ErrorKind::UnknownArgument),
-            (&["memgate", "merge", "a.json", "-o", "x.json"], ErrorKind::TooFewValues),
-            (&["memgate", "compare", "base.json", "cur.json", "--format", "xml"], ErrorKind::InvalidValue),
-            (&["memgate", "import", "x"], ErrorKind::MissingRequiredArgument),
+            (
+                &["memgate", "run", "--shard", "5/4"],
+                ErrorKind::ValueValidation,
+            ),
+            (
+                &["memgate", "run", "--repetitons", "3"],
+                ErrorKind::UnknownArgument,
+            ),
+            (
+                &["memgate", "merge", "a.json", "-o", "x.json"],
+                ErrorKind::TooFewValues,
+            ),
+            (
+                &[
+                    "memgate",
+                    "compare",
+                    "base.json",
+                    "cur.json",
+                    "--format",
+                    "xml",
+                ],
+                ErrorKind::InvalidValue,
+            ),
+            (
+                &["memgate", "import", "x"],
+                ErrorKind::MissingRequiredArgument,
+            ),
         ];
         for (args, kind) in bad {
             let e = Cli::try_parse_from(*args).expect_err(&format!("{args:?} should fail"));

@@ -7,7 +7,7 @@ use crate::cli::{MergeArgs, RunArgs};
 use crate::config::Config;
 use crate::error::{Error, Outcome};
 use crate::results::{self, Results};
-use crate::runner::{self, RunPlan, RunError};
+use crate::runner::{self, RunError, RunPlan};
 
 /// `memgate run`: measure the selected workloads and write the results.
 pub fn run(args: RunArgs) -> Result<Outcome, Error> {
@@ -17,8 +17,16 @@ pub fn run(args: RunArgs) -> Result<Outcome, Error> {
     crate::atomic::write_json(&args.output, &results)?;
     eprintln!("memgate: wrote {}", args.output.display());
     Ok(if results.has_failures() {
-        let failed = results.workloads.iter().filter(|w| w.has_failures()).map(|w| w.name.as_str()).collect::<Vec<_>>();
-        eprintln!("memgate: error: failed builds or runs in: {}", failed.join(", "));
+        let failed = results
+            .workloads
+            .iter()
+            .filter(|w| w.has_failures())
+            .map(|w| w.name.as_str())
+            .collect::<Vec<_>>();
+        eprintln!(
+            "memgate: error: failed builds or runs in: {}",
+            failed.join(", ")
+        );
         Outcome::WorkloadsFailed
     } else {
         Outcome::Pass
@@ -47,7 +55,12 @@ fn plan(config: &Config, args: &RunArgs) -> Result<RunPlan, Error> {
         launcher: PathBuf::from("memgate"),
         message: format!("cannot find memgate's own executable: {e}"),
     })?;
-    let repo_dir = config.path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new(".")).to_owned();
+    let repo_dir = config
+        .path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
+        .to_owned();
     Ok(RunPlan {
         workloads,
         shard: args.shard,
@@ -65,6 +78,11 @@ pub fn merge(args: MergeArgs) -> Result<Outcome, Error> {
     let first = parts.remove(0);
     let merged = results::merge(first, parts)?;
     crate::atomic::write_json(&args.output, &merged)?;
-    eprintln!("memgate: merged {} files, {} workloads, into {}", args.files.len(), merged.workloads.len(), args.output.display());
+    eprintln!(
+        "memgate: merged {} files, {} workloads, into {}",
+        args.files.len(),
+        merged.workloads.len(),
+        args.output.display()
+    );
     Ok(Outcome::Pass)
 }

@@ -72,7 +72,9 @@ impl<'de> Deserialize<'de> for CommandLine {
 
             fn visit_str<E: de::Error>(self, v: &str) -> Result<CommandLine, E> {
                 let words = shlex::split(v).ok_or_else(|| {
-                    E::custom(format!("cannot split `{v}` into words: unbalanced quotes or a trailing backslash"))
+                    E::custom(format!(
+                        "cannot split `{v}` into words: unbalanced quotes or a trailing backslash"
+                    ))
                 })?;
                 if words.is_empty() {
                     return Err(E::custom("the command is empty"));
@@ -302,7 +304,11 @@ impl Config {
         let base = std::path::absolute(&base).unwrap_or(base);
         Ok(Config {
             path: path.to_owned(),
-            workloads: raw.workloads.iter().map(|w| resolve(&raw.defaults, w, &base)).collect(),
+            workloads: raw
+                .workloads
+                .iter()
+                .map(|w| resolve(&raw.defaults, w, &base))
+                .collect(),
         })
     }
 
@@ -315,7 +321,10 @@ impl Config {
         let known: Vec<&str> = self.workloads.iter().map(|w| w.name.as_str()).collect();
         for name in names {
             if !known.contains(&name.as_str()) {
-                let mut message = format!("no workload named `{name}`; the config has {}", quoted_list(&known));
+                let mut message = format!(
+                    "no workload named `{name}`; the config has {}",
+                    quoted_list(&known)
+                );
                 if let Some(s) = closest(name, &known) {
                     message.push_str(&format!("; did you mean `{s}`?"));
                 }
@@ -328,14 +337,20 @@ impl Config {
                 });
             }
         }
-        Ok(self.workloads.iter().filter(|w| names.contains(&w.name)).collect())
+        Ok(self
+            .workloads
+            .iter()
+            .filter(|w| names.contains(&w.name))
+            .collect())
     }
 }
 
 fn parse_raw(text: &str) -> Result<RawConfig, ConfigErrorKind> {
     let de = serde_yaml::Deserializer::from_str(text);
     serde_path_to_error::deserialize::<_, RawConfig>(de).map_err(|e| {
-        let field = e.path().to_string();
+        // serde_path_to_error writes `?` for a key it never got to read.
+        let path = e.path().to_string();
+        let field = path.split(".?").next().unwrap_or_default().to_owned();
         let inner = e.into_inner();
         let (line, column) = match inner.location() {
             Some(l) => (Some(l.line()), Some(l.column())),
@@ -351,13 +366,30 @@ fn parse_raw(text: &str) -> Result<RawConfig, ConfigErrorKind> {
     })
 }
 
-/// serde_yaml appends " at line L column C" to its messages; the location is
-/// reported separately, in the `file:line:column` prefix.
+/// serde_yaml appends " at line L column C" to its messages (once per
+/// mark); the location is reported separately, in the `file:line:column` prefix.
 fn strip_location(message: &str) -> String {
-    match message.rfind(" at line ") {
-        Some(i) => message[..i].to_owned(),
-        None => message.to_owned(),
+    let mut out = String::with_capacity(message.len());
+    let mut rest = message;
+    while let Some(i) = rest.find(" at line ") {
+        out.push_str(&rest[..i]);
+        let after = &rest[i + " at line ".len()..];
+        // Skip "L column C".
+        let skip = after
+            .split_once(" column ")
+            .map(|(line, tail)| {
+                let digits = tail.chars().take_while(char::is_ascii_digit).count();
+                line.len() + " column ".len() + digits
+            })
+            .filter(|_| after.starts_with(|c: char| c.is_ascii_digit()))
+            .unwrap_or(0);
+        if skip == 0 {
+            out.push_str(" at line ");
+        }
+        rest = &after[skip..];
     }
+    out.push_str(rest);
+    out
 }
 
 /// serde_yaml prefixes messages below the root with its own path, e.g.
@@ -398,7 +430,11 @@ fn closest<'a>(given: &str, candidates: &[&'a str]) -> Option<&'a str> {
 }
 
 fn quoted_list(names: &[&str]) -> String {
-    names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
+    names
+        .iter()
+        .map(|n| format!("`{n}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Pass 2: checks across fields.
@@ -407,14 +443,25 @@ fn validate(raw: &RawConfig) -> Result<(), ConfigErrorKind> {
     if raw.version != CONFIG_VERSION {
         return Err(invalid(
             "version".into(),
-            format!("unsupported version {}; this memgate reads version {CONFIG_VERSION}", raw.version),
+            format!(
+                "unsupported version {}; this memgate reads version {CONFIG_VERSION}",
+                raw.version
+            ),
         ));
     }
     if raw.workloads.is_empty() {
-        return Err(invalid("workloads".into(), "the list is empty; add at least one workload".into()));
+        return Err(invalid(
+            "workloads".into(),
+            "the list is empty; add at least one workload".into(),
+        ));
     }
-    check_settings("defaults", raw.defaults.repetitions, raw.defaults.timeout, raw.defaults.sample_interval)?;
-    for (key, _) in &raw.defaults.env {
+    check_settings(
+        "defaults",
+        raw.defaults.repetitions,
+        raw.defaults.timeout,
+        raw.defaults.sample_interval,
+    )?;
+    for key in raw.defaults.env.keys() {
         check_env_key(&format!("defaults.env.{key}"), key)?;
     }
     let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
@@ -424,7 +471,10 @@ fn validate(raw: &RawConfig) -> Result<(), ConfigErrorKind> {
         if let Some(first) = seen.insert(&w.name, i) {
             return Err(invalid(
                 format!("{at}.name"),
-                format!("duplicate workload name `{}` (first used by workloads[{first}]); names must be unique", w.name),
+                format!(
+                    "duplicate workload name `{}` (first used by workloads[{first}]); names must be unique",
+                    w.name
+                ),
             ));
         }
         check_settings(&at, w.repetitions, w.timeout, w.sample_interval)?;
@@ -455,7 +505,9 @@ fn check_env_key(field: &str, key: &str) -> Result<(), ConfigErrorKind> {
     if key.is_empty() || key.contains('=') || key.contains('\0') {
         return Err(ConfigErrorKind::Invalid {
             field: field.into(),
-            message: "an environment variable name must be non-empty and contain neither `=` nor NUL".into(),
+            message:
+                "an environment variable name must be non-empty and contain neither `=` nor NUL"
+                    .into(),
         });
     }
     Ok(())
@@ -485,7 +537,10 @@ fn check_settings(
     {
         return Err(invalid(
             "sample_interval",
-            format!("{s} is too short; use 0 (off) or at least {}", HumanDuration(MIN_SAMPLE_INTERVAL)),
+            format!(
+                "{s} is too short; use 0 (off) or at least {}",
+                HumanDuration(MIN_SAMPLE_INTERVAL)
+            ),
         ));
     }
     Ok(())
@@ -501,8 +556,18 @@ fn resolve(d: &RawDefaults, w: &RawWorkload, base: &Path) -> Workload {
         Some(d) => base.join(d),
         None => base.to_owned(),
     };
-    let binary = w.binary.as_ref().map(|b| if b.is_absolute() { b.clone() } else { dir.join(b) });
-    let mut env: BTreeMap<String, String> = d.env.iter().map(|(k, v)| (k.clone(), v.0.clone())).collect();
+    let binary = w.binary.as_ref().map(|b| {
+        if b.is_absolute() {
+            b.clone()
+        } else {
+            dir.join(b)
+        }
+    });
+    let mut env: BTreeMap<String, String> = d
+        .env
+        .iter()
+        .map(|(k, v)| (k.clone(), v.0.clone()))
+        .collect();
     env.extend(w.env.iter().map(|(k, v)| (k.clone(), v.0.clone())));
     Workload {
         name: w.name.clone(),
@@ -512,14 +577,25 @@ fn resolve(d: &RawDefaults, w: &RawWorkload, base: &Path) -> Workload {
         dir,
         binary,
         env,
-        tags: w.tags.iter().map(|(k, v)| (k.clone(), v.0.clone())).collect(),
+        tags: w
+            .tags
+            .iter()
+            .map(|(k, v)| (k.clone(), v.0.clone()))
+            .collect(),
         collect: w.collect.clone(),
-        repetitions: w.repetitions.or(d.repetitions).unwrap_or(DEFAULT_REPETITIONS),
+        repetitions: w
+            .repetitions
+            .or(d.repetitions)
+            .unwrap_or(DEFAULT_REPETITIONS),
         warmup: w.warmup.or(d.warmup).unwrap_or(DEFAULT_WARMUP),
         timeout: pick(w.timeout, d.timeout, DEFAULT_TIMEOUT),
         build_timeout: pick(w.build_timeout, d.build_timeout, DEFAULT_BUILD_TIMEOUT),
         kill_grace: pick(w.kill_grace, d.kill_grace, DEFAULT_KILL_GRACE),
-        sample_interval: pick(w.sample_interval, d.sample_interval, DEFAULT_SAMPLE_INTERVAL),
+        sample_interval: pick(
+            w.sample_interval,
+            d.sample_interval,
+            DEFAULT_SAMPLE_INTERVAL,
+        ),
     }
 }
 
@@ -605,7 +681,7 @@ mod tests {
             ),
             (
                 "version: 1\nworkloads: [\n",
-                "/p/memgate.yaml:3:1: workloads: did not find expected node content",
+                "/p/memgate.yaml:3:1: workloads: did not find expected node content, while parsing a flow node",
             ),
         ];
         for (text, expected) in cases {

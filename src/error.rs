@@ -73,7 +73,10 @@ impl Error {
     /// The process exit code this error means.
     pub fn exit_code(&self) -> i32 {
         match self {
-            Error::Config(_) | Error::Results(_) | Error::Write(_) | Error::NotYetAvailable { .. } => exit::BAD_INPUT,
+            Error::Config(_)
+            | Error::Results(_)
+            | Error::Write(_)
+            | Error::NotYetAvailable { .. } => exit::BAD_INPUT,
             Error::Run(RunError::Interrupted) => exit::INTERRUPTED,
             Error::Run(RunError::MissingDir { .. }) => exit::BAD_INPUT,
             Error::Run(_) => exit::WORKLOAD_FAILED,

@@ -100,7 +100,9 @@ impl Environment {
             kernel: read_trimmed("/proc/sys/kernel/osrelease"),
             arch: std::env::consts::ARCH.to_owned(),
             cpu_model: cpu_model(),
-            cores: std::thread::available_parallelism().ok().map(|n| n.get() as u32),
+            cores: std::thread::available_parallelism()
+                .ok()
+                .map(|n| n.get() as u32),
             memory_bytes: mem_total(),
             rustc: tool_version("rustc", &["--version"]),
             go: tool_version("go", &["version"]),
@@ -117,7 +119,10 @@ pub fn now_rfc3339() -> String {
 }
 
 fn read_trimmed(path: &str) -> Option<String> {
-    std::fs::read_to_string(path).ok().map(|s| s.trim().to_owned()).filter(|s| !s.is_empty())
+    std::fs::read_to_string(path)
+        .ok()
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty())
 }
 
 fn os_release() -> Option<String> {
@@ -153,7 +158,10 @@ fn tool_version(tool: &str, args: &[&str]) -> Option<String> {
     if !out.status.success() {
         return None;
     }
-    String::from_utf8_lossy(&out.stdout).lines().next().map(|l| l.trim().to_owned())
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .next()
+        .map(|l| l.trim().to_owned())
 }
 
 fn git(repo: &Path, args: &[&str]) -> Option<String> {
@@ -173,8 +181,13 @@ fn git(repo: &Path, args: &[&str]) -> Option<String> {
 fn git_info(repo: &Path) -> Option<GitInfo> {
     let commit = git(repo, &["rev-parse", "HEAD"])?;
     let branch = git(repo, &["symbolic-ref", "--short", "-q", "HEAD"]).filter(|b| !b.is_empty());
-    let dirty = git(repo, &["status", "--porcelain", "--untracked-files=no"]).is_some_and(|s| !s.is_empty());
-    Some(GitInfo { commit, branch, dirty })
+    let dirty = git(repo, &["status", "--porcelain", "--untracked-files=no"])
+        .is_some_and(|s| !s.is_empty());
+    Some(GitInfo {
+        commit,
+        branch,
+        dirty,
+    })
 }
 
 /// The CI provider from its documented environment variables.
@@ -193,10 +206,12 @@ fn ci_info(var: impl Fn(&str) -> Option<String>) -> Option<CiInfo> {
             });
         }
     }
-    var("CI").filter(|v| v == "true" || v == "1").map(|_| CiInfo {
-        provider: "unknown".into(),
-        run_id: None,
-    })
+    var("CI")
+        .filter(|v| v == "true" || v == "1")
+        .map(|_| CiInfo {
+            provider: "unknown".into(),
+            run_id: None,
+        })
 }
 
 /// The bracketed choice of a sysfs setting such as `always [madvise] never`.
@@ -228,8 +243,19 @@ pub fn workload_tags(w: &Workload) -> BTreeMap<String, String> {
             .iter()
             .position(|a| a == "--profile")
             .and_then(|i| build.get(i + 1).cloned())
-            .or_else(|| build.iter().find_map(|a| a.strip_prefix("--profile=").map(str::to_owned)))
-            .unwrap_or_else(|| if build.iter().any(|a| a == "--release" || a == "-r") { "release" } else { "debug" }.into());
+            .or_else(|| {
+                build
+                    .iter()
+                    .find_map(|a| a.strip_prefix("--profile=").map(str::to_owned))
+            })
+            .unwrap_or_else(|| {
+                if build.iter().any(|a| a == "--release" || a == "-r") {
+                    "release"
+                } else {
+                    "debug"
+                }
+                .into()
+            });
         tags.insert("profile".into(), profile);
         let features = build.join(" ");
         let allocator = ["jemalloc", "mimalloc"]
@@ -241,7 +267,12 @@ pub fn workload_tags(w: &Workload) -> BTreeMap<String, String> {
     if w.lang == Lang::Go {
         tags.insert("allocator".into(), "go".into());
         for knob in ["GOGC", "GOMEMLIMIT", "GOMAXPROCS"] {
-            if let Some(v) = w.env.get(knob).cloned().or_else(|| std::env::var(knob).ok()) {
+            if let Some(v) = w
+                .env
+                .get(knob)
+                .cloned()
+                .or_else(|| std::env::var(knob).ok())
+            {
                 tags.insert(knob.into(), v);
             }
         }

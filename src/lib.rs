@@ -1,3 +1,4 @@
+#![cfg_attr(test, allow(clippy::unwrap_used))]
 //! memgate: a memory-regression gate for Go and Rust programs.
 //!
 //! The stages, each a module with one job, joined by plain serializable
@@ -28,7 +29,9 @@ pub fn run(cli: cli::Cli) -> Result<Outcome, Error> {
         Command::Merge(args) => commands::merge(args),
         Command::Compare(_) => Err(Error::NotYetAvailable { command: "compare" }),
         Command::Check(_) => Err(Error::NotYetAvailable { command: "check" }),
-        Command::Baseline(_) => Err(Error::NotYetAvailable { command: "baseline" }),
+        Command::Baseline(_) => Err(Error::NotYetAvailable {
+            command: "baseline",
+        }),
         Command::Report(_) => Err(Error::NotYetAvailable { command: "report" }),
         Command::Import(_) => Err(Error::NotYetAvailable { command: "import" }),
         Command::Init(_) => Err(Error::NotYetAvailable { command: "init" }),

@@ -107,7 +107,11 @@ mod tests {
         for (i, m) in ALL.iter().enumerate() {
             assert!(m.name.contains('.'), "{}", m.name);
             assert_eq!(m.name, m.name.to_lowercase());
-            assert!(ALL[i + 1..].iter().all(|o| o.name != m.name), "duplicate {}", m.name);
+            assert!(
+                ALL[i + 1..].iter().all(|o| o.name != m.name),
+                "duplicate {}",
+                m.name
+            );
             assert_eq!(lookup(m.name), Some(m));
         }
     }

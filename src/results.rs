@@ -56,7 +56,10 @@ impl std::str::FromStr for Shard {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let bad = || format!("`{s}` is not a shard; expected K/N with 1 <= K <= N, e.g. `2/4`");
         let (k, n) = s.split_once('/').ok_or_else(bad)?;
-        let (index, total): (u32, u32) = (k.trim().parse().map_err(|_| bad())?, n.trim().parse().map_err(|_| bad())?);
+        let (index, total): (u32, u32) = (
+            k.trim().parse().map_err(|_| bad())?,
+            n.trim().parse().map_err(|_| bad())?,
+        );
         if index == 0 || index > total {
             return Err(bad());
         }
@@ -196,10 +199,14 @@ impl fmt::Display for RunStatus {
         match self {
             RunStatus::Ok => f.write_str("exited 0"),
             RunStatus::Exited { code } => write!(f, "exited with status {code}"),
-            RunStatus::Signaled { signal } => write!(f, "killed by signal {signal} ({})", signal_name(*signal)),
+            RunStatus::Signaled { signal } => {
+                write!(f, "killed by signal {signal} ({})", signal_name(*signal))
+            }
             RunStatus::TimedOut { after_seconds } => write!(f, "timed out after {after_seconds}s"),
             RunStatus::SpawnFailed { message } => write!(f, "could not be started: {message}"),
-            RunStatus::CollectFailed { message } => write!(f, "exited 0 but its output could not be read: {message}"),
+            RunStatus::CollectFailed { message } => {
+                write!(f, "exited 0 but its output could not be read: {message}")
+            }
         }
     }
 }
@@ -390,7 +397,12 @@ impl Results {
             line: (e.line() > 0).then_some(e.line()),
             column: (e.column() > 0).then_some(e.column()),
             field,
-            message: e.to_string().split(" at line ").next().unwrap_or_default().to_owned(),
+            message: e
+                .to_string()
+                .split(" at line ")
+                .next()
+                .unwrap_or_default()
+                .to_owned(),
         };
         // Look at the schema tag first, so a file of another version gets the
         // version message rather than an unknown-field one.
@@ -413,7 +425,9 @@ impl Results {
                     line: None,
                     column: None,
                     field: "schema".into(),
-                    message: format!("missing; a results file starts with \"schema\": \"{RESULTS_SCHEMA}\""),
+                    message: format!(
+                        "missing; a results file starts with \"schema\": \"{RESULTS_SCHEMA}\""
+                    ),
                 });
             }
         }
@@ -432,10 +446,16 @@ impl Results {
 
 /// Joins results of a sharded matrix into one file. Refuses other schema
 /// versions (at read time), overlapping workloads and different commits.
-pub fn merge(first: (PathBuf, Results), rest: Vec<(PathBuf, Results)>) -> Result<Results, ResultsError> {
+pub fn merge(
+    first: (PathBuf, Results),
+    rest: Vec<(PathBuf, Results)>,
+) -> Result<Results, ResultsError> {
     let (first_path, mut merged) = first;
-    let mut owner: BTreeMap<String, PathBuf> =
-        merged.workloads.iter().map(|w| (w.name.clone(), first_path.clone())).collect();
+    let mut owner: BTreeMap<String, PathBuf> = merged
+        .workloads
+        .iter()
+        .map(|w| (w.name.clone(), first_path.clone()))
+        .collect();
     let first_commit = commit_of(&merged);
     for (path, part) in rest {
         if let (Some(expected), Some(found)) = (&first_commit, commit_of(&part))
@@ -480,7 +500,9 @@ pub fn merge(first: (PathBuf, Results), rest: Vec<(PathBuf, Results)>) -> Result
 }
 
 fn commit_of(r: &Results) -> Option<String> {
-    r.environments.iter().find_map(|e| e.git.as_ref().map(|g| g.commit.clone()))
+    r.environments
+        .iter()
+        .find_map(|e| e.git.as_ref().map(|g| g.commit.clone()))
 }
 
 #[cfg(test)]
@@ -501,18 +523,29 @@ mod tests {
     fn values_keep_integers_integers() {
         let v: Vec<Value> = serde_json::from_str("[1, 2.5, 18446744073709551615]").unwrap();
         assert_eq!(v, [Value::Int(1), Value::Float(2.5), Value::Int(u64::MAX)]);
-        assert_eq!(serde_json::to_string(&v).unwrap(), "[1,2.5,18446744073709551615]");
+        assert_eq!(
+            serde_json::to_string(&v).unwrap(),
+            "[1,2.5,18446744073709551615]"
+        );
         assert!(serde_json::from_str::<Value>("-3").is_err());
     }
 
     #[test]
     fn another_schema_is_refused_by_name() {
-        let e = Results::parse(Path::new("r.json"), r#"{"schema":"memgate/results/v9","x":1}"#).unwrap_err();
+        let e = Results::parse(
+            Path::new("r.json"),
+            r#"{"schema":"memgate/results/v9","x":1}"#,
+        )
+        .unwrap_err();
         assert_eq!(
             e.to_string(),
             "r.json: schema `memgate/results/v9` is not `memgate/results/v1`; re-run it with this memgate, or use the memgate that wrote it"
         );
-        let e = Results::parse(Path::new("r.json"), "{\n  \"schema\": \"memgate/results/v1\",\n  \"bogus\": 1\n}").unwrap_err();
+        let e = Results::parse(
+            Path::new("r.json"),
+            "{\n  \"schema\": \"memgate/results/v1\",\n  \"bogus\": 1\n}",
+        )
+        .unwrap_err();
         assert!(e.to_string().starts_with("r.json:3:"), "{e}");
         assert!(e.to_string().contains("unknown field `bogus`"), "{e}");
     }

@@ -58,7 +58,9 @@ impl FromStr for Percent {
         let number = t.strip_suffix('%').ok_or_else(expected)?;
         let value: f64 = number.trim().parse().map_err(|_| expected())?;
         if !value.is_finite() || value < 0.0 {
-            return Err(format!("`{t}` is not a percentage; it must be zero or positive"));
+            return Err(format!(
+                "`{t}` is not a percentage; it must be zero or positive"
+            ));
         }
         Ok(Percent(value / 100.0))
     }
@@ -81,7 +83,9 @@ impl FromStr for HumanDuration {
         let t = s.trim();
         humantime::parse_duration(t)
             .map(HumanDuration)
-            .map_err(|_| format!("`{t}` is not a duration; expected e.g. `250ms`, `1.5s`, `2m` or `0`"))
+            .map_err(|_| {
+                format!("`{t}` is not a duration; expected e.g. `250ms`, `1.5s`, `2m` or `0`")
+            })
     }
 }
 
@@ -156,14 +160,24 @@ mod tests {
     fn percent_is_a_fraction() {
         assert_eq!("5%".parse::<Percent>().unwrap(), Percent(0.05));
         assert_eq!("0.5 %".parse::<Percent>().unwrap(), Percent(0.005));
-        assert!("5".parse::<Percent>().unwrap_err().contains("expected e.g. `5%`"));
+        assert!(
+            "5".parse::<Percent>()
+                .unwrap_err()
+                .contains("expected e.g. `5%`")
+        );
         assert!("-5%".parse::<Percent>().is_err());
     }
 
     #[test]
     fn durations_parse_human_forms() {
-        assert_eq!("250ms".parse::<HumanDuration>().unwrap().0, Duration::from_millis(250));
-        assert_eq!("2m".parse::<HumanDuration>().unwrap().0, Duration::from_secs(120));
+        assert_eq!(
+            "250ms".parse::<HumanDuration>().unwrap().0,
+            Duration::from_millis(250)
+        );
+        assert_eq!(
+            "2m".parse::<HumanDuration>().unwrap().0,
+            Duration::from_secs(120)
+        );
         assert_eq!("0".parse::<HumanDuration>().unwrap().0, Duration::ZERO);
         assert!("soon".parse::<HumanDuration>().is_err());
     }

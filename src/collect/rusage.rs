@@ -89,12 +89,18 @@ mod tests {
 
     #[test]
     fn peak_above_the_floor_is_wait4s() {
-        assert_eq!(peak_rss(&report(200 * 1024, 2 << 20, Some(150 << 20))), 200 << 20);
+        assert_eq!(
+            peak_rss(&report(200 * 1024, 2 << 20, Some(150 << 20))),
+            200 << 20
+        );
     }
 
     #[test]
     fn peak_at_the_floor_is_the_sampled_high_water_mark() {
-        assert_eq!(peak_rss(&report(2560, 2560 * 1024, Some(1800 * 1024))), 1800 * 1024);
+        assert_eq!(
+            peak_rss(&report(2560, 2560 * 1024, Some(1800 * 1024))),
+            1800 * 1024
+        );
         assert_eq!(peak_rss(&report(2560, 2560 * 1024, None)), 2560 * 1024);
     }
 }

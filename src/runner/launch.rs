@@ -142,7 +142,9 @@ impl LaunchSpec {
             if flag == "--" {
                 break;
             }
-            let value = it.next().ok_or_else(|| format!("{} needs a value", flag.to_string_lossy()))?;
+            let value = it
+                .next()
+                .ok_or_else(|| format!("{} needs a value", flag.to_string_lossy()))?;
             let micros = || {
                 value
                     .to_str()
@@ -204,7 +206,10 @@ pub fn launcher_main(args: &[OsString]) -> i32 {
         }
     };
     if let Err(e) = std::fs::write(&spec.report, json) {
-        eprintln!("memgate launcher: cannot write {}: {e}", spec.report.display());
+        eprintln!(
+            "memgate launcher: cannot write {}: {e}",
+            spec.report.display()
+        );
         return 2;
     }
     0
@@ -318,11 +323,21 @@ fn wait4(pid: libc::pid_t) -> (Option<libc::c_int>, Option<Rusage>) {
 }
 
 /// Samples RSS and enforces the timeout and signals until `done` closes.
-fn monitor(pid: libc::pid_t, start: Instant, spec: &LaunchSpec, stop: &AtomicBool, done: mpsc::Receiver<()>) -> Watch {
+fn monitor(
+    pid: libc::pid_t,
+    start: Instant,
+    spec: &LaunchSpec,
+    stop: &AtomicBool,
+    done: mpsc::Receiver<()>,
+) -> Watch {
     let mut watch = Watch::default();
     let pid_text = pid.to_string();
     let sampling = !spec.interval.is_zero();
-    let tick = if sampling { spec.interval.min(MONITOR_TICK) } else { MONITOR_TICK };
+    let tick = if sampling {
+        spec.interval.min(MONITOR_TICK)
+    } else {
+        MONITOR_TICK
+    };
     let mut next_sample = Duration::ZERO;
     let mut term_sent_at: Option<Duration> = None;
     let mut kill_sent = false;

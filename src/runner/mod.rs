@@ -19,7 +19,9 @@ use sha2::{Digest, Sha256};
 use crate::collect::{Collect, RunArtifacts, rusage::Rusage};
 use crate::config::{Collector, Workload};
 use crate::fingerprint::{self, Environment};
-use crate::results::{Failure, RESULTS_SCHEMA, Results, Run, RunStatus, Series, Shard, Timeline, WorkloadResults};
+use crate::results::{
+    Failure, RESULTS_SCHEMA, Results, Run, RunStatus, Series, Shard, Timeline, WorkloadResults,
+};
 use launch::End;
 use spawn::{LaunchRequest, Launched};
 
@@ -128,7 +130,12 @@ fn collectors(w: &Workload) -> Vec<Box<dyn Collect>> {
     list
 }
 
-fn run_workload(launcher: &Path, w: &Workload, scratch: &Path, log: &mut dyn Write) -> Result<WorkloadResults, RunError> {
+fn run_workload(
+    launcher: &Path,
+    w: &Workload,
+    scratch: &Path,
+    log: &mut dyn Write,
+) -> Result<WorkloadResults, RunError> {
     let mut out = WorkloadResults {
         name: w.name.clone(),
         lang: w.lang,
@@ -141,7 +148,12 @@ fn run_workload(launcher: &Path, w: &Workload, scratch: &Path, log: &mut dyn Wri
         metrics: BTreeMap::new(),
     };
     if let Some(build) = &w.build {
-        let _ = writeln!(log, "memgate: building {}: {}", w.name, shlex::try_join(build.iter().map(String::as_str)).unwrap_or_default());
+        let _ = writeln!(
+            log,
+            "memgate: building {}: {}",
+            w.name,
+            shlex::try_join(build.iter().map(String::as_str)).unwrap_or_default()
+        );
         let req = LaunchRequest {
             argv: build,
             dir: &w.dir,
@@ -157,7 +169,13 @@ fn run_workload(launcher: &Path, w: &Workload, scratch: &Path, log: &mut dyn Wri
                 reason: format!("build {status}"),
                 stderr_tail: failure_tail(&built),
             };
-            let _ = writeln!(log, "memgate: error: build of {} failed: {}\n{}", w.name, status, indent(&failure.stderr_tail));
+            let _ = writeln!(
+                log,
+                "memgate: error: build of {} failed: {}\n{}",
+                w.name,
+                status,
+                indent(&failure.stderr_tail)
+            );
             out.build_failure = Some(failure);
             return Ok(out);
         }
@@ -166,7 +184,10 @@ fn run_workload(launcher: &Path, w: &Workload, scratch: &Path, log: &mut dyn Wri
         match sha256_file(binary) {
             Ok(hash) => out.binary_sha256 = Some(hash),
             Err(e) => {
-                let reason = format!("binary {} named in the config cannot be read after the build: {e}", binary.display());
+                let reason = format!(
+                    "binary {} named in the config cannot be read after the build: {e}",
+                    binary.display()
+                );
                 let _ = writeln!(log, "memgate: error: {}: {reason}", w.name);
                 out.build_failure = Some(Failure {
                     reason,
@@ -192,25 +213,25 @@ fn run_workload(launcher: &Path, w: &Workload, scratch: &Path, log: &mut dyn Wri
         let report = &launched.report;
         let mut status = run_status(&report.end, w.timeout)?;
         let mut stderr_tail = None;
-        if status.is_ok() {
-            if !warmup {
-                let artifacts = RunArtifacts {
-                    report,
-                    stdout: &launched.stdout,
-                    stderr: &launched.stderr,
-                };
-                match collect_all(&collectors, &artifacts) {
-                    Ok(samples) => {
-                        for s in samples {
-                            out.metrics
-                                .entry(s.metric.name.to_owned())
-                                .or_insert_with(|| Series::new(s.metric, s.source))
-                                .samples
-                                .push(s.value);
-                        }
+        if status.is_ok() && !warmup {
+            let artifacts = RunArtifacts {
+                report,
+                stdout: &launched.stdout,
+                stderr: &launched.stderr,
+            };
+            match collect_all(&collectors, &artifacts) {
+                Ok(samples) => {
+                    for s in samples {
+                        out.metrics
+                            .entry(s.metric.name.to_owned())
+                            .or_insert_with(|| Series::new(s.metric, s.source))
+                            .samples
+                            .push(s.value);
                     }
-                    Err(e) => {
-                        status = RunStatus::CollectFailed { message: e.to_string() };
+                }
+                Err(e) => {
+                    status = RunStatus::CollectFailed {
+                        message: e.to_string(),
                     }
                 }
             }
@@ -218,7 +239,9 @@ fn run_workload(launcher: &Path, w: &Workload, scratch: &Path, log: &mut dyn Wri
         if status.is_failure() {
             stderr_tail = Some(failure_tail(&launched));
         }
-        let peak = report.rusage.map(|r| crate::units::Bytes(r.maxrss_kib * 1024));
+        let peak = report
+            .rusage
+            .map(|_| crate::units::Bytes(crate::collect::rusage::peak_rss(report)));
         let _ = writeln!(
             log,
             "memgate: {} {} {}/{}: {} in {:.3}s{}",
@@ -251,7 +274,10 @@ fn run_workload(launcher: &Path, w: &Workload, scratch: &Path, log: &mut dyn Wri
     Ok(out)
 }
 
-fn collect_all(collectors: &[Box<dyn Collect>], run: &RunArtifacts<'_>) -> Result<Vec<crate::collect::Sample>, crate::collect::CollectError> {
+fn collect_all(
+    collectors: &[Box<dyn Collect>],
+    run: &RunArtifacts<'_>,
+) -> Result<Vec<crate::collect::Sample>, crate::collect::CollectError> {
     let mut all = Vec::new();
     for c in collectors {
         all.extend(c.collect(run)?);
@@ -269,7 +295,9 @@ fn run_status(end: &End, timeout: std::time::Duration) -> Result<RunStatus, RunE
         End::TimedOut => RunStatus::TimedOut {
             after_seconds: timeout.as_secs_f64(),
         },
-        End::SpawnFailed { message } => RunStatus::SpawnFailed { message: message.clone() },
+        End::SpawnFailed { message } => RunStatus::SpawnFailed {
+            message: message.clone(),
+        },
         End::Interrupted => return Err(RunError::Interrupted),
     })
 }
@@ -285,7 +313,10 @@ fn failure_tail(l: &Launched) -> String {
 }
 
 fn indent(text: &str) -> String {
-    text.lines().map(|l| format!("    | {l}")).collect::<Vec<_>>().join("\n")
+    text.lines()
+        .map(|l| format!("    | {l}"))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 fn sha256_file(path: &Path) -> std::io::Result<String> {
@@ -300,5 +331,9 @@ fn sha256_file(path: &Path) -> std::io::Result<String> {
         }
         hasher.update(&buf[..n]);
     }
-    Ok(hasher.finalize().iter().map(|b| format!("{b:02x}")).collect())
+    Ok(hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect())
 }

@@ -91,7 +91,12 @@ pub struct Launched {
 
 /// Runs one command through the launcher at `launcher`, with its output in
 /// `scratch/<stem>.stdout|.stderr`.
-pub fn launch(launcher: &Path, req: &LaunchRequest<'_>, scratch: &Path, stem: &str) -> Result<Launched, RunError> {
+pub fn launch(
+    launcher: &Path,
+    req: &LaunchRequest<'_>,
+    scratch: &Path,
+    stem: &str,
+) -> Result<Launched, RunError> {
     if interrupted() {
         return Err(RunError::Interrupted);
     }
@@ -156,7 +161,11 @@ pub fn launch(launcher: &Path, req: &LaunchRequest<'_>, scratch: &Path, stem: &s
         launcher: launcher.to_owned(),
         message: format!("unreadable report {}: {e}", report_path.display()),
     })?;
-    Ok(Launched { report, stdout, stderr })
+    Ok(Launched {
+        report,
+        stdout,
+        stderr,
+    })
 }
 
 /// The last `lines` lines of a text file, lossily decoded; empty if unreadable.

@@ -1,0 +1,15 @@
+//! memgate's integration tests: one binary, one module per area, all of
+//! them driving the real `memgate` executable on real processes.
+
+/// Config errors: exit 2 with file, line and field.
+mod config_errors;
+/// Failed builds and runs, timeouts, process groups, Ctrl-C.
+mod failures;
+/// Help texts and subcommands not yet available.
+mod help;
+/// `--shard` and `memgate merge`.
+mod merge;
+/// `memgate run`: measurement of real processes, RSS, timelines, results.
+mod run;
+/// Shared helpers.
+mod util;

@@ -1,0 +1,116 @@
+//! Test harness: the real `memgate` binary in a fresh temporary directory,
+//! and the real Rust workloads built once per test process.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+/// The memgate binary under test.
+pub fn memgate_exe() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_memgate"))
+}
+
+/// A scratch directory with a memgate command that runs inside it.
+pub struct Dir {
+    /// Deleted on drop.
+    pub tmp: tempfile::TempDir,
+}
+
+impl Dir {
+    /// A new empty directory.
+    pub fn new() -> Dir {
+        Dir {
+            tmp: tempfile::tempdir().expect("tempdir"),
+        }
+    }
+
+    /// The directory's path.
+    pub fn path(&self) -> &Path {
+        self.tmp.path()
+    }
+
+    /// Writes `contents` to `name` inside the directory.
+    pub fn create(&self, name: &str, contents: &str) -> PathBuf {
+        let p = self.path().join(name);
+        if let Some(parent) = p.parent() {
+            std::fs::create_dir_all(parent).unwrap();
+        }
+        std::fs::write(&p, contents).unwrap();
+        p
+    }
+
+    /// `memgate` with this directory as its working directory.
+    pub fn memgate(&self) -> assert_cmd::Command {
+        let mut c = assert_cmd::Command::new(memgate_exe());
+        c.current_dir(self.path());
+        c.env_remove("MEMGATE_CONFIG");
+        c
+    }
+
+    /// Reads a results file written in this directory.
+    pub fn results(&self, name: &str) -> memgate::results::Results {
+        memgate::results::Results::read(&self.path().join(name)).expect("results parse")
+    }
+}
+
+/// The repository root.
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Builds workloads/rust in release mode once; returns the path of `bin`.
+pub fn rust_workload(bin: &str) -> PathBuf {
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    let dir = BUILT.get_or_init(|| {
+        let root = repo_root().join("workloads/rust");
+        let status = Command::new(env!("CARGO"))
+            .args(["build", "--release", "--locked", "--bins"])
+            .current_dir(&root)
+            .status()
+            .expect("cargo build of workloads/rust");
+        assert!(status.success(), "building workloads/rust failed");
+        root.join("target/release")
+    });
+    dir.join(bin)
+}
+
+/// The first sample series of `metric` for `workload`, as floats.
+pub fn samples(r: &memgate::results::Results, workload: &str, metric: &str) -> Vec<f64> {
+    let w = r
+        .workloads
+        .iter()
+        .find(|w| w.name == workload)
+        .unwrap_or_else(|| panic!("no workload {workload}"));
+    w.metrics
+        .get(metric)
+        .unwrap_or_else(|| panic!("no metric {metric} for {workload}"))
+        .samples
+        .iter()
+        .map(|v| v.as_f64())
+        .collect()
+}
+
+/// Whether a process is still alive (not gone and not a zombie).
+pub fn alive(pid: i32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => !stat
+            .rsplit(')')
+            .next()
+            .unwrap_or("")
+            .trim_start()
+            .starts_with('Z'),
+        Err(_) => false,
+    }
+}
+
+/// Waits up to `secs` for `pid` to be gone.
+pub fn wait_gone(pid: i32, secs: u64) -> bool {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    while std::time::Instant::now() < deadline {
+        if !alive(pid) {
+            return true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    !alive(pid)
+}
