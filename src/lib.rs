@@ -1,4 +1,3 @@
-#![cfg_attr(test, allow(clippy::unwrap_used))]
 //! memgate: a memory-regression gate for Go and Rust programs.
 //!
 //! The stages, each a module with one job, joined by plain serializable

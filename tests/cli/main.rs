@@ -1,3 +1,5 @@
+#![expect(clippy::unwrap_used, reason = "a test panics on any unexpected error")]
+
 //! memgate's integration tests: one binary, one module per area, all of
 //! them driving the real `memgate` executable on real processes.
 
