@@ -185,7 +185,10 @@ fn missing_binary_is_a_build_failure() {
 #[test]
 fn missing_dir_is_bad_input() {
     let dir = Dir::new();
-    one(&dir, "{name: nodir, lang: other, dir: nowhere, run: 'true'}");
+    one(
+        &dir,
+        "{name: nodir, lang: other, dir: nowhere, run: 'true'}",
+    );
     dir.memgate()
         .args(["run"])
         .assert()
