@@ -16,6 +16,7 @@ pub mod fingerprint;
 pub mod metrics;
 pub mod results;
 pub mod runner;
+pub mod stats;
 pub mod units;
 
 pub use error::{Error, Outcome};

@@ -13,5 +13,7 @@ mod help;
 mod merge;
 /// `memgate run`: measurement of real processes, RSS, timelines, results.
 mod run;
+/// The statistics against benchstat.
+mod stats;
 /// Shared helpers.
 mod util;
