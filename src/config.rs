@@ -16,6 +16,7 @@ use std::time::Duration;
 use serde::de::{self, Deserializer, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
 
+use crate::policy::{GatePolicy, Quantity, RawGate, ThresholdSpec};
 use crate::units::HumanDuration;
 
 /// The only config version this memgate reads.
@@ -134,8 +135,15 @@ impl<'de> Deserialize<'de> for Scalar {
 #[serde(deny_unknown_fields)]
 struct RawConfig {
     version: u32,
+    baseline: Option<PathBuf>,
     #[serde(default)]
     defaults: RawDefaults,
+    #[serde(default)]
+    gate: RawGate,
+    #[serde(default)]
+    thresholds: BTreeMap<String, ThresholdSpec>,
+    #[serde(default)]
+    budgets: BTreeMap<String, BTreeMap<String, Quantity>>,
     workloads: Vec<RawWorkload>,
 }
 
@@ -168,6 +176,10 @@ struct RawWorkload {
     tags: BTreeMap<String, Scalar>,
     #[serde(default)]
     collect: Vec<Collector>,
+    #[serde(default)]
+    thresholds: BTreeMap<String, ThresholdSpec>,
+    #[serde(default)]
+    budgets: BTreeMap<String, Quantity>,
     repetitions: Option<u32>,
     warmup: Option<u32>,
     timeout: Option<HumanDuration>,
@@ -181,9 +193,16 @@ struct RawWorkload {
 pub struct Config {
     /// The file it was read from.
     pub path: PathBuf,
+    /// Where the baseline is stored: absolute, or relative to the working directory.
+    pub baseline: PathBuf,
     /// Workloads in file order, every setting resolved.
     pub workloads: Vec<Workload>,
+    /// Thresholds, budgets and gate settings.
+    pub policy: GatePolicy,
 }
+
+/// Default baseline location, relative to the config's directory.
+pub const DEFAULT_BASELINE: &str = ".memgate/baseline.json";
 
 /// One workload with every setting resolved (pass 3).
 #[derive(Debug, Clone, PartialEq)]
@@ -304,11 +323,13 @@ impl Config {
         let base = std::path::absolute(&base).unwrap_or(base);
         Ok(Config {
             path: path.to_owned(),
+            baseline: base.join(raw.baseline.as_deref().unwrap_or(Path::new(DEFAULT_BASELINE))),
             workloads: raw
                 .workloads
                 .iter()
                 .map(|w| resolve(&raw.defaults, w, &base))
                 .collect(),
+            policy: policy(&raw),
         })
     }
 
@@ -482,7 +503,19 @@ fn validate(raw: &RawConfig) -> Result<(), ConfigErrorKind> {
             check_env_key(&format!("{at}.env.{key}"), key)?;
         }
     }
-    Ok(())
+    let names: Vec<&str> = raw.workloads.iter().map(|w| w.name.as_str()).collect();
+    for workload in raw.budgets.keys() {
+        if !names.contains(&workload.as_str()) {
+            let mut message = format!("no workload named `{workload}`; budgets are keyed by workload name");
+            if let Some(s) = closest(workload, &names) {
+                message.push_str(&format!("; did you mean `{s}`?"));
+            }
+            return Err(invalid(format!("budgets.{workload}"), message));
+        }
+    }
+    policy(raw)
+        .validate()
+        .map_err(|e| invalid(e.field, e.message))
 }
 
 fn check_name(field: &str, name: &str) -> Result<(), ConfigErrorKind> {
@@ -544,6 +577,29 @@ fn check_settings(
         ));
     }
     Ok(())
+}
+
+/// The gate policy: top-level sections plus each workload's own.
+fn policy(raw: &RawConfig) -> GatePolicy {
+    let mut budgets = raw.budgets.clone();
+    for w in &raw.workloads {
+        if !w.budgets.is_empty() {
+            budgets.entry(w.name.clone()).or_default().extend(w.budgets.clone());
+        }
+    }
+    GatePolicy {
+        confidence: raw.gate.confidence,
+        correction: raw.gate.correction.unwrap_or_default(),
+        strict_env: raw.gate.strict_env.unwrap_or(false),
+        thresholds: raw.thresholds.clone(),
+        workload_thresholds: raw
+            .workloads
+            .iter()
+            .filter(|w| !w.thresholds.is_empty())
+            .map(|w| (w.name.clone(), w.thresholds.clone()))
+            .collect(),
+        budgets,
+    }
 }
 
 /// Pass 3: built-in defaults, then `defaults:`, then the workload's own keys.
@@ -649,7 +705,7 @@ mod tests {
         let cases: &[(&str, &str)] = &[
             (
                 "version: 1\nworkloads:\n  - name: a\n    lang: go\n    run: x\n    repetitons: 3\n",
-                "/p/memgate.yaml:6:5: workloads[0].repetitons: unknown field `repetitons`, expected one of `name`, `lang`, `build`, `run`, `dir`, `binary`, `env`, `tags`, `collect`, `repetitions`, `warmup`, `timeout`, `build_timeout`, `kill_grace`, `sample_interval`; did you mean `repetitions`?",
+                "/p/memgate.yaml:6:5: workloads[0].repetitons: unknown field `repetitons`, expected one of `name`, `lang`, `build`, `run`, `dir`, `binary`, `env`, `tags`, `collect`, `thresholds`, `budgets`, `repetitions`, `warmup`, `timeout`, `build_timeout`, `kill_grace`, `sample_interval`; did you mean `repetitions`?",
             ),
             (
                 "version: 1\nworkloads:\n  - name: a\n    lang: java\n    run: x\n",
@@ -678,6 +734,26 @@ mod tests {
             (
                 "version: 1\nworkloads:\n  - {name: a, lang: go, run: x, repetitions: 0}\n",
                 "/p/memgate.yaml: workloads[0].repetitions: must be at least 1",
+            ),
+            (
+                "version: 1\nbudgets: {chrun: {process.rss.peak: 1MiB}}\nworkloads:\n  - {name: churn, lang: go, run: x}\n",
+                "/p/memgate.yaml: budgets.chrun: no workload named `chrun`; budgets are keyed by workload name; did you mean `churn`?",
+            ),
+            (
+                "version: 1\nworkloads:\n  - {name: a, lang: go, run: x, budgets: {process.rss.peak: 5ms}}\n",
+                "/p/memgate.yaml: budgets.a.process.rss.peak: 5ms does not fit a metric measured in bytes",
+            ),
+            (
+                "version: 1\nthresholds:\n  default: {alpha: 5}\nworkloads:\n  - {name: a, lang: go, run: x}\n",
+                "/p/memgate.yaml: thresholds.default.alpha: 5 is not between 0 and 1 (exclusive)",
+            ),
+            (
+                "version: 1\nthresholds:\n  process.wall: {max_increase: 5}\nworkloads:\n  - {name: a, lang: go, run: x}\n",
+                "/p/memgate.yaml:3:32: thresholds.process.wall.max_increase: `5` is not a percentage; expected e.g. `5%` or `0.5%`",
+            ),
+            (
+                "version: 1\ngate: {correction: bonferroni}\nworkloads:\n  - {name: a, lang: go, run: x}\n",
+                "/p/memgate.yaml:2:21: gate.correction: unknown variant `bonferroni`, expected `holm` or `none`",
             ),
             (
                 "version: 1\nworkloads: [\n",

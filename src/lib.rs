@@ -14,6 +14,7 @@ pub mod config;
 pub mod error;
 pub mod fingerprint;
 pub mod metrics;
+pub mod policy;
 pub mod results;
 pub mod runner;
 pub mod stats;

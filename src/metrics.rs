@@ -43,7 +43,7 @@ pub enum Stability {
 }
 
 /// The static description of one metric.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct MetricDef {
     /// Dotted name, e.g. `process.rss.peak`.
     pub name: &'static str,
@@ -53,33 +53,39 @@ pub struct MetricDef {
     pub better: Better,
     /// Whether values travel between machines.
     pub stability: Stability,
+    /// Built-in absolute noise floor (`min_change`) in the metric's unit:
+    /// changes smaller than this are never a regression, whatever the test
+    /// says. Overridable with `thresholds.<metric>.min_change`.
+    pub noise_floor: f64,
 }
 
-const fn machine(name: &'static str, unit: Unit) -> MetricDef {
+const fn machine(name: &'static str, unit: Unit, noise_floor: f64) -> MetricDef {
     MetricDef {
         name,
         unit,
         better: Better::Lower,
         stability: Stability::MachineDependent,
+        noise_floor,
     }
 }
 
-/// Peak resident set size of the workload process, from wait4 (bytes).
-pub const RSS_PEAK: MetricDef = machine("process.rss.peak", Unit::Bytes);
+/// Peak resident set size of the workload process, from wait4 (bytes);
+/// noise floor 512 KiB.
+pub const RSS_PEAK: MetricDef = machine("process.rss.peak", Unit::Bytes, 512.0 * 1024.0);
 /// User CPU time (seconds).
-pub const CPU_USER: MetricDef = machine("process.cpu.user", Unit::Seconds);
+pub const CPU_USER: MetricDef = machine("process.cpu.user", Unit::Seconds, 0.010);
 /// System CPU time (seconds).
-pub const CPU_SYSTEM: MetricDef = machine("process.cpu.system", Unit::Seconds);
+pub const CPU_SYSTEM: MetricDef = machine("process.cpu.system", Unit::Seconds, 0.010);
 /// Wall-clock time from spawn to reaping (seconds).
-pub const WALL: MetricDef = machine("process.wall", Unit::Seconds);
+pub const WALL: MetricDef = machine("process.wall", Unit::Seconds, 0.005);
 /// Minor page faults (count).
-pub const FAULTS_MINOR: MetricDef = machine("process.faults.minor", Unit::Count);
+pub const FAULTS_MINOR: MetricDef = machine("process.faults.minor", Unit::Count, 256.0);
 /// Major page faults (count).
-pub const FAULTS_MAJOR: MetricDef = machine("process.faults.major", Unit::Count);
+pub const FAULTS_MAJOR: MetricDef = machine("process.faults.major", Unit::Count, 16.0);
 /// Voluntary context switches (count).
-pub const CTX_VOLUNTARY: MetricDef = machine("process.context_switches.voluntary", Unit::Count);
+pub const CTX_VOLUNTARY: MetricDef = machine("process.context_switches.voluntary", Unit::Count, 50.0);
 /// Involuntary context switches (count).
-pub const CTX_INVOLUNTARY: MetricDef = machine("process.context_switches.involuntary", Unit::Count);
+pub const CTX_INVOLUNTARY: MetricDef = machine("process.context_switches.involuntary", Unit::Count, 50.0);
 
 /// Every metric memgate knows, for lookups by name.
 pub const ALL: &[MetricDef] = &[

@@ -1,0 +1,337 @@
+//! The gate's policy from `memgate.yaml`: thresholds (soft limits, judged
+//! with statistics), budgets (hard ceilings, judged on the current median)
+//! and the gate's settings, resolved per workload and metric.
+//!
+//! Resolution order for a threshold: the metric's built-in noise floor and
+//! memgate's defaults, then `thresholds.default`, then `thresholds.<metric>`,
+//! then the workload's `thresholds.default` and `thresholds.<metric>`; each
+//! key on its own.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::str::FromStr;
+use std::time::Duration;
+
+use serde::de::{self, Deserializer, Visitor};
+use serde::{Deserialize, Serialize};
+
+use crate::metrics::{self, Unit};
+use crate::units::{Bytes, HumanDuration, Percent};
+
+/// Built-in relative tolerance: a change must exceed 5% to count.
+pub const DEFAULT_MAX_INCREASE: f64 = 0.05;
+/// Built-in significance level, benchstat's default.
+pub const DEFAULT_ALPHA: f64 = 0.05;
+/// Built-in confidence of the shift interval, benchstat's default.
+pub const DEFAULT_CONFIDENCE: f64 = 0.95;
+
+/// An absolute amount in a metric's unit: `1MiB`, `5ms` or a plain number.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Quantity {
+    /// A size; only for metrics in bytes.
+    Bytes(u64),
+    /// A time; only for metrics in seconds.
+    Duration(Duration),
+    /// A plain number in the metric's own unit.
+    Number(f64),
+}
+
+impl FromStr for Quantity {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let t = s.trim();
+        if let Ok(n) = t.parse::<f64>() {
+            return if n.is_finite() && n >= 0.0 {
+                Ok(Quantity::Number(n))
+            } else {
+                Err(format!("`{t}` must be a finite number, zero or more"))
+            };
+        }
+        if t.ends_with(['B', 'b']) {
+            return t.parse::<Bytes>().map(|b| Quantity::Bytes(b.0));
+        }
+        t.parse::<HumanDuration>()
+            .map(|d| Quantity::Duration(d.0))
+            .map_err(|_| format!("`{t}` is not an amount; expected a size (`1MiB`), a duration (`5ms`) or a number"))
+    }
+}
+
+impl fmt::Display for Quantity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Quantity::Bytes(b) => write!(f, "{}", Bytes(*b)),
+            Quantity::Duration(d) => write!(f, "{}", HumanDuration(*d)),
+            Quantity::Number(n) => write!(f, "{n}"),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Quantity {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = Quantity;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a size (`1MiB`), a duration (`5ms`) or a number")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Quantity, E> {
+                v.parse().map_err(E::custom)
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Quantity, E> {
+                Ok(Quantity::Number(v as f64))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Quantity, E> {
+                Err(E::custom(format!("`{v}` must be zero or more")))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Quantity, E> {
+                v.to_string().parse().map_err(E::custom)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+impl Quantity {
+    /// The amount in a metric's unit, or why it does not fit that unit.
+    pub fn in_unit(&self, unit: Unit) -> Result<f64, String> {
+        match (self, unit) {
+            (Quantity::Number(n), _) => Ok(*n),
+            (Quantity::Bytes(b), Unit::Bytes) => Ok(*b as f64),
+            (Quantity::Duration(d), Unit::Seconds) => Ok(d.as_secs_f64()),
+            (q, unit) => Err(format!("{q} does not fit a metric measured in {}", unit_name(unit))),
+        }
+    }
+}
+
+fn unit_name(unit: Unit) -> &'static str {
+    match unit {
+        Unit::Bytes => "bytes",
+        Unit::Seconds => "seconds",
+        Unit::Count => "counts; give a plain number",
+        Unit::Ratio => "a ratio; give a plain number",
+    }
+}
+
+/// One threshold entry as written; every key optional.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ThresholdSpec {
+    /// Relative tolerance, e.g. `5%`.
+    pub max_increase: Option<Percent>,
+    /// Absolute noise floor in the metric's unit.
+    pub min_change: Option<Quantity>,
+    /// Significance level of the test.
+    pub alpha: Option<f64>,
+}
+
+/// How p-values are corrected across the tests of one gate run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Correction {
+    /// Holm's step-down method: family-wise error rate at alpha.
+    #[default]
+    Holm,
+    /// No correction: each test at alpha, as benchstat does.
+    None,
+}
+
+/// The `gate:` section as written.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawGate {
+    /// Confidence of the shift interval.
+    pub confidence: Option<f64>,
+    /// Multiple-testing correction.
+    pub correction: Option<Correction>,
+    /// Fail on machine-dependent metrics even when the environments differ.
+    pub strict_env: Option<bool>,
+}
+
+/// A resolved threshold for one (workload, metric).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Threshold {
+    /// Relative tolerance as a fraction.
+    pub max_increase: f64,
+    /// Absolute noise floor in the metric's unit.
+    pub min_change: f64,
+    /// Significance level.
+    pub alpha: f64,
+}
+
+/// Thresholds, budgets and settings for a gate run.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GatePolicy {
+    /// Confidence of the shift interval; [`DEFAULT_CONFIDENCE`] when unset.
+    pub confidence: Option<f64>,
+    /// Multiple-testing correction.
+    pub correction: Correction,
+    /// See [`RawGate::strict_env`].
+    pub strict_env: bool,
+    /// `thresholds:`: `default` and per-metric entries.
+    pub thresholds: BTreeMap<String, ThresholdSpec>,
+    /// Per-workload `thresholds:`.
+    pub workload_thresholds: BTreeMap<String, BTreeMap<String, ThresholdSpec>>,
+    /// Per workload, per metric: hard ceilings.
+    pub budgets: BTreeMap<String, BTreeMap<String, Quantity>>,
+}
+
+/// A threshold or budget that does not fit the metric it names.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{field}: {message}")]
+pub struct PolicyError {
+    /// The config field, e.g. `thresholds.process.wall.min_change`.
+    pub field: String,
+    /// What does not fit.
+    pub message: String,
+}
+
+impl GatePolicy {
+    /// The confidence level in use.
+    pub fn confidence(&self) -> f64 {
+        self.confidence.unwrap_or(DEFAULT_CONFIDENCE)
+    }
+
+    /// The threshold for `metric` of `workload`, whose samples are in `unit`.
+    pub fn threshold(&self, workload: &str, metric: &str, unit: Unit) -> Result<Threshold, PolicyError> {
+        let mut t = Threshold {
+            max_increase: DEFAULT_MAX_INCREASE,
+            min_change: metrics::lookup(metric).map_or(0.0, |m| m.noise_floor),
+            alpha: DEFAULT_ALPHA,
+        };
+        let mut layers: Vec<(String, &ThresholdSpec)> = Vec::new();
+        for key in ["default", metric] {
+            if let Some(spec) = self.thresholds.get(key) {
+                layers.push((format!("thresholds.{key}"), spec));
+            }
+        }
+        if let Some(own) = self.workload_thresholds.get(workload) {
+            for key in ["default", metric] {
+                if let Some(spec) = own.get(key) {
+                    layers.push((format!("workloads[{workload}].thresholds.{key}"), spec));
+                }
+            }
+        }
+        for (field, spec) in layers {
+            if let Some(p) = spec.max_increase {
+                t.max_increase = p.0;
+            }
+            if let Some(a) = spec.alpha {
+                t.alpha = a;
+            }
+            if let Some(q) = spec.min_change {
+                t.min_change = q.in_unit(unit).map_err(|message| PolicyError {
+                    field: format!("{field}.min_change"),
+                    message: format!("{message} (metric `{metric}`)"),
+                })?;
+            }
+        }
+        Ok(t)
+    }
+
+    /// The hard ceiling for `metric` of `workload`, in the metric's unit.
+    pub fn budget(&self, workload: &str, metric: &str, unit: Unit) -> Result<Option<f64>, PolicyError> {
+        let Some(q) = self.budgets.get(workload).and_then(|b| b.get(metric)) else {
+            return Ok(None);
+        };
+        q.in_unit(unit).map(Some).map_err(|message| PolicyError {
+            field: format!("budgets.{workload}.{metric}"),
+            message,
+        })
+    }
+
+    /// Checks every entry naming a known metric against its unit and the
+    /// ranges of alpha and confidence; returns the first problem.
+    pub fn validate(&self) -> Result<(), PolicyError> {
+        let check_prob = |field: String, v: f64| {
+            if v > 0.0 && v < 1.0 {
+                Ok(())
+            } else {
+                Err(PolicyError {
+                    field,
+                    message: format!("{v} is not between 0 and 1 (exclusive)"),
+                })
+            }
+        };
+        if let Some(c) = self.confidence {
+            check_prob("gate.confidence".into(), c)?;
+        }
+        let all_thresholds = std::iter::once((None, &self.thresholds))
+            .chain(self.workload_thresholds.iter().map(|(w, t)| (Some(w.as_str()), t)));
+        for (workload, table) in all_thresholds {
+            let prefix = workload.map(|w| format!("workloads[{w}].")).unwrap_or_default();
+            for (metric, spec) in table {
+                if let Some(a) = spec.alpha {
+                    check_prob(format!("{prefix}thresholds.{metric}.alpha"), a)?;
+                }
+                if let (Some(def), Some(q)) = (metrics::lookup(metric), spec.min_change) {
+                    q.in_unit(def.unit).map_err(|message| PolicyError {
+                        field: format!("{prefix}thresholds.{metric}.min_change"),
+                        message,
+                    })?;
+                }
+            }
+        }
+        for (workload, table) in &self.budgets {
+            for (metric, q) in table {
+                if let Some(def) = metrics::lookup(metric) {
+                    q.in_unit(def.unit).map_err(|message| PolicyError {
+                        field: format!("budgets.{workload}.{metric}"),
+                        message,
+                    })?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quantities_parse_by_form() {
+        assert_eq!("1MiB".parse::<Quantity>().unwrap(), Quantity::Bytes(1 << 20));
+        assert_eq!("5ms".parse::<Quantity>().unwrap(), Quantity::Duration(Duration::from_millis(5)));
+        assert_eq!("12".parse::<Quantity>().unwrap(), Quantity::Number(12.0));
+        assert!("lots".parse::<Quantity>().is_err());
+        assert_eq!(Quantity::Bytes(1024).in_unit(Unit::Bytes), Ok(1024.0));
+        assert!(Quantity::Bytes(1024).in_unit(Unit::Seconds).is_err());
+    }
+
+    #[test]
+    fn thresholds_resolve_in_layers() {
+        let mut p = GatePolicy::default();
+        p.thresholds.insert(
+            "default".into(),
+            ThresholdSpec {
+                max_increase: Some(Percent(0.1)),
+                ..Default::default()
+            },
+        );
+        p.thresholds.insert(
+            "process.rss.peak".into(),
+            ThresholdSpec {
+                min_change: Some(Quantity::Bytes(2 << 20)),
+                ..Default::default()
+            },
+        );
+        let mut own = BTreeMap::new();
+        own.insert(
+            "process.rss.peak".into(),
+            ThresholdSpec {
+                max_increase: Some(Percent(0.2)),
+                alpha: Some(0.01),
+                ..Default::default()
+            },
+        );
+        p.workload_thresholds.insert("w".into(), own);
+        let t = p.threshold("w", "process.rss.peak", Unit::Bytes).unwrap();
+        assert_eq!((t.max_increase, t.min_change, t.alpha), (0.2, (2 << 20) as f64, 0.01));
+        let t = p.threshold("other", "process.wall", Unit::Seconds).unwrap();
+        assert_eq!(t.max_increase, 0.1);
+        assert_eq!(t.min_change, metrics::WALL.noise_floor);
+    }
+}
