@@ -753,7 +753,7 @@ mod tests {
             ),
             (
                 "version: 1\ngate: {correction: bonferroni}\nworkloads:\n  - {name: a, lang: go, run: x}\n",
-                "/p/memgate.yaml:2:21: gate.correction: unknown variant `bonferroni`, expected `holm` or `none`",
+                "/p/memgate.yaml:2:20: gate.correction: unknown variant `bonferroni`, expected `holm` or `none`",
             ),
             (
                 "version: 1\nworkloads: [\n",
