@@ -323,7 +323,11 @@ impl Config {
         let base = std::path::absolute(&base).unwrap_or(base);
         Ok(Config {
             path: path.to_owned(),
-            baseline: base.join(raw.baseline.as_deref().unwrap_or(Path::new(DEFAULT_BASELINE))),
+            baseline: base.join(
+                raw.baseline
+                    .as_deref()
+                    .unwrap_or(Path::new(DEFAULT_BASELINE)),
+            ),
             workloads: raw
                 .workloads
                 .iter()
@@ -506,7 +510,8 @@ fn validate(raw: &RawConfig) -> Result<(), ConfigErrorKind> {
     let names: Vec<&str> = raw.workloads.iter().map(|w| w.name.as_str()).collect();
     for workload in raw.budgets.keys() {
         if !names.contains(&workload.as_str()) {
-            let mut message = format!("no workload named `{workload}`; budgets are keyed by workload name");
+            let mut message =
+                format!("no workload named `{workload}`; budgets are keyed by workload name");
             if let Some(s) = closest(workload, &names) {
                 message.push_str(&format!("; did you mean `{s}`?"));
             }
@@ -584,7 +589,10 @@ fn policy(raw: &RawConfig) -> GatePolicy {
     let mut budgets = raw.budgets.clone();
     for w in &raw.workloads {
         if !w.budgets.is_empty() {
-            budgets.entry(w.name.clone()).or_default().extend(w.budgets.clone());
+            budgets
+                .entry(w.name.clone())
+                .or_default()
+                .extend(w.budgets.clone());
         }
     }
     GatePolicy {

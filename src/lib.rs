@@ -13,6 +13,7 @@ pub mod commands;
 pub mod config;
 pub mod error;
 pub mod fingerprint;
+pub mod gate;
 pub mod metrics;
 pub mod policy;
 pub mod results;

@@ -83,9 +83,11 @@ pub const FAULTS_MINOR: MetricDef = machine("process.faults.minor", Unit::Count,
 /// Major page faults (count).
 pub const FAULTS_MAJOR: MetricDef = machine("process.faults.major", Unit::Count, 16.0);
 /// Voluntary context switches (count).
-pub const CTX_VOLUNTARY: MetricDef = machine("process.context_switches.voluntary", Unit::Count, 50.0);
+pub const CTX_VOLUNTARY: MetricDef =
+    machine("process.context_switches.voluntary", Unit::Count, 50.0);
 /// Involuntary context switches (count).
-pub const CTX_INVOLUNTARY: MetricDef = machine("process.context_switches.involuntary", Unit::Count, 50.0);
+pub const CTX_INVOLUNTARY: MetricDef =
+    machine("process.context_switches.involuntary", Unit::Count, 50.0);
 
 /// Every metric memgate knows, for lookups by name.
 pub const ALL: &[MetricDef] = &[

@@ -99,7 +99,10 @@ impl Quantity {
             (Quantity::Number(n), _) => Ok(*n),
             (Quantity::Bytes(b), Unit::Bytes) => Ok(*b as f64),
             (Quantity::Duration(d), Unit::Seconds) => Ok(d.as_secs_f64()),
-            (q, unit) => Err(format!("{q} does not fit a metric measured in {}", unit_name(unit))),
+            (q, unit) => Err(format!(
+                "{q} does not fit a metric measured in {}",
+                unit_name(unit)
+            )),
         }
     }
 }
@@ -194,7 +197,12 @@ impl GatePolicy {
     }
 
     /// The threshold for `metric` of `workload`, whose samples are in `unit`.
-    pub fn threshold(&self, workload: &str, metric: &str, unit: Unit) -> Result<Threshold, PolicyError> {
+    pub fn threshold(
+        &self,
+        workload: &str,
+        metric: &str,
+        unit: Unit,
+    ) -> Result<Threshold, PolicyError> {
         let mut t = Threshold {
             max_increase: DEFAULT_MAX_INCREASE,
             min_change: metrics::lookup(metric).map_or(0.0, |m| m.noise_floor),
@@ -231,7 +239,12 @@ impl GatePolicy {
     }
 
     /// The hard ceiling for `metric` of `workload`, in the metric's unit.
-    pub fn budget(&self, workload: &str, metric: &str, unit: Unit) -> Result<Option<f64>, PolicyError> {
+    pub fn budget(
+        &self,
+        workload: &str,
+        metric: &str,
+        unit: Unit,
+    ) -> Result<Option<f64>, PolicyError> {
         let Some(q) = self.budgets.get(workload).and_then(|b| b.get(metric)) else {
             return Ok(None);
         };
@@ -257,10 +270,15 @@ impl GatePolicy {
         if let Some(c) = self.confidence {
             check_prob("gate.confidence".into(), c)?;
         }
-        let all_thresholds = std::iter::once((None, &self.thresholds))
-            .chain(self.workload_thresholds.iter().map(|(w, t)| (Some(w.as_str()), t)));
+        let all_thresholds = std::iter::once((None, &self.thresholds)).chain(
+            self.workload_thresholds
+                .iter()
+                .map(|(w, t)| (Some(w.as_str()), t)),
+        );
         for (workload, table) in all_thresholds {
-            let prefix = workload.map(|w| format!("workloads[{w}].")).unwrap_or_default();
+            let prefix = workload
+                .map(|w| format!("workloads[{w}]."))
+                .unwrap_or_default();
             for (metric, spec) in table {
                 if let Some(a) = spec.alpha {
                     check_prob(format!("{prefix}thresholds.{metric}.alpha"), a)?;
@@ -293,8 +311,14 @@ mod tests {
 
     #[test]
     fn quantities_parse_by_form() {
-        assert_eq!("1MiB".parse::<Quantity>().unwrap(), Quantity::Bytes(1 << 20));
-        assert_eq!("5ms".parse::<Quantity>().unwrap(), Quantity::Duration(Duration::from_millis(5)));
+        assert_eq!(
+            "1MiB".parse::<Quantity>().unwrap(),
+            Quantity::Bytes(1 << 20)
+        );
+        assert_eq!(
+            "5ms".parse::<Quantity>().unwrap(),
+            Quantity::Duration(Duration::from_millis(5))
+        );
         assert_eq!("12".parse::<Quantity>().unwrap(), Quantity::Number(12.0));
         assert!("lots".parse::<Quantity>().is_err());
         assert_eq!(Quantity::Bytes(1024).in_unit(Unit::Bytes), Ok(1024.0));
@@ -329,7 +353,10 @@ mod tests {
         );
         p.workload_thresholds.insert("w".into(), own);
         let t = p.threshold("w", "process.rss.peak", Unit::Bytes).unwrap();
-        assert_eq!((t.max_increase, t.min_change, t.alpha), (0.2, (2 << 20) as f64, 0.01));
+        assert_eq!(
+            (t.max_increase, t.min_change, t.alpha),
+            (0.2, (2 << 20) as f64, 0.01)
+        );
         let t = p.threshold("other", "process.wall", Unit::Seconds).unwrap();
         assert_eq!(t.max_increase, 0.1);
         assert_eq!(t.min_change, metrics::WALL.noise_floor);

@@ -45,6 +45,46 @@ impl fmt::Display for Bytes {
     }
 }
 
+/// A value of a metric, for people: bytes in binary units, seconds in
+/// ns/us/ms/s, counts as integers where they are, ratios as percentages.
+pub fn human(unit: crate::metrics::Unit, v: f64) -> String {
+    use crate::metrics::Unit;
+    if !v.is_finite() {
+        return v.to_string();
+    }
+    let sign = if v < 0.0 { "-" } else { "" };
+    let a = v.abs();
+    match unit {
+        Unit::Bytes => format!("{sign}{}", Bytes(a.round() as u64)),
+        Unit::Seconds => {
+            let (scaled, suffix) = if a >= 1.0 {
+                (a, "s")
+            } else if a >= 1e-3 {
+                (a * 1e3, "ms")
+            } else if a >= 1e-6 {
+                (a * 1e6, "us")
+            } else {
+                (a * 1e9, "ns")
+            };
+            format!("{sign}{} {suffix}", three_digits(scaled))
+        }
+        Unit::Count if a.fract() == 0.0 && a < 1e15 => format!("{sign}{}", a as u64),
+        Unit::Count => format!("{sign}{}", three_digits(a)),
+        Unit::Ratio => format!("{sign}{}%", three_digits(a * 100.0)),
+    }
+}
+
+/// A number with about three significant digits: 1.23, 12.3, 123.
+fn three_digits(v: f64) -> String {
+    if v >= 100.0 {
+        format!("{v:.0}")
+    } else if v >= 10.0 {
+        format!("{v:.1}")
+    } else {
+        format!("{v:.2}")
+    }
+}
+
 /// A relative change, stored as a fraction (`5%` is `0.05`).
 #[derive(Debug, Clone, Copy, PartialEq, PartialOrd, Default)]
 pub struct Percent(pub f64);
@@ -180,6 +220,18 @@ mod tests {
         );
         assert_eq!("0".parse::<HumanDuration>().unwrap().0, Duration::ZERO);
         assert!("soon".parse::<HumanDuration>().is_err());
+    }
+
+    #[test]
+    fn human_values_by_unit() {
+        use crate::metrics::Unit;
+        assert_eq!(human(Unit::Bytes, 64.0 * 1024.0 * 1024.0), "64.0 MiB");
+        assert_eq!(human(Unit::Seconds, 0.0123), "12.3 ms");
+        assert_eq!(human(Unit::Seconds, 2.5), "2.50 s");
+        assert_eq!(human(Unit::Seconds, 0.000_004_56), "4.56 us");
+        assert_eq!(human(Unit::Count, 1200.0), "1200");
+        assert_eq!(human(Unit::Ratio, 0.125), "12.5%");
+        assert_eq!(human(Unit::Bytes, -2048.0), "-2.0 KiB");
     }
 
     #[test]

@@ -19,10 +19,11 @@ use super::summary::median;
 pub struct HodgesLehmann {
     /// Median of pairwise differences (current - baseline).
     pub shift: f64,
-    /// Lower bound of the interval; -inf when the samples are too small.
-    pub lo: f64,
-    /// Upper bound of the interval; +inf when the samples are too small.
-    pub hi: f64,
+    /// Lower bound of the interval; `None` (unbounded) when the samples are
+    /// too small for the confidence.
+    pub lo: Option<f64>,
+    /// Upper bound of the interval; `None` (unbounded) likewise.
+    pub hi: Option<f64>,
     /// The requested confidence level.
     pub confidence: f64,
 }
@@ -53,9 +54,9 @@ pub fn hodges_lehmann(x: &[f64], y: &[f64], confidence: f64) -> Option<HodgesLeh
         (a * b / 2.0 - z * sigma).floor().max(0.0) as usize
     };
     let (lo, hi) = if k == 0 {
-        (f64::NEG_INFINITY, f64::INFINITY)
+        (None, None)
     } else {
-        (diffs[k - 1], diffs[nn - k])
+        (Some(diffs[k - 1]), Some(diffs[nn - k]))
     };
     Some(HodgesLehmann {
         shift,
@@ -75,7 +76,7 @@ mod tests {
         let y: Vec<f64> = x.iter().map(|v| v + 5.0).collect();
         let hl = hodges_lehmann(&x, &y, 0.95).unwrap();
         assert_eq!(hl.shift, 5.0);
-        assert!(hl.lo <= 5.0 && hl.hi >= 5.0 && hl.lo.is_finite() && hl.hi.is_finite());
+        assert!(hl.lo.unwrap() <= 5.0 && hl.hi.unwrap() >= 5.0);
     }
 
     /// R: wilcox.test(y, x, conf.int = TRUE, exact = TRUE) with
@@ -92,14 +93,14 @@ mod tests {
             .flat_map(|b| x.iter().map(move |a| b - a))
             .collect();
         d.sort_by(f64::total_cmp);
-        assert_eq!((hl.lo, hl.hi), (d[2], d[22]));
+        assert_eq!((hl.lo, hl.hi), (Some(d[2]), Some(d[22])));
         assert_eq!(hl.shift, d[12]);
     }
 
     #[test]
     fn too_small_for_an_interval() {
         let hl = hodges_lehmann(&[1.0, 2.0], &[3.0, 4.0], 0.95).unwrap();
-        assert!(hl.lo.is_infinite() && hl.hi.is_infinite());
+        assert_eq!((hl.lo, hl.hi), (None, None));
         assert!(hodges_lehmann(&[], &[1.0], 0.95).is_none());
     }
 }
