@@ -48,6 +48,11 @@ pub enum Command {
     /// Example: memgate check -c memgate.yaml --baseline .memgate/baseline.json
     #[command(after_help = EXIT_CODES_HELP)]
     Check(CheckArgs),
+    /// Measure each metric's noise (A/A) and recommend the repetitions the gate needs.
+    ///
+    /// Example: memgate calibrate -w churn -n 20
+    #[command(after_help = EXIT_CODES_HELP)]
+    Calibrate(CalibrateArgs),
     /// Save or show the stored baseline.
     ///
     /// Example: memgate baseline save results.json
@@ -114,9 +119,9 @@ pub struct CompareArgs {
     pub baseline: PathBuf,
     /// The current results file.
     pub current: PathBuf,
-    /// The config holding thresholds and budgets.
-    #[arg(short, long, env = "MEMGATE_CONFIG", default_value = "memgate.yaml")]
-    pub config: PathBuf,
+    /// The config holding thresholds and budgets [default: memgate.yaml when it exists, else built-in defaults].
+    #[arg(short, long, env = "MEMGATE_CONFIG")]
+    pub config: Option<PathBuf>,
     /// How to print the verdicts.
     #[arg(long, value_enum, default_value_t = CompareFormat::Table)]
     pub format: CompareFormat,
@@ -128,22 +133,38 @@ pub struct CompareArgs {
 /// Arguments of `memgate check`.
 #[derive(Debug, Args)]
 pub struct CheckArgs {
-    /// The config file.
-    #[arg(short, long, env = "MEMGATE_CONFIG", default_value = "memgate.yaml")]
-    pub config: PathBuf,
-    /// The baseline to compare with.
-    #[arg(
-        long,
-        env = "MEMGATE_BASELINE",
-        default_value = ".memgate/baseline.json"
-    )]
-    pub baseline: PathBuf,
+    /// What to run: the same options as `memgate run`.
+    #[command(flatten)]
+    pub run: RunArgs,
+    /// The baseline to compare with [default: `baseline:` of the config, else .memgate/baseline.json].
+    #[arg(long, env = "MEMGATE_BASELINE")]
+    pub baseline: Option<PathBuf>,
+    /// Where to write the verdicts (atomically).
+    #[arg(long, default_value = ".memgate/verdicts.json")]
+    pub verdicts: PathBuf,
     /// Save the current results as the new baseline when the gate passes.
     #[arg(long)]
     pub save_baseline: bool,
-    /// Write a Markdown report here.
-    #[arg(long, value_name = "FILE")]
-    pub report: Option<PathBuf>,
+    /// How to print the verdicts.
+    #[arg(long, value_enum, default_value_t = CompareFormat::Table)]
+    pub format: CompareFormat,
+}
+
+/// Arguments of `memgate calibrate`.
+#[derive(Debug, Args)]
+pub struct CalibrateArgs {
+    /// The config file.
+    #[arg(short, long, env = "MEMGATE_CONFIG", default_value = "memgate.yaml")]
+    pub config: PathBuf,
+    /// Calibrate only this workload; repeat for several.
+    #[arg(short, long = "workload", value_name = "NAME")]
+    pub workloads: Vec<String>,
+    /// Runs of each workload (A/A: all from the same build).
+    #[arg(short = 'n', long, value_name = "RUNS", default_value_t = 10, value_parser = clap::value_parser!(u32).range(2..))]
+    pub runs: u32,
+    /// Statistical power the recommendation aims for.
+    #[arg(long, default_value_t = 0.8)]
+    pub power: f64,
 }
 
 /// `memgate baseline` subcommands.
@@ -155,7 +176,7 @@ pub enum BaselineCommand {
     Save {
         /// The results file to keep.
         results: PathBuf,
-        /// The baseline store directory.
+        /// The baseline store directory; the baseline is `baseline.json` inside.
         #[arg(long, default_value = ".memgate")]
         store: PathBuf,
         /// Keep results that contain failed runs.
@@ -166,7 +187,7 @@ pub enum BaselineCommand {
     ///
     /// Example: memgate baseline show
     Show {
-        /// The baseline store directory.
+        /// The baseline store directory; the baseline is `baseline.json` inside.
         #[arg(long, default_value = ".memgate")]
         store: PathBuf,
     },
@@ -275,6 +296,8 @@ mod tests {
             ],
             &["memgate", "baseline", "save", "r.json", "--allow-failed"],
             &["memgate", "import", "--format", "gobench", "bench.txt"],
+            &["memgate", "check", "-w", "a", "-n", "8", "--save-baseline"],
+            &["memgate", "calibrate", "-w", "a", "-n", "20"],
         ];
         for args in ok {
             Cli::try_parse_from(*args).unwrap_or_else(|e| panic!("{args:?}: {e}"));

@@ -5,8 +5,12 @@
 //! first, then the code is chosen. Errors are for input that could not be
 //! used (2) and builds or workloads that could not be run (3).
 
+use std::path::PathBuf;
+
 use crate::atomic::WriteError;
+use crate::baseline::BaselineError;
 use crate::config::ConfigError;
+use crate::policy::PolicyError;
 use crate::results::ResultsError;
 use crate::runner::RunError;
 
@@ -61,6 +65,20 @@ pub enum Error {
     /// The runner could not go on.
     #[error(transparent)]
     Run(#[from] RunError),
+    /// A threshold or budget that does not fit the metric it names.
+    #[error("invalid config: {}: {source}", path.display())]
+    Policy {
+        /// The config file.
+        path: PathBuf,
+        /// The field and the problem.
+        source: PolicyError,
+    },
+    /// The baseline could not be read or saved.
+    #[error(transparent)]
+    Baseline(#[from] BaselineError),
+    /// Writing to stdout failed (a closed pipe is not an error: see `main`).
+    #[error("cannot write to stdout: {0}")]
+    Stdout(std::io::Error),
     /// A subcommand that this version does not provide yet.
     #[error("`memgate {command}` is not yet available in this version")]
     NotYetAvailable {
@@ -70,12 +88,20 @@ pub enum Error {
 }
 
 impl Error {
+    /// A write to a closed pipe (`memgate compare ... | head`): not a failure.
+    pub fn is_broken_pipe(&self) -> bool {
+        matches!(self, Error::Stdout(e) if e.kind() == std::io::ErrorKind::BrokenPipe)
+    }
+
     /// The process exit code this error means.
     pub fn exit_code(&self) -> i32 {
         match self {
             Error::Config(_)
             | Error::Results(_)
             | Error::Write(_)
+            | Error::Policy { .. }
+            | Error::Baseline(_)
+            | Error::Stdout(_)
             | Error::NotYetAvailable { .. } => exit::BAD_INPUT,
             Error::Run(RunError::Interrupted) => exit::INTERRUPTED,
             Error::Run(RunError::MissingDir { .. }) => exit::BAD_INPUT,

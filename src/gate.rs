@@ -676,11 +676,7 @@ impl Pending {
         let p_text = if correction_text.is_empty() {
             format!("p = {}", fmt_p(u.p))
         } else {
-            format!(
-                "p = {} ({}{correction_text})",
-                fmt_p(p_adjusted),
-                fmt_p(u.p)
-            )
+            format!("p = {}, {}{correction_text}", fmt_p(u.p), fmt_p(p_adjusted))
         };
         let (base, cur) = match (verdict.baseline, verdict.current) {
             (Some(b), Some(c)) => (b.median, c.median),

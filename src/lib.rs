@@ -7,6 +7,7 @@
 //! outcome to an exit code.
 
 pub mod atomic;
+pub mod baseline;
 pub mod cli;
 pub mod collect;
 pub mod commands;
@@ -16,6 +17,7 @@ pub mod fingerprint;
 pub mod gate;
 pub mod metrics;
 pub mod policy;
+pub mod report;
 pub mod results;
 pub mod runner;
 pub mod stats;
@@ -29,11 +31,10 @@ pub fn run(cli: cli::Cli) -> Result<Outcome, Error> {
     match cli.command {
         Command::Run(args) => commands::run(args),
         Command::Merge(args) => commands::merge(args),
-        Command::Compare(_) => Err(Error::NotYetAvailable { command: "compare" }),
-        Command::Check(_) => Err(Error::NotYetAvailable { command: "check" }),
-        Command::Baseline(_) => Err(Error::NotYetAvailable {
-            command: "baseline",
-        }),
+        Command::Compare(args) => commands::compare(args),
+        Command::Check(args) => commands::check(args),
+        Command::Calibrate(args) => commands::calibrate(args),
+        Command::Baseline(cmd) => commands::baseline(cmd),
         Command::Report(_) => Err(Error::NotYetAvailable { command: "report" }),
         Command::Import(_) => Err(Error::NotYetAvailable { command: "import" }),
         Command::Init(_) => Err(Error::NotYetAvailable { command: "init" }),

@@ -16,6 +16,7 @@ fn main() {
     let cli = memgate::cli::Cli::parse_from(args);
     let code = match memgate::run(cli) {
         Ok(outcome) => outcome.exit_code(),
+        Err(e) if e.is_broken_pipe() => 0,
         Err(e) => {
             eprintln!("memgate: error: {e}");
             e.exit_code()

@@ -56,6 +56,7 @@ pub fn human(unit: crate::metrics::Unit, v: f64) -> String {
     let a = v.abs();
     match unit {
         Unit::Bytes => format!("{sign}{}", Bytes(a.round() as u64)),
+        Unit::Seconds if a == 0.0 => "0 s".to_owned(),
         Unit::Seconds => {
             let (scaled, suffix) = if a >= 1.0 {
                 (a, "s")

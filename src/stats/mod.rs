@@ -18,3 +18,8 @@ pub use hodges_lehmann::{HodgesLehmann, hodges_lehmann};
 pub use holm::holm;
 pub use mann_whitney::{MannWhitney, UTestError, mann_whitney, min_attainable_p, runs_needed};
 pub use summary::{Summary, median};
+
+/// The standard normal quantile: z with Φ(z) = p.
+pub fn normal_quantile(p: f64) -> f64 {
+    mann_whitney::standard_normal_quantile(p)
+}

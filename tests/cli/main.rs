@@ -7,6 +7,8 @@
 mod config_errors;
 /// Failed builds and runs, timeouts, process groups, Ctrl-C.
 mod failures;
+/// The gate: baseline, compare, check, calibrate.
+mod gate;
 /// Help texts and subcommands not yet available.
 mod help;
 /// `--shard` and `memgate merge`.

@@ -1,36 +1,44 @@
-//! The subcommands as glue: turn parsed arguments into a plan, call the
-//! stages, write the output atomically, and pick the outcome.
+//! `memgate run`: measure the selected workloads and write the results.
 
 use std::path::{Path, PathBuf};
 
-use crate::cli::{MergeArgs, RunArgs};
+use crate::cli::RunArgs;
 use crate::config::Config;
 use crate::error::{Error, Outcome};
-use crate::results::{self, Results};
+use crate::results::Results;
 use crate::runner::{self, RunError, RunPlan};
 
-/// `memgate run`: measure the selected workloads and write the results.
+/// `memgate run`.
 pub fn run(args: RunArgs) -> Result<Outcome, Error> {
     let config = Config::load(&args.config)?;
-    let plan = plan(&config, &args)?;
-    let results = runner::execute(&plan, &mut std::io::stderr())?;
-    crate::atomic::write_json(&args.output, &results)?;
-    eprintln!("memgate: wrote {}", args.output.display());
+    let results = measure(&config, &args)?;
     Ok(if results.has_failures() {
-        let failed = results
-            .workloads
-            .iter()
-            .filter(|w| w.has_failures())
-            .map(|w| w.name.as_str())
-            .collect::<Vec<_>>();
-        eprintln!(
-            "memgate: error: failed builds or runs in: {}",
-            failed.join(", ")
-        );
         Outcome::WorkloadsFailed
     } else {
         Outcome::Pass
     })
+}
+
+/// Runs what `args` select from `config`, writes the results file, and
+/// names the workloads that failed on stderr.
+pub(crate) fn measure(config: &Config, args: &RunArgs) -> Result<Results, Error> {
+    let plan = plan(config, args)?;
+    let results = runner::execute(&plan, &mut std::io::stderr())?;
+    crate::atomic::write_json(&args.output, &results)?;
+    eprintln!("memgate: wrote {}", args.output.display());
+    if results.has_failures() {
+        let failed: Vec<&str> = results
+            .workloads
+            .iter()
+            .filter(|w| w.has_failures())
+            .map(|w| w.name.as_str())
+            .collect();
+        eprintln!(
+            "memgate: error: failed builds or runs in: {}",
+            failed.join(", ")
+        );
+    }
+    Ok(results)
 }
 
 /// Resolves the command line against the config: selection, overrides, shard.
@@ -67,22 +75,4 @@ fn plan(config: &Config, args: &RunArgs) -> Result<RunPlan, Error> {
         launcher,
         repo_dir,
     })
-}
-
-/// `memgate merge`: join the results of a sharded matrix.
-pub fn merge(args: MergeArgs) -> Result<Outcome, Error> {
-    let mut parts = Vec::with_capacity(args.files.len());
-    for path in &args.files {
-        parts.push((path.clone(), Results::read(path)?));
-    }
-    let first = parts.remove(0);
-    let merged = results::merge(first, parts)?;
-    crate::atomic::write_json(&args.output, &merged)?;
-    eprintln!(
-        "memgate: merged {} files, {} workloads, into {}",
-        args.files.len(),
-        merged.workloads.len(),
-        args.output.display()
-    );
-    Ok(Outcome::Pass)
 }

@@ -1,0 +1,169 @@
+//! The aligned table `compare` and `check` print on a terminal, with
+//! colour only on a TTY and never with NO_COLOR.
+
+use std::io::{self, Write};
+
+use crate::gate::{Status, Verdict, Verdicts, fmt_p};
+use crate::units::human;
+
+/// Whether to colour output written to stdout: a TTY, and NO_COLOR unset
+/// or empty (https://no-color.org).
+pub fn stdout_wants_color() -> bool {
+    use std::io::IsTerminal;
+    io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
+fn paint(text: &str, status: Status, color: bool) -> String {
+    if !color {
+        return text.to_owned();
+    }
+    let code = match status {
+        Status::OverBudget | Status::Regression => "1;31",
+        Status::Warning => "33",
+        Status::Improvement => "32",
+        Status::Inconclusive | Status::Missing => "2",
+        Status::Unchanged => "0",
+    };
+    format!("\x1b[{code}m{text}\x1b[0m")
+}
+
+/// One row's cells.
+fn cells(v: &Verdict) -> [String; 7] {
+    let base = v
+        .baseline
+        .map(|s| human(v.unit, s.median))
+        .unwrap_or_else(|| "-".into());
+    let cur = v
+        .current
+        .map(|s| human(v.unit, s.median))
+        .unwrap_or_else(|| "-".into());
+    let change = v
+        .change
+        .and_then(|c| c.percent())
+        .map(|p| format!("{p:+.2}%"))
+        .unwrap_or_else(|| "-".into());
+    let p = v
+        .test
+        .and_then(|t| t.p_adjusted.or(t.p))
+        .map(fmt_p)
+        .unwrap_or_else(|| {
+            if v.test.is_some() {
+                "exact".into()
+            } else {
+                "-".into()
+            }
+        });
+    [
+        v.workload.clone(),
+        v.metric.clone(),
+        base,
+        cur,
+        change,
+        p,
+        v.status.to_string(),
+    ]
+}
+
+/// Writes the verdict table, the reasons of everything that is not
+/// unchanged, and a one-line summary.
+pub fn render(v: &Verdicts, color: bool, w: &mut dyn Write) -> io::Result<()> {
+    let p_header = match v.settings.correction {
+        crate::policy::Correction::Holm => "p (Holm)",
+        crate::policy::Correction::None => "p",
+    };
+    let header = [
+        "workload", "metric", "baseline", "current", "change", p_header, "verdict",
+    ]
+    .map(String::from);
+    let rows: Vec<[String; 7]> = v.verdicts.iter().map(cells).collect();
+    let mut widths = header.clone().map(|h| h.chars().count());
+    for r in &rows {
+        for (i, c) in r.iter().enumerate() {
+            widths[i] = widths[i].max(c.chars().count());
+        }
+    }
+    let line = |cells: &[String; 7]| -> String {
+        cells
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                let pad = widths[i] - c.chars().count();
+                // Names left, figures right.
+                if i < 2 || i == 6 {
+                    format!("{c}{}", " ".repeat(pad))
+                } else {
+                    format!("{}{c}", " ".repeat(pad))
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("  ")
+            .trim_end()
+            .to_owned()
+    };
+    writeln!(w, "{}", line(&header))?;
+    for (r, verdict) in rows.iter().zip(&v.verdicts) {
+        let text = line(r);
+        writeln!(w, "{}", paint(&text, verdict.status, color))?;
+    }
+    let notable: Vec<&Verdict> = v
+        .verdicts
+        .iter()
+        .filter(|x| x.status != Status::Unchanged)
+        .collect();
+    if !notable.is_empty() {
+        writeln!(w)?;
+        for x in notable {
+            writeln!(
+                w,
+                "{} {}/{}: {}",
+                paint(x.status.as_str(), x.status, color),
+                x.workload,
+                x.metric,
+                x.reason
+            )?;
+        }
+    }
+    if !v.environment_differences.is_empty() {
+        writeln!(w, "\nthe environments differ:")?;
+        for d in &v.environment_differences {
+            writeln!(
+                w,
+                "  {}: {}: baseline {} / current {}",
+                d.workload, d.field, d.baseline, d.current
+            )?;
+        }
+    }
+    for f in &v.failed_workloads {
+        writeln!(w, "\nfailed: {}: {}", f.workload, f.reason)?;
+    }
+    writeln!(w, "\n{}", summary_line(v))
+}
+
+/// "gate passed: ..." or "gate FAILED: ...", with the counts.
+pub fn summary_line(v: &Verdicts) -> String {
+    let t = &v.tally;
+    let mut parts = Vec::new();
+    for (n, what) in [
+        (t.over_budget, "over budget"),
+        (t.regressions, "regressions"),
+        (t.warnings, "warnings"),
+        (t.inconclusive, "inconclusive"),
+        (t.missing, "missing"),
+        (t.improvements, "improvements"),
+        (t.unchanged, "unchanged"),
+    ] {
+        if n > 0 {
+            parts.push(format!("{n} {what}"));
+        }
+    }
+    let head = if t.passed {
+        "gate passed"
+    } else {
+        "gate FAILED"
+    };
+    if parts.is_empty() {
+        format!("{head}: nothing was compared")
+    } else {
+        format!("{head}: {}", parts.join(", "))
+    }
+}

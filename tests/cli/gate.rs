@@ -1,0 +1,248 @@
+//! The gate end to end: `baseline`, `compare`, `check`, `calibrate` on the
+//! real toucher workload, whose peak RSS moves with `-scale`.
+
+use predicates::prelude::*;
+use predicates::str::contains;
+
+use crate::util::{Dir, rust_workload};
+
+/// A config measuring toucher at `scale`, with `extra` appended to its
+/// workload entry.
+fn config(dir: &Dir, scale: &str, extra: &str) {
+    let toucher = rust_workload("toucher");
+    dir.create(
+        "memgate.yaml",
+        &format!(
+            "version: 1\ndefaults: {{repetitions: 8, warmup: 1, sample_interval: 0}}\nthresholds:\n  process.wall: {{max_increase: 50%, min_change: 50ms}}\n  process.cpu.user: {{max_increase: 50%, min_change: 20ms}}\n  process.cpu.system: {{max_increase: 50%, min_change: 20ms}}\nworkloads:\n  - name: toucher\n    lang: rust\n    run: [{}, -mib, 24, -scale, '{scale}']\n{extra}",
+            toucher.display()
+        ),
+    );
+}
+
+fn record_baseline(dir: &Dir) {
+    dir.memgate()
+        .args(["run", "-o", "base.json"])
+        .assert()
+        .success();
+    dir.memgate()
+        .args(["baseline", "save", "base.json"])
+        .assert()
+        .success()
+        .stderr(contains("as the baseline .memgate/baseline.json"));
+}
+
+/// Ten A/A gate runs in a row pass; then a build allocating 10% more fails
+/// with exit 1, naming the regressed metric (gate issue #5).
+#[test]
+fn aa_passes_ten_times_and_a_10_percent_regression_fails() {
+    let dir = Dir::new();
+    config(&dir, "1.0", "");
+    record_baseline(&dir);
+    for i in 0..10 {
+        let out = dir.memgate().args(["check"]).output().unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "A/A run {i} failed:\n{}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+    }
+    config(&dir, "1.10", "");
+    dir.memgate()
+        .args(["check"])
+        .assert()
+        .code(1)
+        .stdout(contains("regression toucher/process.rss.peak: +").and(contains("gate FAILED")));
+    let v: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join(".memgate/verdicts.json")).unwrap())
+            .unwrap();
+    assert_eq!(v["schema"], "memgate/verdicts/v1");
+    let rss = v["verdicts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["metric"] == "process.rss.peak")
+        .unwrap();
+    assert_eq!(rss["status"], "regression");
+    let pct = (rss["change"]["ratio"].as_f64().unwrap() - 1.0) * 100.0;
+    assert!((8.0..12.0).contains(&pct), "rss grew {pct}%");
+}
+
+/// A budget below the measured peak fails on its own.
+#[test]
+fn budget_below_the_peak_fails() {
+    let dir = Dir::new();
+    config(&dir, "1.0", "    budgets: { process.rss.peak: 10MiB }\n");
+    record_baseline(&dir);
+    dir.memgate().args(["check"]).assert().code(1).stdout(
+        contains("over-budget toucher/process.rss.peak: median")
+            .and(contains("over the budget of 10.0 MiB")),
+    );
+}
+
+/// compare prints a table (no colour when not a terminal), or JSON, and
+/// writes verdicts; a baseline from another CPU turns the machine-dependent
+/// regression into a warning unless strict_env.
+#[test]
+fn compare_formats_and_environment_downgrade() {
+    let dir = Dir::new();
+    config(&dir, "1.0", "");
+    dir.memgate()
+        .args(["run", "-o", "base.json"])
+        .assert()
+        .success();
+    config(&dir, "1.10", "");
+    dir.memgate()
+        .args(["run", "-o", "cur.json"])
+        .assert()
+        .success();
+
+    let out = dir
+        .memgate()
+        .args(["compare", "base.json", "cur.json", "-o", "v.json"])
+        .assert()
+        .code(1);
+    let table = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
+    assert!(table.starts_with("workload"), "{table}");
+    assert!(
+        !table.contains('\x1b'),
+        "no colour when stdout is not a terminal"
+    );
+    assert!(dir.path().join("v.json").exists());
+    let json = dir
+        .memgate()
+        .args(["compare", "base.json", "cur.json", "--format", "json"])
+        .assert()
+        .code(1);
+    let v: serde_json::Value = serde_json::from_slice(&json.get_output().stdout).unwrap();
+    assert_eq!(v["tally"]["passed"], false);
+
+    // Another machine recorded the baseline.
+    let text = std::fs::read_to_string(dir.path().join("base.json")).unwrap();
+    let mut base: serde_json::Value = serde_json::from_str(&text).unwrap();
+    base["environments"][0]["cpu_model"] = "Some Other CPU 9000".into();
+    dir.create("other.json", &serde_json::to_string(&base).unwrap());
+    dir.memgate()
+        .args(["compare", "other.json", "cur.json"])
+        .assert()
+        .code(0)
+        .stdout(
+            contains("warning toucher/process.rss.peak")
+                .and(contains("cpu_model: baseline Some Other CPU 9000")),
+        );
+    let strict = std::fs::read_to_string(dir.path().join("memgate.yaml"))
+        .unwrap()
+        .replace("version: 1\n", "version: 1\ngate: {strict_env: true}\n");
+    dir.create("memgate.yaml", &strict);
+    dir.memgate()
+        .args(["compare", "other.json", "cur.json"])
+        .assert()
+        .code(1);
+}
+
+/// Baselines: a missing one is a clear exit 2; failed results are refused
+/// unless --allow-failed; show says where the baseline came from;
+/// check --save-baseline stores a passing run.
+#[test]
+fn baseline_store_rules() {
+    let dir = Dir::new();
+    config(&dir, "1.0", "");
+    dir.memgate()
+        .args(["check"])
+        .assert()
+        .code(2)
+        .stderr(contains("no baseline at").and(contains("memgate baseline save")));
+    dir.memgate().args(["baseline", "show"]).assert().code(2);
+
+    dir.create(
+        "bad.yaml",
+        "version: 1\nworkloads:\n  - {name: bad, lang: other, run: 'false', repetitions: 1, warmup: 0}\n",
+    );
+    dir.memgate()
+        .args(["run", "-c", "bad.yaml", "-o", "bad.json"])
+        .assert()
+        .code(3);
+    dir.memgate()
+        .args(["baseline", "save", "bad.json"])
+        .assert()
+        .code(2)
+        .stderr(contains(
+            "failed builds or runs in bad; a baseline must be clean",
+        ));
+    dir.memgate()
+        .args([
+            "baseline",
+            "save",
+            "bad.json",
+            "--allow-failed",
+            "--store",
+            "kept",
+        ])
+        .assert()
+        .success();
+    assert!(dir.path().join("kept/baseline.json").exists());
+
+    record_baseline(&dir);
+    dir.memgate()
+        .args(["baseline", "show"])
+        .assert()
+        .success()
+        .stdout(
+            contains("recorded:")
+                .and(contains("environment:"))
+                .and(contains("process.rss.peak")),
+        );
+    let before = std::fs::read(dir.path().join(".memgate/baseline.json")).unwrap();
+    dir.memgate()
+        .args(["check", "--save-baseline"])
+        .assert()
+        .success()
+        .stderr(contains("saved the results as the baseline"));
+    assert_ne!(
+        before,
+        std::fs::read(dir.path().join(".memgate/baseline.json")).unwrap()
+    );
+}
+
+/// calibrate reports noise and a recommendation per metric.
+#[test]
+fn calibrate_recommends_repetitions() {
+    let dir = Dir::new();
+    config(&dir, "1.0", "");
+    dir.memgate()
+        .args(["calibrate", "-n", "5"])
+        .assert()
+        .success()
+        .stdout(
+            contains("runs needed")
+                .and(contains("process.rss.peak"))
+                .and(contains("Holm over 8 metrics")),
+        );
+}
+
+/// A threshold in the wrong unit for an imported metric is a config error
+/// naming the field.
+#[test]
+fn threshold_in_the_wrong_unit_is_exit_2() {
+    let dir = Dir::new();
+    config(&dir, "1.0", "");
+    dir.memgate()
+        .args(["run", "-o", "r.json"])
+        .assert()
+        .success();
+    let text = std::fs::read_to_string(dir.path().join("memgate.yaml")).unwrap();
+    dir.create(
+        "memgate.yaml",
+        &text.replace(
+            "process.wall: {max_increase: 50%, min_change: 50ms}",
+            "process.wall: {max_increase: 50%, min_change: 5MiB}",
+        ),
+    );
+    dir.memgate()
+        .args(["compare", "r.json", "r.json"])
+        .assert()
+        .code(2)
+        .stderr(contains(
+            "thresholds.process.wall.min_change: 5.0 MiB does not fit a metric measured in seconds",
+        ));
+}
