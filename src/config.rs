@@ -55,6 +55,10 @@ pub enum Lang {
 pub enum Collector {
     /// wait4 rusage and wall clock; always on, listing it is allowed.
     Rusage,
+    /// GODEBUG=gctrace=1 lines from a Go program's stderr; the default for `lang: go`.
+    Gctrace,
+    /// The probe file a workload linking memgate's probe writes at exit.
+    Probe,
 }
 
 /// A command: a line split by POSIX shell word rules, or a list of arguments.
@@ -174,8 +178,7 @@ struct RawWorkload {
     env: BTreeMap<String, Scalar>,
     #[serde(default)]
     tags: BTreeMap<String, Scalar>,
-    #[serde(default)]
-    collect: Vec<Collector>,
+    collect: Option<Vec<Collector>>,
     #[serde(default)]
     thresholds: BTreeMap<String, ThresholdSpec>,
     #[serde(default)]
@@ -223,7 +226,7 @@ pub struct Workload {
     pub env: BTreeMap<String, String>,
     /// User tags, recorded in the results.
     pub tags: BTreeMap<String, String>,
-    /// Extra collectors.
+    /// Extra collectors: as written, else `[gctrace]` for Go and none otherwise.
     pub collect: Vec<Collector>,
     /// Measured runs.
     pub repetitions: u32,
@@ -646,7 +649,10 @@ fn resolve(d: &RawDefaults, w: &RawWorkload, base: &Path) -> Workload {
             .iter()
             .map(|(k, v)| (k.clone(), v.0.clone()))
             .collect(),
-        collect: w.collect.clone(),
+        collect: w.collect.clone().unwrap_or_else(|| match w.lang {
+            Lang::Go => vec![Collector::Gctrace],
+            Lang::Rust | Lang::Other => Vec::new(),
+        }),
         repetitions: w
             .repetitions
             .or(d.repetitions)

@@ -89,6 +89,57 @@ pub const CTX_VOLUNTARY: MetricDef =
 pub const CTX_INVOLUNTARY: MetricDef =
     machine("process.context_switches.involuntary", Unit::Count, 50.0);
 
+const fn deterministic(name: &'static str, unit: Unit, noise_floor: f64) -> MetricDef {
+    MetricDef {
+        name,
+        unit,
+        better: Better::Lower,
+        stability: Stability::Deterministic,
+        noise_floor,
+    }
+}
+
+/// Bytes allocated over the run (Go: /gc/heap/allocs:bytes; Rust: the
+/// counting allocator or DHAT). Deterministic for a deterministic workload.
+pub const HEAP_ALLOC_BYTES: MetricDef = deterministic("heap.alloc.bytes", Unit::Bytes, 0.0);
+/// Objects allocated over the run, tiny allocations included (so it
+/// matches Go's allocs/op).
+pub const HEAP_ALLOC_OBJECTS: MetricDef = deterministic("heap.alloc.objects", Unit::Count, 0.0);
+/// Largest heap: Go, the heap at GC start (gctrace, MiB-truncated);
+/// Rust, the peak of live bytes (DHAT t-gmax or the counting allocator).
+pub const HEAP_PEAK: MetricDef = machine("heap.peak.bytes", Unit::Bytes, 1048576.0);
+/// Heap bytes in objects at exit (Go: /memory/classes/heap/objects; Rust: DHAT t-end).
+pub const HEAP_END: MetricDef = machine("heap.end.bytes", Unit::Bytes, 262144.0);
+/// Live heap marked by the last GC cycle.
+pub const HEAP_LIVE: MetricDef = machine("heap.live.bytes", Unit::Bytes, 1048576.0);
+/// The heap goal of the last GC cycle.
+pub const HEAP_GOAL: MetricDef = machine("heap.goal.bytes", Unit::Bytes, 1048576.0);
+/// Memory mapped by the Go runtime (/memory/classes/total).
+pub const MEMORY_TOTAL: MetricDef = machine("memory.total.bytes", Unit::Bytes, 1048576.0);
+/// Completed GC cycles.
+pub const GC_CYCLES: MetricDef = machine("gc.cycles", Unit::Count, 2.0);
+/// GC cycles forced by runtime.GC().
+pub const GC_CYCLES_FORCED: MetricDef = machine("gc.cycles.forced", Unit::Count, 1.0);
+/// Sum of the stop-the-world pauses.
+pub const GC_PAUSE_TOTAL: MetricDef = machine("gc.pause.total", Unit::Seconds, 0.000_2);
+/// Longest stop-the-world pause (gctrace: one cycle's two STW phases).
+pub const GC_PAUSE_MAX: MetricDef = machine("gc.pause.max", Unit::Seconds, 0.000_1);
+/// Median pause (probe histogram).
+pub const GC_PAUSE_P50: MetricDef = machine("gc.pause.p50", Unit::Seconds, 0.000_05);
+/// 99th percentile pause.
+pub const GC_PAUSE_P99: MetricDef = machine("gc.pause.p99", Unit::Seconds, 0.000_1);
+/// Fraction of CPU spent in GC.
+pub const GC_CPU_FRACTION: MetricDef = machine("gc.cpu.fraction", Unit::Ratio, 0.01);
+/// Heap memory held but not in objects: Go, 1 - objects / (objects +
+/// unused + free); jemalloc, 1 - allocated / resident.
+pub const ALLOC_FRAGMENTATION: MetricDef = machine("alloc.fragmentation", Unit::Ratio, 0.02);
+/// Median latency of operations the workload recorded with the probe.
+pub const LATENCY_P50: MetricDef = machine("latency.p50", Unit::Seconds, 0.000_01);
+/// 99th percentile latency.
+pub const LATENCY_P99: MetricDef = machine("latency.p99", Unit::Seconds, 0.000_05);
+/// Longest recorded latency.
+pub const LATENCY_MAX: MetricDef = machine("latency.max", Unit::Seconds, 0.000_2);
+
 /// Every metric memgate knows, for lookups by name.
 pub const ALL: &[MetricDef] = &[
     RSS_PEAK,
@@ -99,6 +150,24 @@ pub const ALL: &[MetricDef] = &[
     FAULTS_MAJOR,
     CTX_VOLUNTARY,
     CTX_INVOLUNTARY,
+    HEAP_ALLOC_BYTES,
+    HEAP_ALLOC_OBJECTS,
+    HEAP_PEAK,
+    HEAP_END,
+    HEAP_LIVE,
+    HEAP_GOAL,
+    MEMORY_TOTAL,
+    GC_CYCLES,
+    GC_CYCLES_FORCED,
+    GC_PAUSE_TOTAL,
+    GC_PAUSE_MAX,
+    GC_PAUSE_P50,
+    GC_PAUSE_P99,
+    GC_CPU_FRACTION,
+    ALLOC_FRAGMENTATION,
+    LATENCY_P50,
+    LATENCY_P99,
+    LATENCY_MAX,
 ];
 
 /// The definition of a known metric.

@@ -147,6 +147,9 @@ pub struct Run {
     /// The last lines of stderr, kept for failed runs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stderr_tail: Option<String>,
+    /// What the collectors noticed, e.g. unreadable gctrace lines.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 /// How a run ended.
@@ -253,7 +256,7 @@ pub struct Series {
     pub stability: Stability,
     /// The collector that produced the samples, e.g. `wait4`.
     pub source: String,
-    /// One value per successful measured run.
+    /// One value per successful measured run that reported the metric, in run order.
     pub samples: Vec<Value>,
 }
 

@@ -4,8 +4,11 @@
 //! One module per source; each implements [`Collect`]. Collectors only
 //! parse: spawning and timing are the runner's, judging is the gate's.
 
+pub mod gctrace;
+pub mod probe;
 pub mod rusage;
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use crate::metrics::MetricDef;
@@ -21,6 +24,17 @@ pub struct RunArtifacts<'a> {
     pub stdout: &'a Path,
     /// The workload's captured stderr.
     pub stderr: &'a Path,
+    /// Where a probe was told to write (MEMGATE_PROBE_FILE).
+    pub probe_file: &'a Path,
+}
+
+/// What a collector read from one run.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Collected {
+    /// The samples.
+    pub samples: Vec<Sample>,
+    /// Things the report should say, e.g. unreadable lines.
+    pub warnings: Vec<String>,
 }
 
 /// One value of one metric from one run.
@@ -48,6 +62,49 @@ pub struct CollectError {
 pub trait Collect {
     /// The collector's name, as written in `collect:`.
     fn name(&self) -> &'static str;
+    /// Adjusts the run's environment before it starts (GODEBUG,
+    /// MEMGATE_PROBE_FILE); `probe_file` is this run's probe path.
+    fn setup(&self, _env: &mut BTreeMap<String, String>, _probe_file: &Path) {}
     /// Reads one run's samples.
-    fn collect(&self, run: &RunArtifacts<'_>) -> Result<Vec<Sample>, CollectError>;
+    fn collect(&self, run: &RunArtifacts<'_>) -> Result<Collected, CollectError>;
+}
+
+/// How much a source is trusted for a metric, when two collectors give it.
+/// gctrace has each cycle's pause to two significant digits, while the
+/// runtime's pause histogram has buckets about 25% wide (Go >= 1.20,
+/// reference §2.4): gctrace wins for pauses. For everything else the probe
+/// reads exact runtime/metrics values, while gctrace prints MiB truncated
+/// and whole percents: the probe wins.
+fn rank(metric: &str, source: &str) -> u8 {
+    match (source, metric.starts_with("gc.pause.")) {
+        ("gctrace", true) => 3,
+        ("probe", false) => 3,
+        ("probe", true) | ("gctrace", false) => 2,
+        _ => 1,
+    }
+}
+
+/// Runs every collector on one run; a metric given twice keeps the value
+/// of the better-ranked source.
+pub fn collect_all(
+    collectors: &[Box<dyn Collect>],
+    run: &RunArtifacts<'_>,
+) -> Result<Collected, CollectError> {
+    let mut all = Collected::default();
+    for c in collectors {
+        let got = c.collect(run)?;
+        for s in got.samples {
+            match all
+                .samples
+                .iter_mut()
+                .find(|x| x.metric.name == s.metric.name)
+            {
+                Some(x) if rank(s.metric.name, s.source) > rank(x.metric.name, x.source) => *x = s,
+                Some(_) => {}
+                None => all.samples.push(s),
+            }
+        }
+        all.warnings.extend(got.warnings);
+    }
+    Ok(all)
 }

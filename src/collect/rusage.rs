@@ -1,7 +1,7 @@
 //! The collector every run gets: wait4's rusage and the wall clock, read
 //! from the launcher's report. It needs no cooperation from the workload.
 
-use super::{Collect, CollectError, RunArtifacts, Sample};
+use super::{Collect, CollectError, Collected, RunArtifacts, Sample};
 use crate::metrics::{self, MetricDef};
 use crate::results::Value;
 use crate::runner::launch::LaunchReport;
@@ -34,7 +34,7 @@ impl Collect for Rusage {
         "rusage"
     }
 
-    fn collect(&self, run: &RunArtifacts<'_>) -> Result<Vec<Sample>, CollectError> {
+    fn collect(&self, run: &RunArtifacts<'_>) -> Result<Collected, CollectError> {
         let ru = run.report.rusage.ok_or_else(|| CollectError {
             collector: "rusage",
             message: "the launcher reported no rusage for this run".into(),
@@ -49,7 +49,7 @@ impl Collect for Rusage {
             source,
             value: Value::Float(micros / 1e6),
         };
-        Ok(vec![
+        let samples = vec![
             int(&metrics::RSS_PEAK, peak_rss(run.report)),
             secs(&metrics::CPU_USER, "wait4", ru.utime_us as f64),
             secs(&metrics::CPU_SYSTEM, "wait4", ru.stime_us as f64),
@@ -58,7 +58,11 @@ impl Collect for Rusage {
             int(&metrics::FAULTS_MAJOR, ru.majflt),
             int(&metrics::CTX_VOLUNTARY, ru.nvcsw),
             int(&metrics::CTX_INVOLUNTARY, ru.nivcsw),
-        ])
+        ];
+        Ok(Collected {
+            samples,
+            warnings: Vec::new(),
+        })
     }
 }
 

@@ -16,7 +16,12 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
-use crate::collect::{Collect, RunArtifacts, rusage::Rusage};
+use crate::collect::{
+    Collect, RunArtifacts, collect_all,
+    gctrace::{self, Gctrace},
+    probe::Probe,
+    rusage::Rusage,
+};
 use crate::config::{Collector, Workload};
 use crate::fingerprint::{self, Environment};
 use crate::results::{
@@ -120,11 +125,13 @@ pub fn execute(plan: &RunPlan, log: &mut dyn Write) -> Result<Results, RunError>
 }
 
 fn collectors(w: &Workload) -> Vec<Box<dyn Collect>> {
-    let list: Vec<Box<dyn Collect>> = vec![Box::new(Rusage)];
+    let mut list: Vec<Box<dyn Collect>> = vec![Box::new(Rusage)];
     for c in &w.collect {
         match c {
             // Always on; listing it is allowed.
             Collector::Rusage => {}
+            Collector::Gctrace => list.push(Box::new(Gctrace)),
+            Collector::Probe => list.push(Box::new(Probe)),
         }
     }
     list
@@ -201,10 +208,15 @@ fn run_workload(
     let total = w.warmup + w.repetitions;
     for index in 0..total {
         let warmup = index < w.warmup;
+        let probe_file = scratch.join(format!("run{index}.probe.json"));
+        let mut env = w.env.clone();
+        for c in &collectors {
+            c.setup(&mut env, &probe_file);
+        }
         let req = LaunchRequest {
             argv: &w.run,
             dir: &w.dir,
-            env: &w.env,
+            env: &env,
             timeout: w.timeout,
             grace: w.kill_grace,
             interval: w.sample_interval,
@@ -213,21 +225,24 @@ fn run_workload(
         let report = &launched.report;
         let mut status = run_status(&report.end, w.timeout)?;
         let mut stderr_tail = None;
+        let mut warnings = Vec::new();
         if status.is_ok() && !warmup {
             let artifacts = RunArtifacts {
                 report,
                 stdout: &launched.stdout,
                 stderr: &launched.stderr,
+                probe_file: &probe_file,
             };
             match collect_all(&collectors, &artifacts) {
-                Ok(samples) => {
-                    for s in samples {
+                Ok(collected) => {
+                    for s in collected.samples {
                         out.metrics
                             .entry(s.metric.name.to_owned())
                             .or_insert_with(|| Series::new(s.metric, s.source))
                             .samples
                             .push(s.value);
                     }
+                    warnings = collected.warnings;
                 }
                 Err(e) => {
                     status = RunStatus::CollectFailed {
@@ -253,8 +268,14 @@ fn run_workload(
             report.wall_ns as f64 / 1e9,
             peak.map(|p| format!(", peak RSS {p}")).unwrap_or_default()
         );
-        if let Some(tail) = &stderr_tail {
-            let _ = writeln!(log, "{}", indent(tail));
+        match &stderr_tail {
+            Some(tail) => {
+                let _ = writeln!(log, "{}", indent(tail));
+            }
+            None => pass_through(&launched.stderr, log),
+        }
+        for warning in &warnings {
+            let _ = writeln!(log, "memgate: warning: {}: {warning}", w.name);
         }
         out.runs.push(Run {
             index,
@@ -269,20 +290,10 @@ fn run_workload(
                 rss_bytes: report.rss_bytes.clone(),
             }),
             stderr_tail,
+            warnings,
         });
     }
     Ok(out)
-}
-
-fn collect_all(
-    collectors: &[Box<dyn Collect>],
-    run: &RunArtifacts<'_>,
-) -> Result<Vec<crate::collect::Sample>, crate::collect::CollectError> {
-    let mut all = Vec::new();
-    for c in collectors {
-        all.extend(c.collect(run)?);
-    }
-    Ok(all)
 }
 
 /// Maps the launcher's view of an ending to the results' view; an
@@ -309,6 +320,32 @@ fn failure_tail(l: &Launched) -> String {
         spawn::tail(&l.stdout, STDERR_TAIL_LINES)
     } else {
         err
+    }
+}
+
+/// Most lines a successful run's stderr passes through to memgate's.
+const PASS_THROUGH_LINES: usize = 20;
+
+/// Shows what a successful run wrote to stderr, gctrace lines excepted:
+/// the collectors read the file, and nothing the workload said is lost.
+fn pass_through(stderr: &Path, log: &mut dyn Write) {
+    let Ok(bytes) = std::fs::read(stderr) else {
+        return;
+    };
+    let text = String::from_utf8_lossy(&bytes);
+    let lines: Vec<&str> = text
+        .lines()
+        .filter(|l| !gctrace::is_trace_line(l))
+        .collect();
+    for l in lines.iter().take(PASS_THROUGH_LINES) {
+        let _ = writeln!(log, "    | {l}");
+    }
+    if lines.len() > PASS_THROUGH_LINES {
+        let _ = writeln!(
+            log,
+            "    | ... {} more lines",
+            lines.len() - PASS_THROUGH_LINES
+        );
     }
 }
 

@@ -1,0 +1,3 @@
+module memgate.dev/workloads
+
+go 1.21
