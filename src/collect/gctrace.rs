@@ -108,130 +108,290 @@ pub fn is_trace_line(line: &str) -> bool {
     trace_start(line).is_some()
 }
 
+/// One token of a record, in the order the runtime writes them; each is
+/// one write(2) of the runtime's `print`.
+#[derive(Debug, Clone, Copy)]
+enum Tok {
+    Lit(&'static str),
+    /// An unsigned integer into field slot `.0`.
+    Uint(usize),
+    /// A decimal into field slot `.0`.
+    Dec(usize),
+}
+
+// Field slots.
+const N: usize = 0;
+const AT: usize = 1;
+const PCT: usize = 2;
+const STW1: usize = 3;
+const MARK: usize = 4;
+const STW2: usize = 5;
+const CPU: usize = 6; // 6..=10, read and not kept
+const H0: usize = 11;
+const H1: usize = 12;
+const H2: usize = 13;
+const GOAL: usize = 14;
+const STACKS_OR_PROCS: usize = 15;
+const GLOBALS: usize = 16;
+const PROCS: usize = 17;
+const SLOTS: usize = 18;
+
+/// The record with stacks and globals (Go 1.19 and later). Older releases
+/// print ` P` right after the goal: see [`Partial::advance`].
+const GRAMMAR: &[Tok] = &[
+    Tok::Lit("gc "),
+    Tok::Uint(N),
+    Tok::Lit(" @"),
+    Tok::Dec(AT),
+    Tok::Lit("s "),
+    Tok::Uint(PCT),
+    // Two writes since the runtime prints gctrace=2 details between them.
+    Tok::Lit("%"),
+    Tok::Lit(": "),
+    Tok::Dec(STW1),
+    Tok::Lit("+"),
+    Tok::Dec(MARK),
+    Tok::Lit("+"),
+    Tok::Dec(STW2),
+    Tok::Lit(" ms clock, "),
+    Tok::Dec(CPU),
+    Tok::Lit("+"),
+    Tok::Dec(CPU + 1),
+    Tok::Lit("/"),
+    Tok::Dec(CPU + 2),
+    Tok::Lit("/"),
+    Tok::Dec(CPU + 3),
+    Tok::Lit("+"),
+    Tok::Dec(CPU + 4),
+    Tok::Lit(" ms cpu, "),
+    Tok::Uint(H0),
+    Tok::Lit("->"),
+    Tok::Uint(H1),
+    Tok::Lit("->"),
+    Tok::Uint(H2),
+    Tok::Lit(" MB, "),
+    Tok::Uint(GOAL),
+    Tok::Lit(" MB goal, "),
+    Tok::Uint(STACKS_OR_PROCS),
+    Tok::Lit(" MB stacks, "),
+    Tok::Uint(GLOBALS),
+    Tok::Lit(" MB globals, "),
+    Tok::Uint(PROCS),
+    Tok::Lit(" P"),
+];
+
+/// Index of ` MB stacks, ` in [`GRAMMAR`], where older releases print ` P`.
+const STACKS_LIT: usize = 33;
+
+/// A record being read, possibly across lines when other output landed
+/// between the runtime's writes.
+#[derive(Debug, Clone)]
+struct Partial {
+    pos: usize,
+    fields: [f64; SLOTS],
+    short_form: bool,
+    /// The stream line where the record started.
+    line: usize,
+    /// The text of that line, for the report when the record breaks.
+    text: String,
+    /// Lines in a row that added nothing to the record.
+    idle: usize,
+}
+
+/// Lines of other output a record may wait through between two of the
+/// runtime's writes before it is given up.
+const MAX_IDLE_LINES: usize = 64;
+
+/// Tokens a record must have before giving it up reports it: `gc `, the
+/// number and ` @`. Fewer, and the `gc ` was someone else's text.
+const CONFIRMED_TOKENS: usize = 3;
+
+/// Reads an unsigned decimal integer at the start of `s`.
+fn uint_prefix(s: &[u8]) -> Option<(u64, usize)> {
+    let mut v: u64 = 0;
+    let mut i = 0;
+    while let Some(&b) = s.get(i) {
+        if !b.is_ascii_digit() {
+            break;
+        }
+        v = v.checked_mul(10)?.checked_add(u64::from(b - b'0'))?;
+        i += 1;
+    }
+    (i > 0).then_some((v, i))
+}
+
+/// Reads a decimal such as `0.007`, `16` or `1.739` at the start of `s`.
+fn decimal_prefix(s: &[u8]) -> Option<(f64, usize)> {
+    let (whole, mut i) = uint_prefix(s)?;
+    if s.get(i) != Some(&b'.') {
+        return Some((whole as f64, i));
+    }
+    let (frac, digits) = uint_prefix(&s[i + 1..])?;
+    i += 1 + digits;
+    Some((whole as f64 + frac as f64 / 10f64.powi(digits as i32), i))
+}
+
+impl Partial {
+    fn new(line: usize, text: &str) -> Partial {
+        Partial {
+            pos: 0,
+            fields: [0.0; SLOTS],
+            short_form: false,
+            line,
+            text: text.to_owned(),
+            idle: 0,
+        }
+    }
+
+    fn done(&self) -> bool {
+        self.pos == GRAMMAR.len()
+    }
+
+    /// Consumes as many whole tokens as match at the start of `s`;
+    /// returns how many bytes it took.
+    fn advance(&mut self, s: &[u8]) -> usize {
+        let mut i = 0;
+        while !self.done() {
+            let rest = &s[i..];
+            match GRAMMAR[self.pos] {
+                Tok::Lit(lit)
+                    if self.pos == STACKS_LIT
+                        && !rest.starts_with(lit.as_bytes())
+                        && rest.starts_with(b" P") =>
+                {
+                    // Go before 1.19: `<goal> MB goal, <procs> P`.
+                    self.fields[PROCS] = self.fields[STACKS_OR_PROCS];
+                    self.short_form = true;
+                    self.pos = GRAMMAR.len();
+                    i += 2;
+                }
+                Tok::Lit(lit) if rest.starts_with(lit.as_bytes()) => {
+                    self.pos += 1;
+                    i += lit.len();
+                }
+                Tok::Uint(slot) => match uint_prefix(rest) {
+                    Some((v, n)) => {
+                        self.fields[slot] = v as f64;
+                        self.pos += 1;
+                        i += n;
+                    }
+                    None => break,
+                },
+                Tok::Dec(slot) => match decimal_prefix(rest) {
+                    Some((v, n)) => {
+                        self.fields[slot] = v;
+                        self.pos += 1;
+                        i += n;
+                    }
+                    None => break,
+                },
+                Tok::Lit(_) => break,
+            }
+        }
+        i
+    }
+
+    fn cycle(&self, forced: bool) -> Option<Cycle> {
+        let f = &self.fields;
+        let int = |slot: usize| f[slot] as u64;
+        Some(Cycle {
+            n: int(N),
+            at_seconds: f[AT],
+            cpu_percent: u32::try_from(int(PCT)).ok()?,
+            stw_sweep_ms: f[STW1],
+            mark_ms: f[MARK],
+            stw_mark_term_ms: f[STW2],
+            heap_start_mib: int(H0),
+            heap_end_mib: int(H1),
+            heap_live_mib: int(H2),
+            goal_mib: int(GOAL),
+            stacks_mib: (!self.short_form).then(|| int(STACKS_OR_PROCS)),
+            globals_mib: (!self.short_form).then(|| int(GLOBALS)),
+            procs: u32::try_from(int(PROCS)).ok()?,
+            forced,
+        })
+    }
+}
+
 /// Reads every gctrace record of a stream; other lines are ignored.
+///
+/// A record split across lines by other output (the runtime writes each
+/// token separately, so another writer's whole lines can land between its
+/// writes) is reassembled from the tokens found at the start of the
+/// following lines. A record that cannot be completed, and a cycle number
+/// missing from the sequence, are reported in [`Trace::unreadable`].
 pub fn parse(text: &str) -> Trace {
     let mut trace = Trace::default();
-    for (i, line) in text.lines().enumerate() {
-        let Some(start) = trace_start(line) else {
-            continue;
-        };
-        match parse_record(&line[start..]) {
-            Some(c) => trace.cycles.push(c),
-            None => trace.unreadable.push(Unreadable {
-                line: i + 1,
-                text: line.to_owned(),
-            }),
+    let mut pending: Option<Partial> = None;
+    let give_up = |p: Partial, trace: &mut Trace| {
+        if p.pos >= CONFIRMED_TOKENS {
+            trace.unreadable.push(Unreadable {
+                line: p.line,
+                text: p.text,
+            });
         }
+    };
+    let lines: Vec<&str> = text.lines().collect();
+    for (k, line) in lines.iter().enumerate() {
+        let bytes = line.as_bytes();
+        let mut consumed = 0;
+        if let Some(mut p) = pending.take() {
+            if trace_start(line) == Some(0) {
+                // A new record begins before the pending one finished.
+                give_up(p, &mut trace);
+            } else {
+                consumed = p.advance(bytes);
+                p.idle = if consumed == 0 { p.idle + 1 } else { 0 };
+                if p.idle > MAX_IDLE_LINES {
+                    give_up(p, &mut trace);
+                } else {
+                    pending = Some(p);
+                }
+            }
+        }
+        if pending.is_none() {
+            // A whole start (`gc 12 @`) anywhere, or a lone `gc ` opening a
+            // line: the runtime's first write, with other output after it.
+            let start = trace_start(&line[consumed..])
+                .or_else(|| (consumed == 0 && line.starts_with("gc ")).then_some(0));
+            if let Some(start) = start {
+                let mut p = Partial::new(k + 1, line);
+                let at = consumed + start;
+                consumed = at + p.advance(&bytes[at..]);
+                pending = Some(p);
+            }
+        }
+        if let Some(p) = pending.take_if(|p| p.done()) {
+            // ` (forced)` is the next write: on this line, or at the start of the next.
+            let rest = &bytes[consumed..];
+            let forced = rest.starts_with(b" (forced)")
+                || (!rest.is_empty()
+                    && lines.get(k + 1).is_some_and(|l| l.starts_with(" (forced)")));
+            match p.cycle(forced) {
+                Some(c) => trace.cycles.push(c),
+                None => trace.unreadable.push(Unreadable {
+                    line: p.line,
+                    text: p.text,
+                }),
+            }
+        }
+    }
+    if let Some(p) = pending {
+        give_up(p, &mut trace);
     }
     trace
 }
 
-/// A cursor over one record.
-struct Cur<'a> {
-    s: &'a [u8],
-    i: usize,
-}
-
-impl Cur<'_> {
-    fn lit(&mut self, lit: &str) -> Option<()> {
-        if self.s[self.i..].starts_with(lit.as_bytes()) {
-            self.i += lit.len();
-            Some(())
-        } else {
-            None
-        }
-    }
-
-    fn uint(&mut self) -> Option<u64> {
-        let start = self.i;
-        let mut v: u64 = 0;
-        while let Some(&b) = self.s.get(self.i) {
-            if !b.is_ascii_digit() {
-                break;
-            }
-            v = v.checked_mul(10)?.checked_add(u64::from(b - b'0'))?;
-            self.i += 1;
-        }
-        (self.i > start).then_some(v)
-    }
-
-    /// A decimal such as `0.007`, `16` or `1.739`.
-    fn decimal(&mut self) -> Option<f64> {
-        let whole = self.uint()?;
-        if self.s.get(self.i) != Some(&b'.') {
-            return Some(whole as f64);
-        }
-        self.i += 1;
-        let start = self.i;
-        let frac = self.uint()?;
-        let digits = (self.i - start) as i32;
-        Some(whole as f64 + frac as f64 / 10f64.powi(digits))
-    }
-}
-
-fn parse_record(record: &str) -> Option<Cycle> {
-    let mut c = Cur {
-        s: record.as_bytes(),
-        i: 0,
-    };
-    c.lit("gc ")?;
-    let n = c.uint()?;
-    c.lit(" @")?;
-    let at_seconds = c.decimal()?;
-    c.lit("s ")?;
-    let cpu_percent = u32::try_from(c.uint()?).ok()?;
-    c.lit("%: ")?;
-    let stw_sweep_ms = c.decimal()?;
-    c.lit("+")?;
-    let mark_ms = c.decimal()?;
-    c.lit("+")?;
-    let stw_mark_term_ms = c.decimal()?;
-    c.lit(" ms clock, ")?;
-    // CPU: sweep-term + assist/background/idle + mark-term; read, not kept.
-    c.decimal()?;
-    c.lit("+")?;
-    c.decimal()?;
-    c.lit("/")?;
-    c.decimal()?;
-    c.lit("/")?;
-    c.decimal()?;
-    c.lit("+")?;
-    c.decimal()?;
-    c.lit(" ms cpu, ")?;
-    let heap_start_mib = c.uint()?;
-    c.lit("->")?;
-    let heap_end_mib = c.uint()?;
-    c.lit("->")?;
-    let heap_live_mib = c.uint()?;
-    c.lit(" MB, ")?;
-    let goal_mib = c.uint()?;
-    c.lit(" MB goal, ")?;
-    let mut next = c.uint()?;
-    let (mut stacks_mib, mut globals_mib) = (None, None);
-    if c.lit(" MB stacks, ").is_some() {
-        stacks_mib = Some(next);
-        globals_mib = Some(c.uint()?);
-        c.lit(" MB globals, ")?;
-        next = c.uint()?;
-    }
-    c.lit(" P")?;
-    let forced = c.lit(" (forced)").is_some();
-    Some(Cycle {
-        n,
-        at_seconds,
-        cpu_percent,
-        stw_sweep_ms,
-        mark_ms,
-        stw_mark_term_ms,
-        heap_start_mib,
-        heap_end_mib,
-        heap_live_mib,
-        goal_mib,
-        stacks_mib,
-        globals_mib,
-        procs: u32::try_from(next).ok()?,
-        forced,
-    })
+/// Cycle numbers missing from the sequence 1..=max: cycles whose record
+/// was lost without a readable start.
+pub fn missing_cycles(trace: &Trace) -> Vec<u64> {
+    let mut seen: Vec<u64> = trace.cycles.iter().map(|c| c.n).collect();
+    seen.sort_unstable();
+    seen.dedup();
+    let max = seen.last().copied().unwrap_or(0);
+    (1..=max)
+        .filter(|n| seen.binary_search(n).is_err())
+        .collect()
 }
 
 /// p99 by the nearest-rank method; 0 for no values.
@@ -323,15 +483,22 @@ impl Collect for Gctrace {
             message: format!("cannot read {}: {e}", run.stderr.display()),
         })?;
         let trace = parse(&String::from_utf8_lossy(&text));
-        let warnings = match trace.unreadable.first() {
-            None => Vec::new(),
-            Some(first) => vec![format!(
-                "gctrace: {} unreadable line(s) (other stderr output inside a trace line?), first at stderr line {}: `{}`; gc.pause.* miss those cycles",
+        let mut warnings = Vec::new();
+        if let Some(first) = trace.unreadable.first() {
+            warnings.push(format!(
+                "gctrace: {} unreadable record(s), first at stderr line {}: `{}`; gc.pause.* miss those cycles",
                 trace.unreadable.len(),
                 first.line,
                 first.text
-            )],
-        };
+            ));
+        }
+        let missing = missing_cycles(&trace);
+        if !missing.is_empty() {
+            warnings.push(format!(
+                "gctrace: no readable record of cycle(s) {}; gc.pause.* miss them (gc.cycles counts them)",
+                missing.iter().map(u64::to_string).collect::<Vec<_>>().join(", ")
+            ));
+        }
         Ok(Collected {
             samples: samples(&trace),
             warnings,
@@ -390,6 +557,118 @@ mod tests {
         );
         assert!(!is_trace_line("plain output"));
         assert!(!is_trace_line("the gc ran @ noon"));
+    }
+
+    /// Every Go release's real output parses whole, and the cycle count agrees
+    /// with runtime/metrics read by the probe in the same run
+    /// (fixtures/gctrace/record.sh).
+    #[test]
+    fn recorded_go_releases_parse_whole() {
+        let fixtures = [
+            (
+                "1.19",
+                include_str!("../../fixtures/gctrace/go1.19_retain.txt"),
+                include_str!("../../fixtures/probe/go1.19_retain.json"),
+            ),
+            (
+                "1.20",
+                include_str!("../../fixtures/gctrace/go1.20_retain.txt"),
+                include_str!("../../fixtures/probe/go1.20_retain.json"),
+            ),
+            (
+                "1.21",
+                include_str!("../../fixtures/gctrace/go1.21_retain.txt"),
+                include_str!("../../fixtures/probe/go1.21_retain.json"),
+            ),
+            (
+                "1.22",
+                include_str!("../../fixtures/gctrace/go1.22_retain.txt"),
+                include_str!("../../fixtures/probe/go1.22_retain.json"),
+            ),
+            (
+                "1.23",
+                include_str!("../../fixtures/gctrace/go1.23_retain.txt"),
+                include_str!("../../fixtures/probe/go1.23_retain.json"),
+            ),
+            (
+                "1.24",
+                include_str!("../../fixtures/gctrace/go1.24_retain.txt"),
+                include_str!("../../fixtures/probe/go1.24_retain.json"),
+            ),
+            (
+                "1.25",
+                include_str!("../../fixtures/gctrace/go1.25_retain.txt"),
+                include_str!("../../fixtures/probe/go1.25_retain.json"),
+            ),
+            (
+                "1.26",
+                include_str!("../../fixtures/gctrace/go1.26_retain.txt"),
+                include_str!("../../fixtures/probe/go1.26_retain.json"),
+            ),
+        ];
+        for (version, text, probe) in fixtures {
+            let t = parse(text);
+            assert!(t.unreadable.is_empty(), "go{version}: {:?}", t.unreadable);
+            assert!(missing_cycles(&t).is_empty(), "go{version}");
+            assert_eq!(t.cycles.len(), text.lines().count(), "go{version}");
+            let doc: serde_json::Value = serde_json::from_str(probe).unwrap();
+            let probe_cycles = doc["metrics"]["gc.cycles"].as_f64().unwrap() as u64;
+            // The probe reads runtime/metrics in Done; encoding its report can
+            // start one more cycle before exit.
+            let last = t.cycles.last().unwrap().n;
+            assert!(
+                last == probe_cycles || last == probe_cycles + 1,
+                "go{version}: gctrace {last} vs runtime/metrics {probe_cycles}"
+            );
+            assert!(
+                t.cycles
+                    .iter()
+                    .all(|c| c.stacks_mib.is_some() && c.procs == 2),
+                "go{version}"
+            );
+        }
+    }
+
+    /// Real program output inside gctrace records: every record is
+    /// reassembled, none is lost, and the final runtime.GC() is `forced`.
+    #[test]
+    fn recorded_interleaving_is_reassembled() {
+        let text = include_str!("../../fixtures/gctrace/go1.26_interleaved_forced.txt");
+        assert!(
+            text.lines().any(|l| l.starts_with(" ms clock, worker")),
+            "the fixture really is interleaved"
+        );
+        let t = parse(text);
+        assert!(t.unreadable.is_empty(), "{:?}", t.unreadable);
+        assert!(
+            missing_cycles(&t).is_empty(),
+            "missing {:?} of {:?}",
+            missing_cycles(&t),
+            t.cycles.iter().map(|c| c.n).collect::<Vec<_>>()
+        );
+        let last = t.cycles.last().unwrap();
+        assert!(last.forced);
+        assert_eq!(t.cycles.iter().filter(|c| c.forced).count(), 1);
+        assert_eq!(t.cycles.len() as u64, last.n);
+    }
+
+    #[test]
+    fn damaged_input_is_reported_not_guessed() {
+        // Truncated at the end of the stream.
+        let t = parse("gc 1 @0.003s 5%: 0.007+0.84+0.001 ms clock, 0.015+0.028/0.0");
+        assert_eq!(t.unreadable.len(), 1);
+        // Garbage where a number belongs, then a good record.
+        let t = parse(&format!("gc 2 @xyz\n{GO119}\n"));
+        assert_eq!((t.unreadable.len(), t.cycles.len()), (1, 1));
+        assert_eq!(missing_cycles(&t), [1, 2]);
+        // Binary noise around is ignored.
+        let t = parse(&format!("{}junk\n{GO119}\n\x7f", "\u{fffd}\0"));
+        assert_eq!((t.unreadable.len(), t.cycles.len()), (0, 1));
+    }
+
+    #[test]
+    fn stacks_index_points_at_the_stacks_literal() {
+        assert!(matches!(GRAMMAR[STACKS_LIT], Tok::Lit(" MB stacks, ")));
     }
 
     #[test]

@@ -94,7 +94,7 @@ func readMetrics() map[string]float64 {
 		"/gc/heap/frees:bytes", "/gc/heap/goal:bytes", "/gc/heap/live:bytes",
 		"/gc/cycles/total:gc-cycles", "/gc/cycles/forced:gc-cycles",
 		"/memory/classes/heap/objects:bytes", "/memory/classes/heap/unused:bytes",
-		"/memory/classes/heap/free:bytes", "/memory/classes/heap/released:bytes",
+		"/memory/classes/heap/free:bytes",
 		"/memory/classes/total:bytes",
 		"/cpu/classes/gc/total:cpu-seconds", "/cpu/classes/total:cpu-seconds",
 		"/sched/pauses/total/gc:seconds", "/gc/pauses:seconds",
@@ -153,7 +153,6 @@ func readMetrics() map[string]float64 {
 	put("gc.cycles", "/gc/cycles/total:gc-cycles")
 	put("gc.cycles.forced", "/gc/cycles/forced:gc-cycles")
 	put("memory.total.bytes", "/memory/classes/total:bytes")
-	put("memory.released.bytes", "/memory/classes/heap/released:bytes")
 	if gc, ok := f("/cpu/classes/gc/total:cpu-seconds"); ok {
 		if total, ok := f("/cpu/classes/total:cpu-seconds"); ok && total > 0 {
 			out["gc.cpu.fraction"] = gc / total
