@@ -242,6 +242,10 @@ pub struct ImportArgs {
     /// Input files.
     #[arg(required = true)]
     pub files: Vec<PathBuf>,
+    /// gctrace and dhat: make every file one sample of this workload
+    /// [default: one workload per file, named after it].
+    #[arg(long, value_name = "WORKLOAD")]
+    pub name: Option<String>,
     /// Where to write the results.
     #[arg(short, long, default_value = ".memgate/results.json")]
     pub output: PathBuf,

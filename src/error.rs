@@ -76,6 +76,9 @@ pub enum Error {
     /// The baseline could not be read or saved.
     #[error(transparent)]
     Baseline(#[from] BaselineError),
+    /// An input of `memgate import` could not be read.
+    #[error("cannot import: {0}")]
+    Import(#[from] crate::commands::ImportError),
     /// Writing to stdout failed (a closed pipe is not an error: see `main`).
     #[error("cannot write to stdout: {0}")]
     Stdout(std::io::Error),
@@ -102,6 +105,7 @@ impl Error {
             | Error::Policy { .. }
             | Error::Baseline(_)
             | Error::Stdout(_)
+            | Error::Import(_)
             | Error::NotYetAvailable { .. } => exit::BAD_INPUT,
             Error::Run(RunError::Interrupted) => exit::INTERRUPTED,
             Error::Run(RunError::MissingDir { .. }) => exit::BAD_INPUT,

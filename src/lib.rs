@@ -36,7 +36,7 @@ pub fn run(cli: cli::Cli) -> Result<Outcome, Error> {
         Command::Calibrate(args) => commands::calibrate(args),
         Command::Baseline(cmd) => commands::baseline(cmd),
         Command::Report(_) => Err(Error::NotYetAvailable { command: "report" }),
-        Command::Import(_) => Err(Error::NotYetAvailable { command: "import" }),
+        Command::Import(args) => commands::import(args),
         Command::Init(_) => Err(Error::NotYetAvailable { command: "init" }),
     }
 }

@@ -19,6 +19,9 @@ pub enum Unit {
     Count,
     /// A dimensionless ratio, a float.
     Ratio,
+    /// Throughput in bytes per second (Go's MB/s), a float.
+    #[serde(rename = "bytes/s")]
+    BytesPerSecond,
 }
 
 /// Which direction of change is an improvement.

@@ -113,6 +113,7 @@ fn unit_name(unit: Unit) -> &'static str {
         Unit::Seconds => "seconds",
         Unit::Count => "counts; give a plain number",
         Unit::Ratio => "a ratio; give a plain number",
+        Unit::BytesPerSecond => "bytes per second; give a plain number",
     }
 }
 

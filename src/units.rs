@@ -72,6 +72,7 @@ pub fn human(unit: crate::metrics::Unit, v: f64) -> String {
         Unit::Count if a.fract() == 0.0 && a < 1e15 => format!("{sign}{}", a as u64),
         Unit::Count => format!("{sign}{}", three_digits(a)),
         Unit::Ratio => format!("{sign}{}%", three_digits(a * 100.0)),
+        Unit::BytesPerSecond => format!("{sign}{}/s", Bytes(a.round() as u64)),
     }
 }
 

@@ -5,6 +5,7 @@
 //! parse: spawning and timing are the runner's, judging is the gate's.
 
 pub mod gctrace;
+pub mod gobench;
 pub mod probe;
 pub mod rusage;
 

@@ -62,7 +62,7 @@ pub fn samples(doc: &ProbeDoc) -> Collected {
     let mut out = Collected::default();
     let value = |def: &MetricDef, v: f64| match def.unit {
         Unit::Bytes | Unit::Count => Value::Int(v.max(0.0).round() as u64),
-        Unit::Seconds | Unit::Ratio => Value::Float(v),
+        Unit::Seconds | Unit::Ratio | Unit::BytesPerSecond => Value::Float(v),
     };
     for (name, &v) in &doc.metrics {
         match metrics::lookup(name) {

@@ -4,11 +4,13 @@
 mod baseline;
 mod calibrate;
 mod compare;
+mod import;
 mod merge;
 mod run;
 
 pub use baseline::baseline;
 pub use calibrate::calibrate;
 pub use compare::{check, compare};
+pub use import::{ImportError, import};
 pub use merge::merge;
 pub use run::run;

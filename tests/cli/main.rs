@@ -11,6 +11,8 @@ mod failures;
 mod gate;
 /// Help texts and subcommands not yet available.
 mod help;
+/// `memgate import` of Go benchmark output and gctrace.
+mod import;
 /// `--shard` and `memgate merge`.
 mod merge;
 /// `memgate run`: measurement of real processes, RSS, timelines, results.

@@ -1,0 +1,333 @@
+//! The Go benchmark format (`go test -bench -benchmem` output; design doc
+//! 14313, reference §1.10), so existing Go benchmark suites can be gated:
+//! configuration lines (`key: value`), unit metadata lines (`Unit <unit>
+//! better=... assume=...`) and result lines (`BenchmarkName-8 N v unit
+//! [v unit]...`). Every `value unit` pair of every line is kept: ns/op,
+//! B/op, allocs/op, MB/s and custom metrics alike. Other lines are ignored,
+//! as the format says; a malformed result line is an error naming the file
+//! and line.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use crate::metrics::{Better, Stability, Unit};
+
+/// A result line or unit line that does not follow the format.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}:{line}: {message}", path.display())]
+pub struct ParseError {
+    /// The file.
+    pub path: PathBuf,
+    /// 1-based line.
+    pub line: usize,
+    /// What was wrong and what was expected.
+    pub message: String,
+}
+
+/// One benchmark result line.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BenchLine {
+    /// The name without `Benchmark`, with its `-N` GOMAXPROCS suffix.
+    pub name: String,
+    /// The configuration in force at this line (goos, pkg, cpu, ...).
+    pub config: BTreeMap<String, String>,
+    /// Iterations.
+    pub iterations: u64,
+    /// Every `value unit` pair, in order.
+    pub values: Vec<(f64, String)>,
+    /// 1-based line number.
+    pub line: usize,
+}
+
+/// `Unit` metadata.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UnitMeta {
+    /// `better=higher|lower`.
+    pub better: Option<Better>,
+    /// `assume=exact` (true) or `assume=nothing` (false).
+    pub exact: Option<bool>,
+}
+
+/// A parsed file.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct BenchFile {
+    /// Result lines in order.
+    pub lines: Vec<BenchLine>,
+    /// Unit metadata by unit.
+    pub units: BTreeMap<String, UnitMeta>,
+}
+
+fn is_config_key(key: &str) -> bool {
+    key.chars().next().is_some_and(char::is_lowercase)
+        && !key.chars().any(|c| c.is_whitespace() || c.is_uppercase())
+}
+
+/// `BenchmarkX`: `Benchmark` then an upper-case letter or the end.
+fn is_bench_name(field: &str) -> bool {
+    field
+        .strip_prefix("Benchmark")
+        .is_some_and(|rest| rest.is_empty() || rest.chars().next().is_some_and(char::is_uppercase))
+}
+
+/// Parses one file of Go benchmark output.
+pub fn parse(path: &Path, text: &str) -> Result<BenchFile, ParseError> {
+    let err = |line: usize, message: String| ParseError {
+        path: path.to_owned(),
+        line,
+        message,
+    };
+    let mut file = BenchFile::default();
+    let mut config: BTreeMap<String, String> = BTreeMap::new();
+    for (i, line) in text.lines().enumerate() {
+        let n = i + 1;
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        let Some(&first) = fields.first() else {
+            continue;
+        };
+        if is_bench_name(first) {
+            if fields.len() < 4 || fields.len() % 2 != 0 {
+                return Err(err(
+                    n,
+                    format!(
+                        "a result line needs a name, an iteration count and `value unit` pairs; found {} fields",
+                        fields.len()
+                    ),
+                ));
+            }
+            let iterations = fields[1]
+                .parse()
+                .map_err(|_| err(n, format!("`{}` is not an iteration count", fields[1])))?;
+            let mut values = Vec::new();
+            for pair in fields[2..].chunks(2) {
+                let v: f64 = pair[0].parse().map_err(|_| {
+                    err(
+                        n,
+                        format!("`{}` is not a number (before unit `{}`)", pair[0], pair[1]),
+                    )
+                })?;
+                values.push((v, pair[1].to_owned()));
+            }
+            file.lines.push(BenchLine {
+                name: first.trim_start_matches("Benchmark").to_owned(),
+                config: config.clone(),
+                iterations,
+                values,
+                line: n,
+            });
+        } else if first == "Unit" && fields.len() >= 2 {
+            let meta = file.units.entry(fields[1].to_owned()).or_default();
+            for kv in &fields[2..] {
+                let Some((k, v)) = kv.split_once('=') else {
+                    return Err(err(n, format!("`{kv}` is not key=value in a Unit line")));
+                };
+                match (k, v) {
+                    ("better", "higher" | "lower") => {
+                        let b = if v == "higher" {
+                            Better::Higher
+                        } else {
+                            Better::Lower
+                        };
+                        if meta.better.is_some_and(|x| x != b) {
+                            return Err(err(
+                                n,
+                                format!("unit `{}` was given two values of better", fields[1]),
+                            ));
+                        }
+                        meta.better = Some(b);
+                    }
+                    ("assume", "exact" | "nothing") => {
+                        let e = v == "exact";
+                        if meta.exact.is_some_and(|x| x != e) {
+                            return Err(err(
+                                n,
+                                format!("unit `{}` was given two values of assume", fields[1]),
+                            ));
+                        }
+                        meta.exact = Some(e);
+                    }
+                    ("better", _) => {
+                        return Err(err(n, format!("better={v}: expected higher or lower")));
+                    }
+                    ("assume", _) => {
+                        return Err(err(n, format!("assume={v}: expected exact or nothing")));
+                    }
+                    _ => {} // Other keys are for other tools.
+                }
+            }
+        } else if let Some((key, value)) = line.split_once(':')
+            && is_config_key(key)
+            && (value.is_empty() || value.starts_with([' ', '\t']))
+        {
+            config.insert(key.to_owned(), value.trim().to_owned());
+        }
+    }
+    Ok(file)
+}
+
+/// How memgate names and types one benchmark unit.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UnitMapping {
+    /// Metric name.
+    pub metric: String,
+    /// Unit of the converted values.
+    pub unit: Unit,
+    /// Multiply the value by this to convert it.
+    pub factor: f64,
+    /// Direction.
+    pub better: Better,
+    /// Stability.
+    pub stability: Stability,
+}
+
+/// Maps a benchmark unit to a metric. ns/op -> op.time (seconds), B/op ->
+/// op.alloc.bytes, allocs/op -> op.alloc.objects, MB/s -> op.throughput;
+/// others become `bench.<unit>`, in bytes when the last hyphen-separated
+/// word is `B`, in seconds for `ns`/`sec`, counts otherwise. Allocation
+/// units are deterministic (compared exactly) unless `assume=nothing`.
+pub fn map_unit(unit: &str, meta: Option<&UnitMeta>) -> UnitMapping {
+    let m =
+        |metric: &str, unit: Unit, factor: f64, better: Better, stability: Stability| UnitMapping {
+            metric: metric.to_owned(),
+            unit,
+            factor,
+            better,
+            stability,
+        };
+    let mut mapped = match unit {
+        "ns/op" => m(
+            "op.time",
+            Unit::Seconds,
+            1e-9,
+            Better::Lower,
+            Stability::MachineDependent,
+        ),
+        "sec/op" => m(
+            "op.time",
+            Unit::Seconds,
+            1.0,
+            Better::Lower,
+            Stability::MachineDependent,
+        ),
+        "B/op" => m(
+            "op.alloc.bytes",
+            Unit::Bytes,
+            1.0,
+            Better::Lower,
+            Stability::Deterministic,
+        ),
+        "allocs/op" => m(
+            "op.alloc.objects",
+            Unit::Count,
+            1.0,
+            Better::Lower,
+            Stability::Deterministic,
+        ),
+        "MB/s" => m(
+            "op.throughput",
+            Unit::BytesPerSecond,
+            1e6,
+            Better::Higher,
+            Stability::MachineDependent,
+        ),
+        other => {
+            let word = other
+                .split('/')
+                .next()
+                .unwrap_or(other)
+                .rsplit('-')
+                .next()
+                .unwrap_or(other);
+            let (u, factor) = match word {
+                "B" | "bytes" => (Unit::Bytes, 1.0),
+                "ns" => (Unit::Seconds, 1e-9),
+                "sec" => (Unit::Seconds, 1.0),
+                _ => (Unit::Count, 1.0),
+            };
+            m(
+                &format!("bench.{other}"),
+                u,
+                factor,
+                Better::Lower,
+                Stability::MachineDependent,
+            )
+        }
+    };
+    if let Some(meta) = meta {
+        if let Some(b) = meta.better {
+            mapped.better = b;
+        }
+        if let Some(exact) = meta.exact {
+            mapped.stability = if exact {
+                Stability::Deterministic
+            } else {
+                Stability::MachineDependent
+            };
+        }
+    }
+    mapped
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_config_units_and_every_value_pair() {
+        let text = "goos: linux\ngoarch: amd64\npkg: example.com/x\ncpu: AMD EPYC\nUnit peak-rss-B assume=nothing better=lower\nBenchmarkParse-2   1000   52100 ns/op   40960 B/op   12 allocs/op   18120704 peak-rss-B\nPASS\nok  example.com/x 1.2s\n";
+        let f = parse(Path::new("b.txt"), text).unwrap();
+        assert_eq!(f.lines.len(), 1);
+        let l = &f.lines[0];
+        assert_eq!(l.name, "Parse-2");
+        assert_eq!(l.config["pkg"], "example.com/x");
+        assert_eq!(l.config["cpu"], "AMD EPYC");
+        let units: Vec<&str> = l.values.iter().map(|(_, u)| u.as_str()).collect();
+        assert_eq!(units, ["ns/op", "B/op", "allocs/op", "peak-rss-B"]);
+        assert_eq!(f.units["peak-rss-B"].exact, Some(false));
+    }
+
+    #[test]
+    fn malformed_result_lines_name_the_line() {
+        let e = parse(Path::new("b.txt"), "goos: linux\nBenchmarkX 10 5 ns/op 7\n").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "b.txt:2: a result line needs a name, an iteration count and `value unit` pairs; found 5 fields"
+        );
+        let e = parse(Path::new("b.txt"), "BenchmarkX ten 5 ns/op\n").unwrap_err();
+        assert_eq!(e.to_string(), "b.txt:1: `ten` is not an iteration count");
+        let e = parse(Path::new("b.txt"), "BenchmarkX 10 five ns/op\n").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "b.txt:1: `five` is not a number (before unit `ns/op`)"
+        );
+        // Not result lines: lower-case after Benchmark, and prose.
+        assert!(
+            parse(Path::new("b.txt"), "Benchmarking is fun\nBenchmarks: 3\n")
+                .unwrap()
+                .lines
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn units_map_to_metrics() {
+        assert_eq!(map_unit("ns/op", None).metric, "op.time");
+        assert_eq!(map_unit("B/op", None).stability, Stability::Deterministic);
+        assert_eq!(map_unit("MB/s", None).better, Better::Higher);
+        let rss = map_unit("peak-rss-B", None);
+        assert_eq!(
+            (rss.metric.as_str(), rss.unit),
+            ("bench.peak-rss-B", Unit::Bytes)
+        );
+        let exact = map_unit(
+            "text-bytes",
+            Some(&UnitMeta {
+                better: None,
+                exact: Some(true),
+            }),
+        );
+        assert_eq!(
+            (exact.unit, exact.stability),
+            (Unit::Bytes, Stability::Deterministic)
+        );
+    }
+}

@@ -1,0 +1,253 @@
+//! `memgate import`: turn the outputs of other tools into a results file,
+//! so they can be gated like memgate's own runs: `go test -bench -benchmem`
+//! output (one sample per benchmark line) and saved gctrace stderr (one
+//! sample per file).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use crate::cli::{ImportArgs, ImportFormat};
+use crate::collect::{gctrace, gobench};
+use crate::config::Lang;
+use crate::error::{Error, Outcome};
+use crate::fingerprint::{self, Environment};
+use crate::results::{RESULTS_SCHEMA, Results, Series, Value, WorkloadResults};
+
+/// Why an input could not be imported.
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    /// Not readable.
+    #[error("{}: cannot read the file: {source}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A Go benchmark file with a malformed line.
+    #[error(transparent)]
+    Gobench(#[from] gobench::ParseError),
+    /// Nothing to import.
+    #[error("{}: {what}", path.display())]
+    Empty {
+        /// The file.
+        path: PathBuf,
+        /// What was missing.
+        what: String,
+    },
+}
+
+/// `memgate import`.
+pub fn import(args: ImportArgs) -> Result<Outcome, Error> {
+    let results = match args.format {
+        ImportFormat::Gobench => from_gobench(&args.files)?,
+        ImportFormat::Gctrace => from_gctrace(&args.files, args.name.as_deref())?,
+        ImportFormat::Dhat => {
+            return Err(Error::NotYetAvailable {
+                command: "import --format dhat",
+            });
+        }
+    };
+    crate::atomic::write_json(&args.output, &results)?;
+    let samples: usize = results
+        .workloads
+        .iter()
+        .flat_map(|w| w.metrics.values())
+        .map(|s| s.samples.len())
+        .sum();
+    eprintln!(
+        "memgate: imported {} workloads, {samples} samples, into {}",
+        results.workloads.len(),
+        args.output.display()
+    );
+    Ok(Outcome::Pass)
+}
+
+fn read(path: &Path) -> Result<String, ImportError> {
+    let bytes = std::fs::read(path).map_err(|source| ImportError::Read {
+        path: path.to_owned(),
+        source,
+    })?;
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
+}
+
+fn results(environments: Vec<Environment>, workloads: Vec<WorkloadResults>) -> Results {
+    Results {
+        schema: RESULTS_SCHEMA.to_owned(),
+        memgate_version: env!("CARGO_PKG_VERSION").to_owned(),
+        created_at: fingerprint::now_rfc3339(),
+        shards: Vec::new(),
+        environments,
+        workloads,
+    }
+}
+
+fn workload(name: &str, lang: Lang, environment: usize, command: Vec<String>) -> WorkloadResults {
+    WorkloadResults {
+        name: name.to_owned(),
+        lang,
+        environment,
+        command,
+        tags: BTreeMap::new(),
+        binary_sha256: None,
+        build_failure: None,
+        runs: Vec::new(),
+        metrics: BTreeMap::new(),
+    }
+}
+
+/// Go benchmark output: a workload per benchmark (`pkg/Name-N`), a sample
+/// per result line, every unit a metric; the machine from goos, goarch and
+/// cpu.
+fn from_gobench(files: &[PathBuf]) -> Result<Results, ImportError> {
+    let mut environments: Vec<Environment> = Vec::new();
+    let mut workloads: Vec<WorkloadResults> = Vec::new();
+    for path in files {
+        let file = gobench::parse(path, &read(path)?)?;
+        if file.lines.is_empty() {
+            return Err(ImportError::Empty {
+                path: path.clone(),
+                what: "no benchmark result lines (`BenchmarkName N value unit ...`)".into(),
+            });
+        }
+        for line in &file.lines {
+            let get = |k: &str| line.config.get(k).filter(|v| !v.is_empty()).cloned();
+            let env = Environment {
+                os: get("goos").unwrap_or_else(|| "unknown".into()),
+                os_release: None,
+                kernel: None,
+                arch: get("goarch").unwrap_or_else(|| "unknown".into()),
+                cpu_model: get("cpu"),
+                cores: None,
+                memory_bytes: None,
+                rustc: None,
+                go: None,
+                git: None,
+                ci: None,
+                thp: None,
+            };
+            let env_index = match environments.iter().position(|e| *e == env) {
+                Some(i) => i,
+                None => {
+                    environments.push(env);
+                    environments.len() - 1
+                }
+            };
+            let pkg = get("pkg");
+            let name = match &pkg {
+                Some(p) => format!("{p}/{}", line.name),
+                None => line.name.clone(),
+            };
+            let index = match workloads.iter().position(|w| w.name == name) {
+                Some(i) => i,
+                None => {
+                    let mut w = workload(
+                        &name,
+                        Lang::Go,
+                        env_index,
+                        vec![
+                            "go".into(),
+                            "test".into(),
+                            "-bench".into(),
+                            pkg.clone().unwrap_or_default(),
+                        ],
+                    );
+                    w.tags = line
+                        .config
+                        .iter()
+                        .filter(|(k, _)| !["goos", "goarch", "pkg", "cpu"].contains(&k.as_str()))
+                        .map(|(k, v)| (k.clone(), v.clone()))
+                        .collect();
+                    workloads.push(w);
+                    workloads.len() - 1
+                }
+            };
+            for (value, unit) in &line.values {
+                let m = gobench::map_unit(unit, file.units.get(unit));
+                let converted = value * m.factor;
+                let sample = match m.unit {
+                    crate::metrics::Unit::Bytes | crate::metrics::Unit::Count
+                        if converted.fract() == 0.0 && converted >= 0.0 =>
+                    {
+                        Value::Int(converted as u64)
+                    }
+                    _ => Value::Float(converted),
+                };
+                workloads[index]
+                    .metrics
+                    .entry(m.metric.clone())
+                    .or_insert_with(|| Series {
+                        unit: m.unit,
+                        better: m.better,
+                        stability: m.stability,
+                        source: "gobench".into(),
+                        samples: Vec::new(),
+                    })
+                    .samples
+                    .push(sample);
+            }
+        }
+    }
+    Ok(results(environments, workloads))
+}
+
+/// Saved stderr with gctrace lines: a sample per file, in a workload per
+/// file (named after it) or all in `name`.
+fn from_gctrace(files: &[PathBuf], name: Option<&str>) -> Result<Results, ImportError> {
+    let mut workloads: Vec<WorkloadResults> = Vec::new();
+    for path in files {
+        let trace = gctrace::parse(&read(path)?);
+        if trace.cycles.is_empty() {
+            return Err(ImportError::Empty {
+                path: path.clone(),
+                what: format!(
+                    "no gctrace records{}; was the program run with GODEBUG=gctrace=1?",
+                    if trace.unreadable.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" ({} unreadable)", trace.unreadable.len())
+                    }
+                ),
+            });
+        }
+        for u in &trace.unreadable {
+            eprintln!(
+                "memgate: warning: {}:{}: unreadable gctrace record `{}`",
+                path.display(),
+                u.line,
+                u.text
+            );
+        }
+        let wname = name.map(str::to_owned).unwrap_or_else(|| {
+            path.file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "gctrace".into())
+        });
+        let index = match workloads.iter().position(|w| w.name == wname) {
+            Some(i) => i,
+            None => {
+                workloads.push(workload(
+                    &wname,
+                    Lang::Go,
+                    0,
+                    vec![path.display().to_string()],
+                ));
+                workloads.len() - 1
+            }
+        };
+        for s in gctrace::samples(&trace) {
+            workloads[index]
+                .metrics
+                .entry(s.metric.name.to_owned())
+                .or_insert_with(|| Series::new(s.metric, s.source))
+                .samples
+                .push(s.value);
+        }
+    }
+    // The trace says nothing of the machine; record the importing one.
+    Ok(results(
+        vec![Environment::detect(Path::new("."))],
+        workloads,
+    ))
+}
