@@ -9,6 +9,8 @@ mod config_errors;
 mod failures;
 /// The gate: baseline, compare, check, calibrate.
 mod gate;
+/// The Go workloads, gctrace and the probe, end to end.
+mod go;
 /// Help texts and subcommands not yet available.
 mod help;
 /// `memgate import` of Go benchmark output and gctrace.

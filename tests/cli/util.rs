@@ -114,3 +114,28 @@ pub fn wait_gone(pid: i32, secs: u64) -> bool {
     }
     !alive(pid)
 }
+
+/// Builds every Go workload once; returns the directory holding the binaries.
+pub fn go_workloads() -> PathBuf {
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            let root = repo_root().join("workloads/go");
+            let out = root.join("bin");
+            let status = Command::new("go")
+                .args(["build", "-o"])
+                .arg(format!("{}/", out.display()))
+                .arg("./cmd/...")
+                .current_dir(&root)
+                .status()
+                .expect("go build of workloads/go (is Go installed?)");
+            assert!(status.success(), "building workloads/go failed");
+            out
+        })
+        .clone()
+}
+
+/// The median of some samples.
+pub fn median(xs: &[f64]) -> f64 {
+    memgate::stats::median(xs)
+}
