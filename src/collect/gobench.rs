@@ -85,7 +85,7 @@ pub fn parse(path: &Path, text: &str) -> Result<BenchFile, ParseError> {
             continue;
         };
         if is_bench_name(first) {
-            if fields.len() < 4 || fields.len() % 2 != 0 {
+            if fields.len() < 4 || !fields.len().is_multiple_of(2) {
                 return Err(err(
                     n,
                     format!(
