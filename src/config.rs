@@ -59,6 +59,10 @@ pub enum Collector {
     Gctrace,
     /// The probe file a workload linking memgate's probe writes at exit.
     Probe,
+    /// The DHAT profile a dhat-rs workload (feature `dhat-heap`) writes.
+    Dhat,
+    /// Run the command under `valgrind --tool=dhat`: any binary, unchanged.
+    ValgrindDhat,
 }
 
 /// A command: a line split by POSIX shell word rules, or a list of arguments.

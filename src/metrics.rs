@@ -134,7 +134,7 @@ pub const GC_PAUSE_P99: MetricDef = machine("gc.pause.p99", Unit::Seconds, 0.000
 /// Fraction of CPU spent in GC.
 pub const GC_CPU_FRACTION: MetricDef = machine("gc.cpu.fraction", Unit::Ratio, 0.01);
 /// Heap memory held but not in objects: Go, 1 - objects / (objects +
-/// unused + free); jemalloc, 1 - allocated / resident.
+/// unused + free); jemalloc, 1 - allocated / (resident - metadata).
 pub const ALLOC_FRAGMENTATION: MetricDef = machine("alloc.fragmentation", Unit::Ratio, 0.02);
 /// Median latency of operations the workload recorded with the probe.
 pub const LATENCY_P50: MetricDef = machine("latency.p50", Unit::Seconds, 0.000_01);
@@ -142,6 +142,18 @@ pub const LATENCY_P50: MetricDef = machine("latency.p50", Unit::Seconds, 0.000_0
 pub const LATENCY_P99: MetricDef = machine("latency.p99", Unit::Seconds, 0.000_05);
 /// Longest recorded latency.
 pub const LATENCY_MAX: MetricDef = machine("latency.max", Unit::Seconds, 0.000_2);
+
+/// Reallocations (Rust counting probe); each is also one block of heap.alloc.objects.
+pub const HEAP_REALLOCS: MetricDef = deterministic("heap.reallocs", Unit::Count, 0.0);
+/// jemalloc `stats.allocated`: bytes allocated by the application.
+pub const JEMALLOC_ALLOCATED: MetricDef =
+    machine("jemalloc.allocated.bytes", Unit::Bytes, 1048576.0);
+/// jemalloc `stats.active`: bytes in active pages.
+pub const JEMALLOC_ACTIVE: MetricDef = machine("jemalloc.active.bytes", Unit::Bytes, 1048576.0);
+/// jemalloc `stats.resident`: bytes in resident data pages, metadata included.
+pub const JEMALLOC_RESIDENT: MetricDef = machine("jemalloc.resident.bytes", Unit::Bytes, 1048576.0);
+/// jemalloc `stats.metadata`: the allocator's own bytes.
+pub const JEMALLOC_METADATA: MetricDef = machine("jemalloc.metadata.bytes", Unit::Bytes, 1048576.0);
 
 /// Every metric memgate knows, for lookups by name.
 pub const ALL: &[MetricDef] = &[
@@ -171,6 +183,11 @@ pub const ALL: &[MetricDef] = &[
     LATENCY_P50,
     LATENCY_P99,
     LATENCY_MAX,
+    HEAP_REALLOCS,
+    JEMALLOC_ALLOCATED,
+    JEMALLOC_ACTIVE,
+    JEMALLOC_RESIDENT,
+    JEMALLOC_METADATA,
 ];
 
 /// The definition of a known metric.

@@ -18,10 +18,7 @@
 //! start), heap.live.bytes and heap.goal.bytes (of the last cycle) and
 //! gc.cpu.fraction (the last line's cumulative percentage).
 
-use std::collections::BTreeMap;
-use std::path::Path;
-
-use super::{Collect, CollectError, Collected, RunArtifacts, Sample};
+use super::{Collect, CollectError, Collected, RunArtifacts, RunSetup, Sample};
 use crate::metrics::{self, MetricDef};
 use crate::results::Value;
 
@@ -471,10 +468,11 @@ impl Collect for Gctrace {
         "gctrace"
     }
 
-    fn setup(&self, env: &mut BTreeMap<String, String>, _probe_file: &Path) {
+    fn setup(&self, run: &mut RunSetup<'_>) {
         let inherited = std::env::var("GODEBUG").ok();
-        let current = env.get("GODEBUG").cloned().or(inherited);
-        env.insert("GODEBUG".into(), with_gctrace(current.as_deref()));
+        let current = run.env.get("GODEBUG").cloned().or(inherited);
+        run.env
+            .insert("GODEBUG".into(), with_gctrace(current.as_deref()));
     }
 
     fn collect(&self, run: &RunArtifacts<'_>) -> Result<Collected, CollectError> {
@@ -509,6 +507,7 @@ impl Collect for Gctrace {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::BTreeMap;
 
     const GO119: &str = "gc 3 @0.003s 5%: 0.007+0.84+0.001 ms clock, 0.015+0.028/0.050/0.094+0.003 ms cpu, 3->4->2 MB, 4 MB goal, 0 MB stacks, 0 MB globals, 2 P";
 

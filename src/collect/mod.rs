@@ -4,13 +4,14 @@
 //! One module per source; each implements [`Collect`]. Collectors only
 //! parse: spawning and timing are the runner's, judging is the gate's.
 
+pub mod dhat;
 pub mod gctrace;
 pub mod gobench;
 pub mod probe;
 pub mod rusage;
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::metrics::MetricDef;
 use crate::results::Value;
@@ -25,8 +26,38 @@ pub struct RunArtifacts<'a> {
     pub stdout: &'a Path,
     /// The workload's captured stderr.
     pub stderr: &'a Path,
-    /// Where a probe was told to write (MEMGATE_PROBE_FILE).
-    pub probe_file: &'a Path,
+    /// The files this run was told to write.
+    pub files: &'a RunFiles,
+}
+
+/// Per-run files a workload is told to write.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunFiles {
+    /// MEMGATE_PROBE_FILE.
+    pub probe: PathBuf,
+    /// MEMGATE_DHAT_FILE, or valgrind's --dhat-out-file.
+    pub dhat: PathBuf,
+}
+
+impl RunFiles {
+    /// The files of run `index` in `scratch`.
+    pub fn in_dir(scratch: &Path, index: u32) -> RunFiles {
+        RunFiles {
+            probe: scratch.join(format!("run{index}.probe.json")),
+            dhat: scratch.join(format!("run{index}.dhat.json")),
+        }
+    }
+}
+
+/// What a collector may change before a run starts.
+#[derive(Debug)]
+pub struct RunSetup<'a> {
+    /// Variables added to the run's environment.
+    pub env: &'a mut BTreeMap<String, String>,
+    /// The command; a collector may wrap it (valgrind).
+    pub argv: &'a mut Vec<String>,
+    /// The files this run will be told to write.
+    pub files: &'a RunFiles,
 }
 
 /// What a collector read from one run.
@@ -63,9 +94,9 @@ pub struct CollectError {
 pub trait Collect {
     /// The collector's name, as written in `collect:`.
     fn name(&self) -> &'static str;
-    /// Adjusts the run's environment before it starts (GODEBUG,
-    /// MEMGATE_PROBE_FILE); `probe_file` is this run's probe path.
-    fn setup(&self, _env: &mut BTreeMap<String, String>, _probe_file: &Path) {}
+    /// Adjusts the run before it starts: environment (GODEBUG,
+    /// MEMGATE_PROBE_FILE) or command (valgrind).
+    fn setup(&self, _run: &mut RunSetup<'_>) {}
     /// Reads one run's samples.
     fn collect(&self, run: &RunArtifacts<'_>) -> Result<Collected, CollectError>;
 }

@@ -16,7 +16,7 @@ use std::path::Path;
 
 use serde::Deserialize;
 
-use super::{Collect, CollectError, Collected, RunArtifacts, Sample};
+use super::{Collect, CollectError, Collected, RunArtifacts, RunSetup, Sample};
 use crate::metrics::{self, MetricDef, Unit};
 use crate::results::Value;
 
@@ -106,18 +106,19 @@ impl Collect for Probe {
         "probe"
     }
 
-    fn setup(&self, env: &mut BTreeMap<String, String>, probe_file: &Path) {
-        env.insert(PROBE_ENV.into(), probe_file.display().to_string());
+    fn setup(&self, run: &mut RunSetup<'_>) {
+        run.env
+            .insert(PROBE_ENV.into(), run.files.probe.display().to_string());
     }
 
     fn collect(&self, run: &RunArtifacts<'_>) -> Result<Collected, CollectError> {
-        let text = std::fs::read_to_string(run.probe_file).map_err(|e| CollectError {
+        let text = std::fs::read_to_string(&run.files.probe).map_err(|e| CollectError {
             collector: "probe",
             message: format!(
                 "the workload wrote no probe file ({e}); does main call the probe at exit (Go: `defer probe.Done()`), and does it avoid os.Exit / process::exit?"
             ),
         })?;
-        Ok(samples(&parse(run.probe_file, &text)?))
+        Ok(samples(&parse(&run.files.probe, &text)?))
     }
 }
 

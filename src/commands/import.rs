@@ -1,13 +1,13 @@
 //! `memgate import`: turn the outputs of other tools into a results file,
 //! so they can be gated like memgate's own runs: `go test -bench -benchmem`
-//! output (one sample per benchmark line) and saved gctrace stderr (one
-//! sample per file).
+//! output (one sample per benchmark line), saved gctrace stderr and DHAT
+//! profiles (one sample per file).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use crate::cli::{ImportArgs, ImportFormat};
-use crate::collect::{gctrace, gobench};
+use crate::collect::{dhat, gctrace, gobench};
 use crate::config::Lang;
 use crate::error::{Error, Outcome};
 use crate::fingerprint::{self, Environment};
@@ -28,6 +28,9 @@ pub enum ImportError {
     /// A Go benchmark file with a malformed line.
     #[error(transparent)]
     Gobench(#[from] gobench::ParseError),
+    /// A DHAT file that cannot be used.
+    #[error(transparent)]
+    Dhat(#[from] dhat::DhatError),
     /// Nothing to import.
     #[error("{}: {what}", path.display())]
     Empty {
@@ -43,11 +46,7 @@ pub fn import(args: ImportArgs) -> Result<Outcome, Error> {
     let results = match args.format {
         ImportFormat::Gobench => from_gobench(&args.files)?,
         ImportFormat::Gctrace => from_gctrace(&args.files, args.name.as_deref())?,
-        ImportFormat::Dhat => {
-            return Err(Error::NotYetAvailable {
-                command: "import --format dhat",
-            });
-        }
+        ImportFormat::Dhat => from_dhat(&args.files, args.name.as_deref())?,
     };
     crate::atomic::write_json(&args.output, &results)?;
     let samples: usize = results
@@ -192,15 +191,13 @@ fn from_gobench(files: &[PathBuf]) -> Result<Results, ImportError> {
     Ok(results(environments, workloads))
 }
 
-/// Saved stderr with gctrace lines: a sample per file, in a workload per
-/// file (named after it) or all in `name`.
+/// Saved stderr with gctrace lines: a sample per file.
 fn from_gctrace(files: &[PathBuf], name: Option<&str>) -> Result<Results, ImportError> {
-    let mut workloads: Vec<WorkloadResults> = Vec::new();
-    for path in files {
+    per_file(files, name, Lang::Go, |path| {
         let trace = gctrace::parse(&read(path)?);
         if trace.cycles.is_empty() {
             return Err(ImportError::Empty {
-                path: path.clone(),
+                path: path.to_owned(),
                 what: format!(
                     "no gctrace records{}; was the program run with GODEBUG=gctrace=1?",
                     if trace.unreadable.is_empty() {
@@ -219,24 +216,43 @@ fn from_gctrace(files: &[PathBuf], name: Option<&str>) -> Result<Results, Import
                 u.text
             );
         }
+        Ok(gctrace::samples(&trace))
+    })
+}
+
+/// DHAT profiles (dhat-rs or valgrind): a sample per file.
+fn from_dhat(files: &[PathBuf], name: Option<&str>) -> Result<Results, ImportError> {
+    per_file(files, name, Lang::Other, |path| {
+        let totals = dhat::read_file(path)?;
+        Ok(dhat::samples(&totals, "dhat"))
+    })
+}
+
+/// One sample per file, in a workload per file (named after it) or all in
+/// `name`. The files say nothing of the machine; the importing one is
+/// recorded.
+fn per_file(
+    files: &[PathBuf],
+    name: Option<&str>,
+    lang: Lang,
+    read_samples: impl Fn(&Path) -> Result<Vec<crate::collect::Sample>, ImportError>,
+) -> Result<Results, ImportError> {
+    let mut workloads: Vec<WorkloadResults> = Vec::new();
+    for path in files {
+        let samples = read_samples(path)?;
         let wname = name.map(str::to_owned).unwrap_or_else(|| {
             path.file_stem()
                 .map(|s| s.to_string_lossy().into_owned())
-                .unwrap_or_else(|| "gctrace".into())
+                .unwrap_or_else(|| "import".into())
         });
         let index = match workloads.iter().position(|w| w.name == wname) {
             Some(i) => i,
             None => {
-                workloads.push(workload(
-                    &wname,
-                    Lang::Go,
-                    0,
-                    vec![path.display().to_string()],
-                ));
+                workloads.push(workload(&wname, lang, 0, vec![path.display().to_string()]));
                 workloads.len() - 1
             }
         };
-        for s in gctrace::samples(&trace) {
+        for s in samples {
             workloads[index]
                 .metrics
                 .entry(s.metric.name.to_owned())
@@ -245,7 +261,6 @@ fn from_gctrace(files: &[PathBuf], name: Option<&str>) -> Result<Results, Import
                 .push(s.value);
         }
     }
-    // The trace says nothing of the machine; record the importing one.
     Ok(results(
         vec![Environment::detect(Path::new("."))],
         workloads,

@@ -17,7 +17,8 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 
 use crate::collect::{
-    Collect, RunArtifacts, collect_all,
+    Collect, RunArtifacts, RunFiles, RunSetup, collect_all,
+    dhat::{Dhat, ValgrindDhat},
     gctrace::{self, Gctrace},
     probe::Probe,
     rusage::Rusage,
@@ -132,6 +133,8 @@ fn collectors(w: &Workload) -> Vec<Box<dyn Collect>> {
             Collector::Rusage => {}
             Collector::Gctrace => list.push(Box::new(Gctrace)),
             Collector::Probe => list.push(Box::new(Probe)),
+            Collector::Dhat => list.push(Box::new(Dhat)),
+            Collector::ValgrindDhat => list.push(Box::new(ValgrindDhat)),
         }
     }
     list
@@ -208,13 +211,18 @@ fn run_workload(
     let total = w.warmup + w.repetitions;
     for index in 0..total {
         let warmup = index < w.warmup;
-        let probe_file = scratch.join(format!("run{index}.probe.json"));
+        let files = RunFiles::in_dir(scratch, index);
         let mut env = w.env.clone();
+        let mut argv = w.run.clone();
         for c in &collectors {
-            c.setup(&mut env, &probe_file);
+            c.setup(&mut RunSetup {
+                env: &mut env,
+                argv: &mut argv,
+                files: &files,
+            });
         }
         let req = LaunchRequest {
-            argv: &w.run,
+            argv: &argv,
             dir: &w.dir,
             env: &env,
             timeout: w.timeout,
@@ -231,7 +239,7 @@ fn run_workload(
                 report,
                 stdout: &launched.stdout,
                 stderr: &launched.stderr,
-                probe_file: &probe_file,
+                files: &files,
             };
             match collect_all(&collectors, &artifacts) {
                 Ok(collected) => {

@@ -8,6 +8,10 @@
 
 use std::time::Duration;
 
+// toucher keeps its own flags (-mib, -hold-ms) and links the shared
+// library only for its counting allocator.
+use memgate_workloads as _;
+
 fn main() {
     let mut mib: f64 = 200.0;
     let mut hold_ms: u64 = 0;

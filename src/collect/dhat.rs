@@ -1,0 +1,370 @@
+//! DHAT heap profiles (`dhatFileVersion` 2), from dhat-rs (`collect:
+//! [dhat]`, a workload built with its `dhat-heap` feature) or from
+//! `valgrind --tool=dhat` (`collect: [valgrind-dhat]`, any binary of any
+//! language, unchanged).
+//!
+//! The file has no global totals (reference §3.2): heap.alloc.bytes and
+//! heap.alloc.objects are the sums over program points of `tb` and `tbk`,
+//! heap.peak.bytes the sum of `gb` (bytes at t-gmax), heap.end.bytes the sum
+//! of `eb` (bytes at t-end). `mb` is never summed: each point's maximum
+//! falls at a different time. The program points are summed as they stream
+//! past and the frame table is skipped, so a large file costs little more
+//! than its own bytes in memory.
+
+use std::fmt;
+use std::path::Path;
+
+use serde::Deserialize;
+use serde::de::{Deserializer, SeqAccess, Visitor};
+
+use super::{Collect, CollectError, Collected, RunArtifacts, RunSetup, Sample};
+use crate::metrics;
+use crate::results::Value;
+
+/// The only DHAT file version memgate reads.
+pub const DHAT_FILE_VERSION: u64 = 2;
+
+/// The environment variable a dhat-heap workload writes its profile to.
+pub const DHAT_ENV: &str = "MEMGATE_DHAT_FILE";
+
+/// The global numbers of one profile.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct DhatTotals {
+    /// Σ tb: bytes allocated.
+    pub total_bytes: u64,
+    /// Σ tbk: blocks allocated.
+    pub total_blocks: u64,
+    /// Σ gb: bytes live at the global peak.
+    pub peak_bytes: u64,
+    /// Σ eb: bytes live at the end.
+    pub end_bytes: u64,
+    /// Program points seen.
+    pub program_points: u64,
+}
+
+#[derive(Deserialize)]
+struct Pp {
+    tb: u64,
+    tbk: u64,
+    gb: Option<u64>,
+    eb: Option<u64>,
+}
+
+struct PpSums(DhatTotals, bool);
+
+impl<'de> Deserialize<'de> for PpSums {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = PpSums;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a list of program points")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<PpSums, A::Error> {
+                let mut t = DhatTotals::default();
+                let mut lifetimes = true;
+                while let Some(pp) = seq.next_element::<Pp>()? {
+                    t.total_bytes += pp.tb;
+                    t.total_blocks += pp.tbk;
+                    match (pp.gb, pp.eb) {
+                        (Some(g), Some(e)) => {
+                            t.peak_bytes += g;
+                            t.end_bytes += e;
+                        }
+                        _ => lifetimes = false,
+                    }
+                    t.program_points += 1;
+                }
+                Ok(PpSums(t, lifetimes))
+            }
+        }
+        d.deserialize_seq(V)
+    }
+}
+
+#[derive(Deserialize)]
+struct DhatFile {
+    #[serde(rename = "dhatFileVersion")]
+    version: Option<u64>,
+    mode: Option<String>,
+    pps: Option<PpSums>,
+    // Every other field, the frame table included, is skipped unread.
+}
+
+/// A DHAT file that cannot be used; names the file and, for JSON errors,
+/// the line and column.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}: {message}", path.display())]
+pub struct DhatError {
+    /// The file.
+    pub path: std::path::PathBuf,
+    /// What was wrong.
+    pub message: String,
+}
+
+/// Parses a DHAT file's bytes.
+pub fn parse(path: &Path, bytes: &[u8]) -> Result<DhatTotals, DhatError> {
+    let err = |message: String| DhatError {
+        path: path.to_owned(),
+        message,
+    };
+    let file: DhatFile =
+        serde_json::from_slice(bytes).map_err(|e| err(format!("not a DHAT file: {e}")))?;
+    match file.version {
+        Some(DHAT_FILE_VERSION) => {}
+        Some(v) => {
+            return Err(err(format!(
+                "dhatFileVersion {v} is not supported; memgate reads version {DHAT_FILE_VERSION}"
+            )));
+        }
+        None => return Err(err("missing dhatFileVersion: not a DHAT file".into())),
+    }
+    let mode = file
+        .mode
+        .ok_or_else(|| err("missing field `mode`".into()))?;
+    if mode != "heap" && mode != "rust-heap" {
+        return Err(err(format!(
+            "mode `{mode}` is not a heap profile; memgate reads `heap` (valgrind) and `rust-heap` (dhat-rs)"
+        )));
+    }
+    let PpSums(totals, lifetimes) = file.pps.ok_or_else(|| err("missing field `pps`".into()))?;
+    if !lifetimes {
+        return Err(err(
+            "program points lack `gb`/`eb`: the profile was made without block lifetimes".into(),
+        ));
+    }
+    Ok(totals)
+}
+
+/// The samples of a profile.
+pub fn samples(t: &DhatTotals, source: &'static str) -> Vec<Sample> {
+    let s = |metric, v| Sample {
+        metric,
+        source,
+        value: Value::Int(v),
+    };
+    vec![
+        s(&metrics::HEAP_ALLOC_BYTES, t.total_bytes),
+        s(&metrics::HEAP_ALLOC_OBJECTS, t.total_blocks),
+        s(&metrics::HEAP_PEAK, t.peak_bytes),
+        s(&metrics::HEAP_END, t.end_bytes),
+    ]
+}
+
+fn read(
+    run: &RunArtifacts<'_>,
+    collector: &'static str,
+    hint: &str,
+) -> Result<Collected, CollectError> {
+    let path = &run.files.dhat;
+    let bytes = std::fs::read(path).map_err(|e| CollectError {
+        collector,
+        message: format!("no DHAT file at {} ({e}); {hint}", path.display()),
+    })?;
+    let totals = parse(path, &bytes).map_err(|e| CollectError {
+        collector,
+        message: e.to_string(),
+    })?;
+    Ok(Collected {
+        samples: samples(&totals, collector),
+        warnings: Vec::new(),
+    })
+}
+
+/// dhat-rs: the workload writes its profile to MEMGATE_DHAT_FILE.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Dhat;
+
+impl Collect for Dhat {
+    fn name(&self) -> &'static str {
+        "dhat"
+    }
+
+    fn setup(&self, run: &mut RunSetup<'_>) {
+        run.env
+            .insert(DHAT_ENV.into(), run.files.dhat.display().to_string());
+    }
+
+    fn collect(&self, run: &RunArtifacts<'_>) -> Result<Collected, CollectError> {
+        read(
+            run,
+            "dhat",
+            "is the workload built with dhat-rs (the `dhat-heap` feature) writing to MEMGATE_DHAT_FILE, and does main return normally (dhat-rs writes nothing after process::exit)?",
+        )
+    }
+}
+
+/// `valgrind --tool=dhat` around the unchanged command.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ValgrindDhat;
+
+impl Collect for ValgrindDhat {
+    fn name(&self) -> &'static str {
+        "valgrind-dhat"
+    }
+
+    fn setup(&self, run: &mut RunSetup<'_>) {
+        let mut wrapped = vec![
+            "valgrind".to_owned(),
+            "--tool=dhat".to_owned(),
+            format!("--dhat-out-file={}", run.files.dhat.display()),
+        ];
+        wrapped.append(run.argv);
+        *run.argv = wrapped;
+    }
+
+    fn collect(&self, run: &RunArtifacts<'_>) -> Result<Collected, CollectError> {
+        read(
+            run,
+            "valgrind-dhat",
+            "is valgrind installed and did it run the program?",
+        )
+    }
+}
+
+/// Reads a DHAT file for `memgate import`.
+pub fn read_file(path: &Path) -> Result<DhatTotals, DhatError> {
+    let bytes = std::fs::read(path).map_err(|e| DhatError {
+        path: path.to_owned(),
+        message: format!("cannot read the file: {e}"),
+    })?;
+    parse(path, &bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The reference's valgrind 3.19 example (§3.2): 4700 bytes in 4 blocks,
+    /// 3200 at t-gmax, 200 at t-end.
+    const VALGRIND_EXAMPLE: &str = r#"{"dhatFileVersion":2
+,"mode":"heap","verb":"Allocated"
+,"bklt":true,"bkacc":true
+,"tu":"instrs","Mtu":"Minstr"
+,"tuth":500
+,"cmd":"./t"
+,"pid":5527
+,"te":152374
+,"tg":146107
+,"pps":
+ [{"tb":4000,"tbk":2,"tl":2791,"mb":3000,"mbk":1,"gb":3000,"gbk":1,"eb":0,"ebk":0,"rb":1000,"wb":2000,"fs":[1,2]}
+ ,{"tb":200,"tbk":1,"tl":8247,"mb":200,"mbk":1,"gb":200,"gbk":1,"eb":200,"ebk":1,"rb":1,"wb":200,"acc":[2,-199,1],"fs":[1,3]}
+ ,{"tb":500,"tbk":1,"tl":36,"mb":0,"mbk":0,"gb":0,"gbk":0,"eb":0,"ebk":0,"rb":0,"wb":0,"acc":[-500,0],"fs":[4,5]}
+ ]
+,"ftbl":["[root]","0x48417B4: malloc (in vgpreload_dhat-amd64-linux.so)"]
+}"#;
+
+    #[test]
+    fn sums_program_points_never_mb() {
+        let t = parse(Path::new("v.json"), VALGRIND_EXAMPLE.as_bytes()).unwrap();
+        assert_eq!(
+            (t.total_bytes, t.total_blocks, t.peak_bytes, t.end_bytes),
+            (4700, 4, 3200, 200)
+        );
+    }
+
+    /// "Total: 861,259 bytes in 221 blocks" and the t-gmax / t-end lines,
+    /// as the profiler itself printed them.
+    fn printed(stderr: &str) -> (u64, u64, u64, u64) {
+        let num = |s: &str| s.trim().replace(',', "").parse::<u64>().unwrap();
+        let field = |label: &str| {
+            let line = stderr.lines().find(|l| l.contains(label)).unwrap();
+            let rest = &line[line.find(label).unwrap() + label.len()..];
+            let (bytes, blocks) = rest.split_once(" bytes in ").unwrap();
+            (num(bytes), num(blocks.trim_end_matches(" blocks")))
+        };
+        let (tb, tbk) = field("Total:");
+        let (gb, _) = field("At t-gmax:");
+        let (eb, _) = field("At t-end:");
+        (tb, tbk, gb, eb)
+    }
+
+    /// Real files from dhat-rs and valgrind (fixtures/dhat/README.md) sum to
+    /// exactly what each profiler printed for the same run.
+    #[test]
+    fn recorded_profiles_match_what_the_profilers_printed() {
+        let cases = [
+            (
+                include_str!("../../fixtures/dhat/dhat_rs_churn.json"),
+                include_str!("../../fixtures/dhat/dhat_rs_churn.stderr"),
+            ),
+            (
+                include_str!("../../fixtures/dhat/valgrind_sort.json"),
+                include_str!("../../fixtures/dhat/valgrind_sort.stderr"),
+            ),
+            (
+                include_str!("../../fixtures/dhat/valgrind_retain.json"),
+                include_str!("../../fixtures/dhat/valgrind_retain.stderr"),
+            ),
+        ];
+        for (json, stderr) in cases {
+            let t = parse(Path::new("f.json"), json.as_bytes()).unwrap();
+            assert_eq!(
+                (t.total_bytes, t.total_blocks, t.peak_bytes, t.end_bytes),
+                printed(stderr)
+            );
+        }
+    }
+
+    /// The counting probe and dhat-rs, in the same run, agree within 1%.
+    #[test]
+    fn probe_and_dhat_agree_on_the_same_run() {
+        let t = parse(
+            Path::new("f.json"),
+            include_bytes!("../../fixtures/dhat/dhat_rs_churn.json"),
+        )
+        .unwrap();
+        let probe: serde_json::Value =
+            serde_json::from_str(include_str!("../../fixtures/dhat/dhat_rs_churn.probe.json"))
+                .unwrap();
+        let m = &probe["metrics"];
+        for (ours, theirs) in [
+            (m["heap.alloc.bytes"].as_f64().unwrap(), t.total_bytes),
+            (m["heap.alloc.objects"].as_f64().unwrap(), t.total_blocks),
+            (m["heap.peak.bytes"].as_f64().unwrap(), t.peak_bytes),
+            (m["heap.end.bytes"].as_f64().unwrap(), t.end_bytes),
+        ] {
+            let rel = (ours / theirs as f64 - 1.0).abs();
+            assert!(
+                rel < 0.01,
+                "probe {ours} vs dhat {theirs}: {:.3}%",
+                rel * 100.0
+            );
+        }
+    }
+
+    #[test]
+    fn damaged_files_are_named_errors() {
+        let p = Path::new("d.json");
+        let truncated = &VALGRIND_EXAMPLE[..300];
+        assert!(
+            parse(p, truncated.as_bytes())
+                .unwrap_err()
+                .message
+                .starts_with("not a DHAT file: EOF while parsing")
+        );
+        let v3 = VALGRIND_EXAMPLE.replace("\"dhatFileVersion\":2", "\"dhatFileVersion\":3");
+        assert_eq!(
+            parse(p, v3.as_bytes()).unwrap_err().to_string(),
+            "d.json: dhatFileVersion 3 is not supported; memgate reads version 2"
+        );
+        let no_tb = VALGRIND_EXAMPLE.replace("\"tb\":200,", "");
+        assert!(
+            parse(p, no_tb.as_bytes())
+                .unwrap_err()
+                .message
+                .contains("missing field `tb`")
+        );
+        let ad_hoc = VALGRIND_EXAMPLE.replace("\"mode\":\"heap\"", "\"mode\":\"ad-hoc\"");
+        assert!(
+            parse(p, ad_hoc.as_bytes())
+                .unwrap_err()
+                .message
+                .starts_with("mode `ad-hoc` is not a heap profile")
+        );
+        assert_eq!(
+            parse(p, b"{}").unwrap_err().message,
+            "missing dhatFileVersion: not a DHAT file"
+        );
+    }
+}
