@@ -19,6 +19,8 @@ mod import;
 mod merge;
 /// `memgate run`: measurement of real processes, RSS, timelines, results.
 mod run;
+/// The Rust workloads: probe, allocators, DHAT.
+mod rust;
 /// The statistics against benchstat.
 mod stats;
 /// Shared helpers.

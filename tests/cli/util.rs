@@ -1,9 +1,10 @@
 //! Test harness: the real `memgate` binary in a fresh temporary directory,
 //! and the real Rust workloads built once per test process.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 
 /// The memgate binary under test.
 pub fn memgate_exe() -> PathBuf {
@@ -60,18 +61,44 @@ pub fn repo_root() -> PathBuf {
 
 /// Builds workloads/rust in release mode once; returns the path of `bin`.
 pub fn rust_workload(bin: &str) -> PathBuf {
-    static BUILT: OnceLock<PathBuf> = OnceLock::new();
-    let dir = BUILT.get_or_init(|| {
-        let root = repo_root().join("workloads/rust");
-        let status = Command::new(env!("CARGO"))
-            .args(["build", "--release", "--locked", "--bins"])
-            .current_dir(&root)
-            .status()
-            .expect("cargo build of workloads/rust");
-        assert!(status.success(), "building workloads/rust failed");
-        root.join("target/release")
-    });
-    dir.join(bin)
+    rust_variant(None).join(bin)
+}
+
+/// Builds workloads/rust with one cargo feature (`jemalloc`, `mimalloc`,
+/// `dhat-heap`) or none, once per test process, each in a target directory
+/// of its own; returns the directory holding the binaries.
+pub fn rust_variant(feature: Option<&str>) -> PathBuf {
+    static BUILT: Mutex<BTreeMap<String, PathBuf>> = Mutex::new(BTreeMap::new());
+    let key = feature.unwrap_or("default").to_owned();
+    let mut built = BUILT.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(dir) = built.get(&key) {
+        return dir.clone();
+    }
+    let root = repo_root().join("workloads/rust");
+    let (target, out) = match feature {
+        None => ("target".to_owned(), root.join("target/release")),
+        Some(f) => (
+            format!("target/{f}"),
+            root.join(format!("target/{f}/release")),
+        ),
+    };
+    let mut cmd = Command::new(env!("CARGO"));
+    cmd.args([
+        "build",
+        "--release",
+        "--locked",
+        "--bins",
+        "--target-dir",
+        &target,
+    ])
+    .current_dir(&root);
+    if let Some(f) = feature {
+        cmd.args(["--features", f]);
+    }
+    let status = cmd.status().expect("cargo build of workloads/rust");
+    assert!(status.success(), "building workloads/rust ({key}) failed");
+    built.insert(key, out.clone());
+    out
 }
 
 /// The first sample series of `metric` for `workload`, as floats.
