@@ -29,8 +29,12 @@ type Inner = std::alloc::System;
 #[cfg(not(any(feature = "dhat-heap", feature = "jemalloc", feature = "mimalloc")))]
 const INNER: Inner = std::alloc::System;
 
+#[cfg(not(feature = "uncounted"))]
 #[global_allocator]
 static ALLOC: memgate_probe::CountingAlloc<Inner> = memgate_probe::CountingAlloc::new(INNER);
+#[cfg(feature = "uncounted")]
+#[global_allocator]
+static ALLOC: Inner = INNER;
 
 /// The allocator this build uses, as memgate tags it.
 pub const ALLOCATOR: &str = if cfg!(feature = "jemalloc") {

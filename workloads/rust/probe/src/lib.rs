@@ -15,17 +15,19 @@
 //!
 //! Counting follows DHAT's rules, so both agree on the same run: every
 //! `alloc`, `alloc_zeroed` and `realloc` is one block, and a `realloc`
-//! adds its whole new size to the total bytes. Allocations an inner
-//! allocator makes for itself while serving one (dhat-rs recording a
-//! backtrace) are not counted, as DHAT does not count them. The counters
-//! are relaxed atomics; without MEMGATE_PROBE_FILE, `observe` and `finish`
-//! return at once.
+//! adds its whole new size to the total bytes. With the `reentrant`
+//! feature, allocations an inner allocator makes for itself while serving
+//! one (dhat-rs recording a backtrace) are not counted, as DHAT does not
+//! count them. Each thread counts in a slot of its own with relaxed atomic
+//! loads and stores (no locked instruction on the allocation path); the
+//! global live count is fed in batches for the peak. Without
+//! MEMGATE_PROBE_FILE, `observe` and `finish` return at once.
 
 use std::alloc::{GlobalAlloc, Layout};
 use std::cell::Cell;
 use std::fmt::Write as _;
 use std::sync::OnceLock;
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicI64, AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::time::Duration;
 
 /// The schema tag of the probe file.
@@ -33,28 +35,147 @@ pub const SCHEMA: &str = "memgate/probe/v1";
 /// The environment variable naming the probe file.
 pub const ENV_VAR: &str = "MEMGATE_PROBE_FILE";
 
-static BLOCKS: AtomicU64 = AtomicU64::new(0);
-static BYTES: AtomicU64 = AtomicU64::new(0);
-static FREES: AtomicU64 = AtomicU64::new(0);
-static REALLOCS: AtomicU64 = AtomicU64::new(0);
-static LIVE: AtomicU64 = AtomicU64::new(0);
-static PEAK: AtomicU64 = AtomicU64::new(0);
+/// Counters of one thread. Only the owning thread writes them (plain
+/// loads and stores of relaxed atomics: no locked instruction on the
+/// allocation path), except the shared overflow slot, which uses
+/// read-modify-write.
+struct Slot {
+    blocks: AtomicU64,
+    bytes: AtomicU64,
+    frees: AtomicU64,
+    reallocs: AtomicU64,
+    /// Bytes allocated minus bytes freed by this thread (negative when it
+    /// frees what others allocated).
+    live: AtomicI64,
+    /// This thread's highest `live`.
+    peak: AtomicI64,
+    /// `live` when it was last added to the global [`LIVE`].
+    flushed: AtomicI64,
+}
+
+impl Slot {
+    const fn new() -> Slot {
+        Slot {
+            blocks: AtomicU64::new(0),
+            bytes: AtomicU64::new(0),
+            frees: AtomicU64::new(0),
+            reallocs: AtomicU64::new(0),
+            live: AtomicI64::new(0),
+            peak: AtomicI64::new(0),
+            flushed: AtomicI64::new(0),
+        }
+    }
+}
+
+/// Threads with a slot of their own; later threads share the last one.
+const SLOTS: usize = 128;
+static SLOT: [Slot; SLOTS] = [const { Slot::new() }; SLOTS];
+static NEXT_SLOT: AtomicUsize = AtomicUsize::new(0);
+
+/// The process-wide live bytes, fed in batches of at least [`FLUSH`]
+/// bytes per thread, and their high-water mark.
+static LIVE: AtomicI64 = AtomicI64::new(0);
+static PEAK: AtomicI64 = AtomicI64::new(0);
+/// Batch size of the global live count: with several threads allocating,
+/// the reported peak may miss up to this much per thread.
+const FLUSH: i64 = 16 * 1024;
 
 thread_local! {
-    /// Set while this thread is inside the counting allocator, so the inner
-    /// allocator's own allocations are not counted.
+    /// This thread's slot; usize::MAX until its first allocation.
+    static SLOT_INDEX: Cell<usize> = const { Cell::new(usize::MAX) };
+}
+
+#[cfg(feature = "reentrant")]
+thread_local! {
+    /// Set while this thread is inside the counting allocator, so an inner
+    /// allocator's own allocations (dhat-rs recording a backtrace) are not
+    /// counted.
     static INSIDE: Cell<bool> = const { Cell::new(false) };
 }
 
-/// Runs `f` with the re-entrancy flag held; `None` when already inside.
+/// Adds to a counter: a plain store on an owned slot, an atomic add on the
+/// shared one.
 #[inline]
-fn outermost<R>(f: impl FnOnce() -> R) -> (R, bool) {
-    let outer = INSIDE.try_with(|c| !c.replace(true)).unwrap_or(false);
-    let r = f();
-    if outer {
-        let _ = INSIDE.try_with(|c| c.set(false));
+fn bump(counter: &AtomicU64, by: u64, shared: bool) {
+    if shared {
+        counter.fetch_add(by, Relaxed);
+    } else {
+        counter.store(counter.load(Relaxed).wrapping_add(by), Relaxed);
     }
-    (r, outer)
+}
+
+/// Moves a slot's live bytes, its peak, and, in batches, the global ones.
+#[inline]
+fn bump_live(slot: &Slot, delta: i64, shared: bool) {
+    let live = if shared {
+        slot.live.fetch_add(delta, Relaxed) + delta
+    } else {
+        let l = slot.live.load(Relaxed) + delta;
+        slot.live.store(l, Relaxed);
+        l
+    };
+    if live > slot.peak.load(Relaxed) {
+        slot.peak.store(live, Relaxed);
+    }
+    let flushed = slot.flushed.load(Relaxed);
+    let pending = live - flushed;
+    if pending.abs() >= FLUSH || shared {
+        if shared {
+            // Several threads share this slot: claim exactly what is pending.
+            if slot.flushed.compare_exchange(flushed, live, Relaxed, Relaxed).is_err() {
+                return;
+            }
+        } else {
+            slot.flushed.store(live, Relaxed);
+        }
+        let global = LIVE.fetch_add(pending, Relaxed) + pending;
+        if global > PEAK.load(Relaxed) {
+            PEAK.fetch_max(global, Relaxed);
+        }
+    }
+}
+
+/// This thread's slot index; `None` while thread-locals are unavailable
+/// (thread teardown).
+#[inline]
+fn slot_index() -> Option<usize> {
+    SLOT_INDEX
+        .try_with(|c| {
+            let i = c.get();
+            if i != usize::MAX {
+                return i;
+            }
+            let i = NEXT_SLOT.fetch_add(1, Relaxed).min(SLOTS - 1);
+            c.set(i);
+            i
+        })
+        .ok()
+}
+
+/// Runs `op`, then `count` on this thread's slot: the shared-slot flag
+/// tells it to use atomic read-modify-write.
+#[inline]
+fn counted<R>(op: impl FnOnce() -> R, count: impl FnOnce(&R, &Slot, bool)) -> R {
+    #[cfg(feature = "reentrant")]
+    {
+        if INSIDE.try_with(|c| c.replace(true)).unwrap_or(true) {
+            return op();
+        }
+        let r = op();
+        if let Some(i) = slot_index() {
+            count(&r, &SLOT[i], i == SLOTS - 1);
+        }
+        let _ = INSIDE.try_with(|c| c.set(false));
+        r
+    }
+    #[cfg(not(feature = "reentrant"))]
+    {
+        let r = op();
+        if let Some(i) = slot_index() {
+            count(&r, &SLOT[i], i == SLOTS - 1);
+        }
+        r
+    }
 }
 
 /// A global allocator that counts blocks and bytes and forwards to `A`.
@@ -71,11 +192,10 @@ impl<A> CountingAlloc<A> {
 }
 
 #[inline]
-fn allocated(size: u64) {
-    BLOCKS.fetch_add(1, Relaxed);
-    BYTES.fetch_add(size, Relaxed);
-    let live = LIVE.fetch_add(size, Relaxed) + size;
-    PEAK.fetch_max(live, Relaxed);
+fn allocated(slot: &Slot, size: usize, shared: bool) {
+    bump(&slot.blocks, 1, shared);
+    bump(&slot.bytes, size as u64, shared);
+    bump_live(slot, size as i64, shared);
 }
 
 // SAFETY: every method forwards to the inner allocator with the same
@@ -83,49 +203,53 @@ fn allocated(size: u64) {
 // the memory handed out.
 unsafe impl<A: GlobalAlloc> GlobalAlloc for CountingAlloc<A> {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        // SAFETY: forwarded as received.
-        let (p, outer) = outermost(|| unsafe { self.inner.alloc(layout) });
-        if outer && !p.is_null() {
-            allocated(layout.size() as u64);
-        }
-        p
+        counted(
+            // SAFETY: forwarded as received.
+            || unsafe { self.inner.alloc(layout) },
+            |p, slot, shared| {
+                if !p.is_null() {
+                    allocated(slot, layout.size(), shared);
+                }
+            },
+        )
     }
 
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        // SAFETY: forwarded as received.
-        let (p, outer) = outermost(|| unsafe { self.inner.alloc_zeroed(layout) });
-        if outer && !p.is_null() {
-            allocated(layout.size() as u64);
-        }
-        p
+        counted(
+            // SAFETY: forwarded as received.
+            || unsafe { self.inner.alloc_zeroed(layout) },
+            |p, slot, shared| {
+                if !p.is_null() {
+                    allocated(slot, layout.size(), shared);
+                }
+            },
+        )
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: forwarded as received.
-        let ((), outer) = outermost(|| unsafe { self.inner.dealloc(ptr, layout) });
-        if outer {
-            FREES.fetch_add(1, Relaxed);
-            LIVE.fetch_sub(layout.size() as u64, Relaxed);
-        }
+        counted(
+            // SAFETY: forwarded as received.
+            || unsafe { self.inner.dealloc(ptr, layout) },
+            |(), slot, shared| {
+                bump(&slot.frees, 1, shared);
+                bump_live(slot, -(layout.size() as i64), shared);
+            },
+        )
     }
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        // SAFETY: forwarded as received.
-        let (p, outer) = outermost(|| unsafe { self.inner.realloc(ptr, layout, new_size) });
-        if outer && !p.is_null() {
-            REALLOCS.fetch_add(1, Relaxed);
-            BLOCKS.fetch_add(1, Relaxed);
-            BYTES.fetch_add(new_size as u64, Relaxed);
-            let old = layout.size() as u64;
-            let new = new_size as u64;
-            if new >= old {
-                let live = LIVE.fetch_add(new - old, Relaxed) + (new - old);
-                PEAK.fetch_max(live, Relaxed);
-            } else {
-                LIVE.fetch_sub(old - new, Relaxed);
-            }
-        }
-        p
+        counted(
+            // SAFETY: forwarded as received.
+            || unsafe { self.inner.realloc(ptr, layout, new_size) },
+            |p, slot, shared| {
+                if !p.is_null() {
+                    bump(&slot.reallocs, 1, shared);
+                    bump(&slot.blocks, 1, shared);
+                    bump(&slot.bytes, new_size as u64, shared);
+                    bump_live(slot, new_size as i64 - layout.size() as i64, shared);
+                }
+            },
+        )
     }
 }
 
@@ -142,20 +266,31 @@ pub struct Counters {
     pub reallocs: u64,
     /// Bytes live now.
     pub live: u64,
-    /// Most bytes live at once.
+    /// Most bytes live at once: exact when one thread allocated; with
+    /// several, the global count is fed in batches and may miss up to
+    /// 16 KiB per thread.
     pub peak: u64,
 }
 
-/// Reads the counters; allocates nothing.
+/// Sums every thread's counters; allocates nothing.
 pub fn counters() -> Counters {
-    Counters {
-        blocks: BLOCKS.load(Relaxed),
-        bytes: BYTES.load(Relaxed),
-        frees: FREES.load(Relaxed),
-        reallocs: REALLOCS.load(Relaxed),
-        live: LIVE.load(Relaxed),
-        peak: PEAK.load(Relaxed),
+    let used = NEXT_SLOT.load(Relaxed).min(SLOTS);
+    let mut c = Counters::default();
+    let mut live: i64 = 0;
+    for s in &SLOT[..used] {
+        c.blocks += s.blocks.load(Relaxed);
+        c.bytes += s.bytes.load(Relaxed);
+        c.frees += s.frees.load(Relaxed);
+        c.reallocs += s.reallocs.load(Relaxed);
+        live += s.live.load(Relaxed);
     }
+    c.live = live.max(0) as u64;
+    c.peak = if used == 1 {
+        SLOT[0].peak.load(Relaxed).max(0) as u64
+    } else {
+        (PEAK.load(Relaxed).max(live)).max(0) as u64
+    };
+    c
 }
 
 /// Log-linear latency histogram: 16 sub-buckets per power of two of
