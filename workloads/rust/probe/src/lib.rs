@@ -114,7 +114,7 @@ fn bump_live(slot: &Slot, delta: i64, shared: bool) {
         slot.live.store(l, Relaxed);
         l
     };
-    if live > slot.peak.load(Relaxed) {
+    if delta > 0 && live > slot.peak.load(Relaxed) {
         slot.peak.store(live, Relaxed);
     }
     let flushed = slot.flushed.load(Relaxed);
