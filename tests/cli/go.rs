@@ -69,9 +69,11 @@ fn every_go_workload_reports_sane_gc_metrics() {
         for f in samples(&r, w, "gc.cpu.fraction") {
             assert!(f > 0.0 && f < 1.0, "{w}: GC CPU fraction {f}");
         }
+        // The heap at GC start counts allocated bytes the program may never
+        // have touched (fresh spans from the OS are already zero), so it can
+        // exceed RSS; it is at least the 4 MiB minimum heap goal's trigger.
         let peak = median(&samples(&r, w, "heap.peak.bytes"));
-        let rss = median(&samples(&r, w, "process.rss.peak"));
-        assert!(peak <= rss, "{w}: heap peak {peak} above RSS peak {rss}");
+        assert!(peak >= (2u64 << 20) as f64, "{w}: heap peak {peak}");
         assert!(
             wr.runs.iter().all(|run| run.warnings.is_empty()),
             "{w}: {:?}",
