@@ -246,3 +246,36 @@ fn threshold_in_the_wrong_unit_is_exit_2() {
             "thresholds.process.wall.min_change: 5.0 MiB does not fit a metric measured in seconds",
         ));
 }
+
+/// The real Go and Rust workloads: ten A/A gate runs in a row pass, and
+/// `-scale 1.10` fails with exit 1 naming heap.alloc.bytes (gate issue #5).
+#[test]
+fn aa_and_scaled_on_go_and_rust_churn() {
+    let dir = Dir::new();
+    let write = |scale: &str| {
+        dir.create(
+            "memgate.yaml",
+            &format!(
+                "version: 1\ndefaults: {{repetitions: 8, warmup: 1, sample_interval: 0, env: {{GOGC: 100, GOMAXPROCS: 2}}}}\nthresholds:\n  process.wall: {{max_increase: 50%, min_change: 50ms}}\n  process.cpu.user: {{max_increase: 50%, min_change: 20ms}}\n  process.cpu.system: {{max_increase: 50%, min_change: 20ms}}\nworkloads:\n  - {{name: go-churn, lang: go, run: [{}/churn, -scale, '{scale}'], collect: [gctrace, probe]}}\n  - {{name: rust-churn, lang: rust, run: [{}/churn, -scale, '{scale}'], collect: [probe]}}\n",
+                crate::util::go_workloads().display(),
+                crate::util::rust_variant(None).display()
+            ),
+        );
+    };
+    write("1.0");
+    record_baseline(&dir);
+    for i in 0..10 {
+        let out = dir.memgate().args(["check"]).output().unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "A/A run {i} failed:\n{}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+    }
+    write("1.10");
+    dir.memgate().args(["check"]).assert().code(1).stdout(
+        contains("regression go-churn/heap.alloc.bytes")
+            .and(contains("regression rust-churn/heap.alloc.bytes")),
+    );
+}
