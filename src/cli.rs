@@ -128,6 +128,21 @@ pub struct CompareArgs {
     /// Also write the verdicts as JSON here.
     #[arg(short, long)]
     pub output: Option<PathBuf>,
+    /// Accept regressions matching WORKLOAD:METRIC (globs allowed) as intended: they are
+    /// reported in their own section and do not fail the gate.
+    #[arg(
+        long,
+        value_name = "WORKLOAD:METRIC",
+        env = "MEMGATE_ACCEPT",
+        value_delimiter = ','
+    )]
+    pub accept: Vec<String>,
+    /// Why the accepted increases are intended, shown in the report.
+    #[arg(long, value_name = "TEXT", env = "MEMGATE_ACCEPT_REASON")]
+    pub accept_reason: Option<String>,
+    /// Also write the Markdown report here (for a pull-request comment).
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
 }
 
 /// Arguments of `memgate check`.
@@ -148,6 +163,21 @@ pub struct CheckArgs {
     /// How to print the verdicts.
     #[arg(long, value_enum, default_value_t = CompareFormat::Table)]
     pub format: CompareFormat,
+    /// Accept regressions matching WORKLOAD:METRIC (globs allowed) as intended: they are
+    /// reported in their own section and do not fail the gate.
+    #[arg(
+        long,
+        value_name = "WORKLOAD:METRIC",
+        env = "MEMGATE_ACCEPT",
+        value_delimiter = ','
+    )]
+    pub accept: Vec<String>,
+    /// Why the accepted increases are intended, shown in the report.
+    #[arg(long, value_name = "TEXT", env = "MEMGATE_ACCEPT_REASON")]
+    pub accept_reason: Option<String>,
+    /// Also write the Markdown report here (for a pull-request comment).
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
 }
 
 /// Arguments of `memgate calibrate`.

@@ -79,6 +79,15 @@ pub enum Error {
     /// An input of `memgate import` could not be read.
     #[error("cannot import: {0}")]
     Import(#[from] crate::commands::ImportError),
+    /// A report could not be made (a broken template, an unreadable verdicts file).
+    #[error("cannot make the report: {0}")]
+    Report(#[from] crate::report::ReportError),
+    /// Arguments that parse but do not make sense.
+    #[error("{message}")]
+    Usage {
+        /// What was wrong.
+        message: String,
+    },
     /// Writing to stdout failed (a closed pipe is not an error: see `main`).
     #[error("cannot write to stdout: {0}")]
     Stdout(std::io::Error),
@@ -106,6 +115,8 @@ impl Error {
             | Error::Baseline(_)
             | Error::Stdout(_)
             | Error::Import(_)
+            | Error::Report(_)
+            | Error::Usage { .. }
             | Error::NotYetAvailable { .. } => exit::BAD_INPUT,
             Error::Run(RunError::Interrupted) => exit::INTERRUPTED,
             Error::Run(RunError::MissingDir { .. }) => exit::BAD_INPUT,

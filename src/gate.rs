@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 use crate::fingerprint::Environment;
 use crate::metrics::{Better, Stability, Unit};
 use crate::policy::{Correction, GatePolicy, PolicyError, Threshold};
-use crate::results::{Results, Series, WorkloadResults};
+use crate::results::{Results, Series, Timeline, WorkloadResults};
 use crate::stats::{self, HodgesLehmann, Summary};
 use crate::units::human;
 
@@ -37,6 +37,8 @@ pub enum Status {
     OverBudget,
     /// Significantly worse, beyond the tolerances. Fails the gate.
     Regression,
+    /// A regression someone declared intended (`--accept`). Reported, does not fail.
+    Accepted,
     /// A regression of a machine-dependent metric measured in another
     /// environment than its baseline. Reported, does not fail.
     Warning,
@@ -61,6 +63,7 @@ impl Status {
         match self {
             Status::OverBudget => "over-budget",
             Status::Regression => "regression",
+            Status::Accepted => "accepted",
             Status::Warning => "warning",
             Status::Inconclusive => "inconclusive",
             Status::Missing => "missing",
@@ -241,6 +244,9 @@ pub struct Tally {
     pub over_budget: usize,
     /// Regressions.
     pub regressions: usize,
+    /// Regressions accepted as intended.
+    #[serde(default)]
+    pub accepted: usize,
     /// Warnings.
     pub warnings: usize,
     /// Inconclusive verdicts.
@@ -277,6 +283,114 @@ pub struct Verdicts {
     pub verdicts: Vec<Verdict>,
     /// Counts and the overall result.
     pub tally: Tally,
+    /// The regressions declared intended, and why.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acceptance: Option<Acceptance>,
+    /// RSS timelines of each side's median run (by process.rss.peak), per
+    /// workload, where they were recorded.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub timelines: Vec<TimelinePair>,
+}
+
+/// `--accept`: which regressions are intended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Acceptance {
+    /// `WORKLOAD:METRIC` globs.
+    pub patterns: Vec<String>,
+    /// Why, as given with `--accept-reason`.
+    pub reason: Option<String>,
+}
+
+/// The median run's RSS timeline on both sides of one workload.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TimelinePair {
+    /// Workload name.
+    pub workload: String,
+    /// The baseline's median run.
+    pub baseline: Option<Timeline>,
+    /// The current median run.
+    pub current: Option<Timeline>,
+}
+
+/// Most points kept of a timeline in the verdicts.
+pub const TIMELINE_POINTS: usize = 60;
+
+/// The timeline of the run whose process.rss.peak is the median, thinned
+/// to at most [`TIMELINE_POINTS`] points.
+fn median_timeline(w: &WorkloadResults) -> Option<Timeline> {
+    let mut runs: Vec<(&crate::results::Run, u64)> = w
+        .runs
+        .iter()
+        .filter(|r| !r.warmup && r.status.is_ok())
+        .filter_map(|r| {
+            let t = r.timeline.as_ref()?;
+            let peak = t.rss_bytes.iter().copied().max()?;
+            Some((r, peak))
+        })
+        .collect();
+    if runs.is_empty() {
+        return None;
+    }
+    runs.sort_by_key(|(_, peak)| *peak);
+    let t = runs[runs.len() / 2].0.timeline.as_ref()?;
+    let step = t.t_us.len().div_ceil(TIMELINE_POINTS).max(1);
+    Some(Timeline {
+        interval_seconds: t.interval_seconds,
+        t_us: t.t_us.iter().step_by(step).copied().collect(),
+        rss_bytes: t.rss_bytes.iter().step_by(step).copied().collect(),
+    })
+}
+
+impl Verdicts {
+    /// Turns regressions matching any `WORKLOAD:METRIC` glob into accepted
+    /// ones, and recounts. Returns the patterns that matched nothing.
+    pub fn accept(
+        &mut self,
+        patterns: &[String],
+        reason: Option<String>,
+    ) -> Result<Vec<String>, String> {
+        if patterns.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut compiled = Vec::new();
+        for p in patterns {
+            let (w, m) = p.split_once(':').ok_or_else(|| {
+                format!("`{p}` is not WORKLOAD:METRIC (globs allowed, e.g. `api-*:heap.*`)")
+            })?;
+            let glob = |g: &str| glob::Pattern::new(g).map_err(|e| format!("`{p}`: {e}"));
+            compiled.push((p.clone(), glob(w)?, glob(m)?, false));
+        }
+        for v in &mut self.verdicts {
+            if v.status != Status::Regression {
+                continue;
+            }
+            if let Some(c) = compiled
+                .iter_mut()
+                .find(|c| c.1.matches(&v.workload) && c.2.matches(&v.metric))
+            {
+                c.3 = true;
+                v.status = Status::Accepted;
+                v.reason = format!(
+                    "accepted ({}{}): {}",
+                    c.0,
+                    reason
+                        .as_deref()
+                        .map(|r| format!(", {r}"))
+                        .unwrap_or_default(),
+                    v.reason
+                );
+            }
+        }
+        self.verdicts.sort_by_key(|v| v.status);
+        self.tally = tally(&self.verdicts);
+        self.acceptance = Some(Acceptance {
+            patterns: patterns.to_vec(),
+            reason,
+        });
+        Ok(compiled.into_iter().filter(|c| !c.3).map(|c| c.0).collect())
+    }
 }
 
 impl Verdicts {
@@ -384,6 +498,21 @@ pub fn evaluate(
         })
         .collect();
     let tally = tally(&verdicts);
+    let timelines = cur
+        .workloads
+        .iter()
+        .filter_map(|cw| {
+            let baseline = base_by_name
+                .get(cw.name.as_str())
+                .and_then(|bw| median_timeline(bw));
+            let current = median_timeline(cw);
+            (baseline.is_some() || current.is_some()).then(|| TimelinePair {
+                workload: cw.name.clone(),
+                baseline,
+                current,
+            })
+        })
+        .collect();
     Ok(Verdicts {
         schema: VERDICTS_SCHEMA.to_owned(),
         memgate_version: env!("CARGO_PKG_VERSION").to_owned(),
@@ -400,6 +529,8 @@ pub fn evaluate(
         failed_workloads,
         verdicts,
         tally,
+        acceptance: None,
+        timelines,
     })
 }
 
@@ -409,6 +540,7 @@ fn tally(verdicts: &[Verdict]) -> Tally {
         match v.status {
             Status::OverBudget => t.over_budget += 1,
             Status::Regression => t.regressions += 1,
+            Status::Accepted => t.accepted += 1,
             Status::Warning => t.warnings += 1,
             Status::Inconclusive => t.inconclusive += 1,
             Status::Missing => t.missing += 1,

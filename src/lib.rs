@@ -35,7 +35,7 @@ pub fn run(cli: cli::Cli) -> Result<Outcome, Error> {
         Command::Check(args) => commands::check(args),
         Command::Calibrate(args) => commands::calibrate(args),
         Command::Baseline(cmd) => commands::baseline(cmd),
-        Command::Report(_) => Err(Error::NotYetAvailable { command: "report" }),
+        Command::Report(args) => commands::report(args),
         Command::Import(args) => commands::import(args),
         Command::Init(_) => Err(Error::NotYetAvailable { command: "init" }),
     }

@@ -9,7 +9,8 @@ use crate::config::Config;
 use crate::error::{Error, Outcome};
 use crate::gate::{self, Side, Verdicts};
 use crate::policy::GatePolicy;
-use crate::report::terminal;
+use crate::report::markdown::Markdown;
+use crate::report::{github, terminal};
 use crate::results::Results;
 
 /// `memgate compare BASELINE CURRENT`.
@@ -27,7 +28,7 @@ pub fn compare(args: CompareArgs) -> Result<Outcome, Error> {
         .unwrap_or_else(|| PathBuf::from("memgate.yaml"));
     let base = Results::read(&args.baseline)?;
     let cur = Results::read(&args.current)?;
-    let verdicts = judge(
+    let mut verdicts = judge(
         &policy,
         &config_path,
         &args.baseline,
@@ -35,10 +36,12 @@ pub fn compare(args: CompareArgs) -> Result<Outcome, Error> {
         &args.current,
         &cur,
     )?;
+    accept(&mut verdicts, &args.accept, args.accept_reason.clone())?;
     if let Some(out) = &args.output {
         crate::atomic::write_json(out, &verdicts)?;
     }
     print(&verdicts, args.format)?;
+    publish(&verdicts, args.report.as_deref())?;
     Ok(outcome(&verdicts, &cur))
 }
 
@@ -58,7 +61,7 @@ pub fn check(args: CheckArgs) -> Result<Outcome, Error> {
         let ran: Vec<&str> = cur.workloads.iter().map(|w| w.name.as_str()).collect();
         base.workloads.retain(|w| ran.contains(&w.name.as_str()));
     }
-    let verdicts = judge(
+    let mut verdicts = judge(
         &config.policy,
         &config.path,
         &baseline_path,
@@ -66,9 +69,11 @@ pub fn check(args: CheckArgs) -> Result<Outcome, Error> {
         &args.run.output,
         &cur,
     )?;
+    accept(&mut verdicts, &args.accept, args.accept_reason.clone())?;
     crate::atomic::write_json(&args.verdicts, &verdicts)?;
     eprintln!("memgate: wrote {}", args.verdicts.display());
     print(&verdicts, args.format)?;
+    publish(&verdicts, args.report.as_deref())?;
     let outcome = outcome(&verdicts, &cur);
     if args.save_baseline {
         if outcome == Outcome::Pass {
@@ -103,6 +108,41 @@ fn judge(
         path: config.to_owned(),
         source,
     })
+}
+
+/// Applies `--accept`; a pattern that matched no regression is said, not an error.
+fn accept(
+    verdicts: &mut Verdicts,
+    patterns: &[String],
+    reason: Option<String>,
+) -> Result<(), Error> {
+    let unmatched = verdicts
+        .accept(patterns, reason)
+        .map_err(|message| Error::Usage { message })?;
+    for p in unmatched {
+        eprintln!("memgate: note: --accept {p} matched no regression");
+    }
+    Ok(())
+}
+
+/// Writes the Markdown report where asked, and to GitHub's step summary
+/// and annotations when running there.
+fn publish(verdicts: &Verdicts, report: Option<&Path>) -> Result<(), Error> {
+    let in_actions = std::env::var_os("GITHUB_STEP_SUMMARY").is_some()
+        || std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true");
+    if report.is_none() && !in_actions {
+        return Ok(());
+    }
+    let markdown = Markdown::default().render_string(verdicts)?;
+    if let Some(path) = report {
+        crate::atomic::write(path, markdown.as_bytes())?;
+        eprintln!("memgate: wrote {}", path.display());
+    }
+    if in_actions {
+        github::publish(verdicts, &markdown, &mut std::io::stdout().lock())
+            .map_err(Error::Stdout)?;
+    }
+    Ok(())
 }
 
 fn print(verdicts: &Verdicts, format: CompareFormat) -> Result<(), Error> {

@@ -6,6 +6,7 @@ mod calibrate;
 mod compare;
 mod import;
 mod merge;
+mod report;
 mod run;
 
 pub use baseline::baseline;
@@ -13,4 +14,5 @@ pub use calibrate::calibrate;
 pub use compare::{check, compare};
 pub use import::{ImportError, import};
 pub use merge::merge;
+pub use report::report;
 pub use run::run;

@@ -1,4 +1,213 @@
-//! Renderers: each turns verdicts into one format, writing to any
-//! `io::Write`. Judging is the gate's; choosing the exit code is `main`'s.
+//! Renderers: each turns verdicts into one format and writes to any
+//! `io::Write` (Markdown for pull requests, JSON, JUnit XML, CSV, and the
+//! terminal table). Judging is the gate's; choosing the exit code is
+//! `main`'s. Every string that came from a workload, a config or a results
+//! file is escaped for the format it lands in.
 
+pub mod csv;
+pub mod github;
+pub mod junit;
+pub mod markdown;
 pub mod terminal;
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use crate::gate::{VERDICTS_SCHEMA, Verdict, Verdicts, fmt_p};
+use crate::units::human;
+
+/// A report that could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    /// A user template that does not parse or render; names the line.
+    #[error("template {}{}: {message}", path.display(), line.map(|l| format!(" line {l}")).unwrap_or_default())]
+    Template {
+        /// The template file (or `built-in`).
+        path: PathBuf,
+        /// 1-based line, when known.
+        line: Option<usize>,
+        /// What went wrong.
+        message: String,
+    },
+    /// The verdicts file cannot be read.
+    #[error("{}: {message}", path.display())]
+    Input {
+        /// The file.
+        path: PathBuf,
+        /// What was wrong.
+        message: String,
+    },
+    /// Writing failed.
+    #[error("cannot write the report: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// One output format.
+pub trait Render {
+    /// Writes the report of `v`.
+    fn render(&self, v: &Verdicts, w: &mut dyn Write) -> Result<(), ReportError>;
+}
+
+/// The verdicts as pretty JSON (`memgate/verdicts/v1`).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Json;
+
+impl Render for Json {
+    fn render(&self, v: &Verdicts, w: &mut dyn Write) -> Result<(), ReportError> {
+        serde_json::to_writer_pretty(&mut *w, v).map_err(std::io::Error::from)?;
+        writeln!(w)?;
+        Ok(())
+    }
+}
+
+/// Reads a verdicts file, checking its schema first.
+pub fn read_verdicts(path: &Path) -> Result<Verdicts, ReportError> {
+    let err = |message: String| ReportError::Input {
+        path: path.to_owned(),
+        message,
+    };
+    let text =
+        std::fs::read_to_string(path).map_err(|e| err(format!("cannot read the file: {e}")))?;
+    #[derive(serde::Deserialize)]
+    struct Tag {
+        schema: Option<String>,
+    }
+    let tag: Tag = serde_json::from_str(&text).map_err(|e| err(format!("not JSON: {e}")))?;
+    if tag.schema.as_deref() != Some(VERDICTS_SCHEMA) {
+        return Err(err(format!(
+            "schema {} is not `{VERDICTS_SCHEMA}`; write it with `memgate compare -o` or `memgate check`",
+            tag.schema
+                .map(|s| format!("`{s}`"))
+                .unwrap_or_else(|| "missing".into())
+        )));
+    }
+    let mut de = serde_json::Deserializer::from_str(&text);
+    serde_path_to_error::deserialize(&mut de)
+        .map_err(|e| err(format!("{}: {}", e.path(), e.inner())))
+}
+
+/// Escapes text for a Markdown table cell or HTML: every character that
+/// Markdown or HTML could read as markup becomes an entity, and line
+/// breaks become spaces, so a workload named `<img src=x onerror=…>` or
+/// `a|b` stays text in its cell.
+pub fn escape_markdown(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            '|' => out.push_str("&#124;"),
+            '`' => out.push_str("&#96;"),
+            '\\' => out.push_str("&#92;"),
+            '*' => out.push_str("&#42;"),
+            '_' => out.push_str("&#95;"),
+            '[' => out.push_str("&#91;"),
+            ']' => out.push_str("&#93;"),
+            '~' => out.push_str("&#126;"),
+            '#' => out.push_str("&#35;"),
+            '\n' | '\r' => out.push(' '),
+            c if c.is_control() => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The cells every text format shows for one verdict.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Row {
+    /// Workload name.
+    pub workload: String,
+    /// Metric name.
+    pub metric: String,
+    /// Baseline median and spread, e.g. `65.8 MiB ±0.1%`.
+    pub baseline: String,
+    /// Current median and spread.
+    pub current: String,
+    /// Change in percent and in the metric's unit.
+    pub change: String,
+    /// p after correction, `exact`, or `-`.
+    pub p: String,
+    /// Tolerances (and budget) in force.
+    pub threshold: String,
+    /// The verdict.
+    pub status: String,
+    /// Why.
+    pub reason: String,
+}
+
+impl Row {
+    /// The cells of `v`.
+    pub fn of(v: &Verdict) -> Row {
+        let side = |s: Option<crate::stats::Summary>| {
+            s.map(|s| {
+                if s.cv > 0.0 {
+                    format!("{} ±{:.1}%", human(v.unit, s.median), s.cv * 100.0)
+                } else {
+                    human(v.unit, s.median)
+                }
+            })
+            .unwrap_or_else(|| "-".into())
+        };
+        let change = match v.change {
+            Some(c) => {
+                let pct = match c.percent() {
+                    Some(p) => format!("{p:+.2}%"),
+                    None if c.delta == 0.0 => "+0.00%".into(),
+                    None => "from 0".into(),
+                };
+                let sign = if c.delta > 0.0 { "+" } else { "" };
+                format!("{pct} ({sign}{})", human(v.unit, c.delta))
+            }
+            None => "-".into(),
+        };
+        let p = match v.test {
+            Some(t) => t
+                .p_adjusted
+                .or(t.p)
+                .map(fmt_p)
+                .unwrap_or_else(|| "exact".into()),
+            None => "-".into(),
+        };
+        let mut threshold = format!(
+            "{}%, {}",
+            trim_float(v.threshold.max_increase * 100.0),
+            human(v.unit, v.threshold.min_change)
+        );
+        if let Some(b) = v.budget {
+            threshold.push_str(&format!(", budget {}", human(v.unit, b)));
+        }
+        Row {
+            workload: v.workload.clone(),
+            metric: v.metric.clone(),
+            baseline: side(v.baseline),
+            current: side(v.current),
+            change,
+            p,
+            threshold,
+            status: v.status.to_string(),
+            reason: v.reason.clone(),
+        }
+    }
+}
+
+fn trim_float(v: f64) -> String {
+    let s = format!("{v:.4}");
+    s.trim_end_matches('0').trim_end_matches('.').to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn markdown_escaping_defuses_markup() {
+        assert_eq!(
+            escape_markdown("<img src=x onerror=alert(1)>|`a`*b*[c](d)\nx"),
+            "&lt;img src=x onerror=alert(1)&gt;&#124;&#96;a&#96;&#42;b&#42;&#91;c&#93;(d) x"
+        );
+    }
+}

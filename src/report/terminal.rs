@@ -19,7 +19,7 @@ fn paint(text: &str, status: Status, color: bool) -> String {
     }
     let code = match status {
         Status::OverBudget | Status::Regression => "1;31",
-        Status::Warning => "33",
+        Status::Warning | Status::Accepted => "33",
         Status::Improvement => "32",
         Status::Inconclusive | Status::Missing => "2",
         Status::Unchanged => "0",
@@ -146,6 +146,7 @@ pub fn summary_line(v: &Verdicts) -> String {
     for (n, what) in [
         (t.over_budget, "over budget"),
         (t.regressions, "regressions"),
+        (t.accepted, "accepted"),
         (t.warnings, "warnings"),
         (t.inconclusive, "inconclusive"),
         (t.missing, "missing"),

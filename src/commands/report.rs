@@ -1,0 +1,34 @@
+//! `memgate report`: render a verdicts file as Markdown, JSON, JUnit XML
+//! or CSV, to a file (atomically) or stdout.
+
+use crate::cli::{ReportArgs, ReportFormat};
+use crate::error::{Error, Outcome};
+use crate::report::csv::Csv;
+use crate::report::junit::Junit;
+use crate::report::markdown::Markdown;
+use crate::report::{Json, Render, read_verdicts};
+
+/// `memgate report VERDICTS`.
+pub fn report(args: ReportArgs) -> Result<Outcome, Error> {
+    let verdicts = read_verdicts(&args.verdicts)?;
+    let renderer: Box<dyn Render> = match (args.format, &args.template) {
+        (ReportFormat::Markdown, Some(t)) => Box::new(Markdown::with_template(t)?),
+        (ReportFormat::Markdown, None) => Box::new(Markdown::default()),
+        (_, Some(_)) => {
+            return Err(Error::Usage {
+                message: "--template applies to --format markdown only".into(),
+            });
+        }
+        (ReportFormat::Json, None) => Box::new(Json),
+        (ReportFormat::Junit, None) => Box::new(Junit),
+        (ReportFormat::Csv, None) => Box::new(Csv),
+    };
+    let mut bytes = Vec::new();
+    renderer.render(&verdicts, &mut bytes)?;
+    match &args.output {
+        Some(path) => crate::atomic::write(path, &bytes)?,
+        None => std::io::Write::write_all(&mut std::io::stdout().lock(), &bytes)
+            .map_err(Error::Stdout)?,
+    }
+    Ok(Outcome::Pass)
+}

@@ -1,0 +1,78 @@
+//! GitHub Actions: append the Markdown report to the job's step summary
+//! (GITHUB_STEP_SUMMARY) and print `::error` / `::warning` workflow
+//! commands for regressions, budget breaches and warnings
+//! (GITHUB_ACTIONS=true), with GitHub's escaping for command data.
+
+use std::io::Write;
+use std::path::Path;
+
+use crate::gate::{Status, Verdicts};
+
+/// Escapes a workflow command's message: `%`, CR and LF.
+pub fn escape_data(s: &str) -> String {
+    s.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
+}
+
+/// Escapes a workflow command's property value: as data, plus `:` and `,`.
+pub fn escape_property(s: &str) -> String {
+    escape_data(s).replace(':', "%3A").replace(',', "%2C")
+}
+
+/// The annotation lines for `v`.
+pub fn annotations(v: &Verdicts) -> Vec<String> {
+    let mut out = Vec::new();
+    for x in &v.verdicts {
+        let level = match x.status {
+            Status::Regression | Status::OverBudget => "error",
+            Status::Warning => "warning",
+            _ => continue,
+        };
+        let title = format!("memgate {}: {}/{}", x.status, x.workload, x.metric);
+        out.push(format!(
+            "::{level} title={}::{}",
+            escape_property(&title),
+            escape_data(&x.reason)
+        ));
+    }
+    for f in &v.failed_workloads {
+        let title = format!("memgate: {} failed", f.workload);
+        out.push(format!(
+            "::error title={}::{}",
+            escape_property(&title),
+            escape_data(&f.reason)
+        ));
+    }
+    out
+}
+
+/// Does what GitHub Actions expects when it is the environment: appends
+/// `markdown` to the step summary and prints annotations to `out`.
+pub fn publish(v: &Verdicts, markdown: &str, out: &mut dyn Write) -> std::io::Result<()> {
+    if let Some(summary) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|s| !s.is_empty()) {
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(Path::new(&summary))?;
+        f.write_all(markdown.as_bytes())?;
+        f.write_all(b"\n")?;
+    }
+    if std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true") {
+        for line in annotations(v) {
+            writeln!(out, "{line}")?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn workflow_command_escaping() {
+        assert_eq!(escape_data("50% more\nmemory"), "50%25 more%0Amemory");
+        assert_eq!(escape_property("a:b,c"), "a%3Ab%2Cc");
+    }
+}

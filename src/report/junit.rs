@@ -1,0 +1,100 @@
+//! JUnit XML, so CI test-report views show the gate: one test suite per
+//! workload, one test case per (workload, metric); regressions and budget
+//! breaches are failures, inconclusive and missing metrics are skipped,
+//! warnings and accepted increases pass with the reason in system-out.
+
+use std::io::Write;
+
+use super::{Render, ReportError, Row};
+use crate::gate::{Status, Verdicts};
+
+/// The JUnit renderer.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Junit;
+
+/// Escapes text for XML 1.0 attributes and content; drops the control
+/// characters XML cannot carry.
+pub fn escape_xml(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            '\t' | '\n' | '\r' => out.push(c),
+            c if (c as u32) < 0x20 || c == '\u{FFFE}' || c == '\u{FFFF}' => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+impl Render for Junit {
+    fn render(&self, v: &Verdicts, w: &mut dyn Write) -> Result<(), ReportError> {
+        let mut names: Vec<&str> = Vec::new();
+        for x in &v.verdicts {
+            if !names.contains(&x.workload.as_str()) {
+                names.push(&x.workload);
+            }
+        }
+        let failures = v.verdicts.iter().filter(|x| x.status.fails()).count();
+        writeln!(w, r#"<?xml version="1.0" encoding="UTF-8"?>"#)?;
+        writeln!(
+            w,
+            r#"<testsuites name="memgate" tests="{}" failures="{failures}">"#,
+            v.verdicts.len()
+        )?;
+        for name in names {
+            let mine: Vec<_> = v.verdicts.iter().filter(|x| x.workload == name).collect();
+            let f = mine.iter().filter(|x| x.status.fails()).count();
+            let skipped = mine
+                .iter()
+                .filter(|x| matches!(x.status, Status::Inconclusive | Status::Missing))
+                .count();
+            writeln!(
+                w,
+                r#"  <testsuite name="{}" tests="{}" failures="{f}" skipped="{skipped}">"#,
+                escape_xml(name),
+                mine.len()
+            )?;
+            for x in mine {
+                let row = Row::of(x);
+                write!(
+                    w,
+                    r#"    <testcase classname="memgate.{}" name="{}" time="0">"#,
+                    escape_xml(name),
+                    escape_xml(&x.metric)
+                )?;
+                let summary = format!(
+                    "{}: baseline {}, current {}, change {}, p {}, threshold {}",
+                    row.status, row.baseline, row.current, row.change, row.p, row.threshold
+                );
+                match x.status {
+                    Status::Regression | Status::OverBudget => write!(
+                        w,
+                        r#"<failure type="{}" message="{}">{}</failure>"#,
+                        x.status,
+                        escape_xml(&x.reason),
+                        escape_xml(&summary)
+                    )?,
+                    Status::Inconclusive | Status::Missing => write!(
+                        w,
+                        r#"<skipped message="{}"/>"#,
+                        escape_xml(&format!("{}: {}", x.status, x.reason))
+                    )?,
+                    _ => write!(
+                        w,
+                        "<system-out>{}</system-out>",
+                        escape_xml(&format!("{summary}; {}", x.reason))
+                    )?,
+                }
+                writeln!(w, "</testcase>")?;
+            }
+            writeln!(w, "  </testsuite>")?;
+        }
+        writeln!(w, "</testsuites>")?;
+        Ok(())
+    }
+}

@@ -1,0 +1,400 @@
+//! The Markdown report for a pull request, rendered with minijinja from
+//! `templates/report.md.j2` or a user's template with the same context.
+//!
+//! One headline, then a table per workload with regressions first and the
+//! unchanged rows folded into a `<details>` block, an RSS chart (Mermaid)
+//! of each side's median run, and the environments. Every interpolated
+//! string is escaped for Markdown and HTML unless the template marks it
+//! `|safe`. The report ends with a hidden marker line so a workflow can
+//! update one sticky comment, and stays under GitHub's comment limit by
+//! folding whole parts, never by cutting a table.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use minijinja::value::{Serde, Value};
+use minijinja::{AutoEscape, Environment, context};
+
+use super::{Render, ReportError, Row, escape_markdown};
+use crate::gate::{Status, TimelinePair, Verdicts};
+use crate::units::human;
+
+/// The built-in template.
+pub const BUILTIN_TEMPLATE: &str = include_str!("templates/report.md.j2");
+
+/// The hidden line a workflow looks for to update its comment in place.
+pub const MARKER: &str = "<!-- memgate-report -->";
+
+/// GitHub's limit for a comment body, in characters.
+pub const GITHUB_COMMENT_LIMIT: usize = 65_536;
+
+/// The Markdown renderer.
+#[derive(Debug, Clone)]
+pub struct Markdown {
+    template: String,
+    source: PathBuf,
+    /// Largest report, in characters; parts are folded to fit.
+    pub max_len: usize,
+}
+
+impl Default for Markdown {
+    fn default() -> Self {
+        Markdown {
+            template: BUILTIN_TEMPLATE.to_owned(),
+            source: PathBuf::from("built-in"),
+            max_len: GITHUB_COMMENT_LIMIT,
+        }
+    }
+}
+
+impl Markdown {
+    /// A renderer using the user's template at `path`.
+    pub fn with_template(path: &Path) -> Result<Markdown, ReportError> {
+        let template = std::fs::read_to_string(path).map_err(|e| ReportError::Template {
+            path: path.to_owned(),
+            line: None,
+            message: format!("cannot read it: {e}"),
+        })?;
+        let md = Markdown {
+            template,
+            source: path.to_owned(),
+            max_len: GITHUB_COMMENT_LIMIT,
+        };
+        md.env()?;
+        Ok(md)
+    }
+
+    fn template_error(&self, e: &minijinja::Error) -> ReportError {
+        ReportError::Template {
+            path: self.source.clone(),
+            line: e.line(),
+            message: e
+                .detail()
+                .map(str::to_owned)
+                .unwrap_or_else(|| e.kind().to_string()),
+        }
+    }
+
+    fn env(&self) -> Result<Environment<'_>, ReportError> {
+        let mut env = Environment::new();
+        // Escape everything that is not marked safe, as Markdown-and-HTML.
+        env.set_auto_escape_callback(|_| AutoEscape::Custom("markdown".into()));
+        env.set_formatter(|out, state, value| {
+            if value.is_safe() || *state.auto_escape() == AutoEscape::None {
+                return minijinja::escape_formatter(out, state, value);
+            }
+            let text = match value.as_str() {
+                Some(s) => s.to_owned(),
+                None => value.to_string(),
+            };
+            out.write_str(&escape_markdown(&text))
+                .map_err(minijinja::Error::from)
+        });
+        env.add_template("report", &self.template)
+            .map_err(|e| self.template_error(&e))?;
+        Ok(env)
+    }
+
+    /// Renders at one folding level: 0 everything; 1 unchanged rows
+    /// counted, not listed; 2 also no charts; 3 also only workloads with
+    /// something to report.
+    fn render_level(&self, v: &Verdicts, level: u8) -> Result<String, ReportError> {
+        let env = self.env()?;
+        let tmpl = env
+            .get_template("report")
+            .map_err(|e| self.template_error(&e))?;
+        let text = tmpl
+            .render(context(v, level))
+            .map_err(|e| self.template_error(&e))?;
+        Ok(squeeze_blank_lines(&text))
+    }
+
+    /// The report, folded as far as needed to fit `max_len`.
+    pub fn render_string(&self, v: &Verdicts) -> Result<String, ReportError> {
+        let mut out = String::new();
+        for level in 0..=3 {
+            out = self.render_level(v, level)?;
+            if out.chars().count() <= self.max_len {
+                break;
+            }
+        }
+        Ok(out)
+    }
+}
+
+impl Render for Markdown {
+    fn render(&self, v: &Verdicts, w: &mut dyn Write) -> Result<(), ReportError> {
+        w.write_all(self.render_string(v)?.as_bytes())?;
+        Ok(())
+    }
+}
+
+/// Template blocks leave blank lines behind: keep at most one in a row.
+fn squeeze_blank_lines(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut blank = 0;
+    for line in text.trim_start_matches('\n').lines() {
+        if line.trim().is_empty() {
+            blank += 1;
+            if blank > 1 {
+                continue;
+            }
+        } else {
+            blank = 0;
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+/// The headline: icon and one sentence.
+fn headline(v: &Verdicts) -> (&'static str, String) {
+    let t = &v.tally;
+    if v.verdicts.is_empty() {
+        return ("⚪", "nothing was measured: no metric to compare".into());
+    }
+    if !v.failed_workloads.is_empty() {
+        return (
+            "❌",
+            format!(
+                "{} workload(s) failed to build or run",
+                v.failed_workloads.len()
+            ),
+        );
+    }
+    if !t.passed {
+        let mut parts = Vec::new();
+        if t.regressions > 0 {
+            parts.push(format!("{} regression(s)", t.regressions));
+        }
+        if t.over_budget > 0 {
+            parts.push(format!("{} over budget", t.over_budget));
+        }
+        return ("❌", format!("gate failed: {}", parts.join(", ")));
+    }
+    let compared = v.verdicts.len();
+    if t.inconclusive > 0 {
+        return (
+            "⚠️",
+            format!(
+                "passed, but {} of {compared} metrics were inconclusive (too few runs)",
+                t.inconclusive
+            ),
+        );
+    }
+    let mut extra = Vec::new();
+    if t.improvements > 0 {
+        extra.push(format!("{} improvement(s)", t.improvements));
+    }
+    if t.accepted > 0 {
+        extra.push(format!("{} accepted increase(s)", t.accepted));
+    }
+    if t.warnings > 0 {
+        extra.push(format!("{} warning(s)", t.warnings));
+    }
+    let extra = if extra.is_empty() {
+        String::new()
+    } else {
+        format!("; {}", extra.join(", "))
+    };
+    (
+        "✅",
+        format!("no memory regressions in {compared} metrics{extra}"),
+    )
+}
+
+/// A Mermaid line chart of both sides' median-run RSS, in MiB, on a common
+/// time axis; the title keeps only harmless characters of the name.
+fn chart(t: &TimelinePair) -> Option<String> {
+    let base = t.baseline.as_ref();
+    let cur = t.current.as_ref();
+    let len = base
+        .map_or(0, |b| b.rss_bytes.len())
+        .max(cur.map_or(0, |c| c.rss_bytes.len()));
+    if len < 2 {
+        return None;
+    }
+    let step_ms = base.or(cur).map_or(10.0, |x| x.interval_seconds * 1e3);
+    let series = |tl: Option<&crate::results::Timeline>| -> String {
+        (0..len)
+            .map(|i| {
+                let b = tl.and_then(|t| t.rss_bytes.get(i).copied()).unwrap_or(0);
+                format!("{:.1}", b as f64 / 1048576.0)
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let ticks: Vec<String> = (0..len)
+        .map(|i| format!("{:.0}", i as f64 * step_ms * thinning(t)))
+        .collect();
+    let title: String = t
+        .workload
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || " ._-/".contains(*c))
+        .collect();
+    Some(format!(
+        "```mermaid\nxychart-beta\n    title \"RSS of the median run: {title} (MiB; baseline first, current second)\"\n    x-axis \"ms\" [{}]\n    y-axis \"MiB\"\n    line [{}]\n    line [{}]\n```",
+        ticks.join(", "),
+        series(base),
+        series(cur)
+    ))
+}
+
+/// How many recorded samples one chart point stands for.
+fn thinning(t: &TimelinePair) -> f64 {
+    let tl = t.baseline.as_ref().or(t.current.as_ref());
+    match tl {
+        Some(x) if x.t_us.len() >= 2 => {
+            let span = (x.t_us[x.t_us.len() - 1] - x.t_us[0]) as f64 / 1e3;
+            let per = span / (x.t_us.len() - 1) as f64;
+            (per / (x.interval_seconds * 1e3)).max(1.0)
+        }
+        _ => 1.0,
+    }
+}
+
+fn environment_rows(v: &Verdicts) -> Vec<Value> {
+    let (Some(b), Some(c)) = (
+        v.baseline.environments.first(),
+        v.current.environments.first(),
+    ) else {
+        return Vec::new();
+    };
+    let opt = |o: &Option<String>| o.clone().unwrap_or_else(|| "-".into());
+    let rows: Vec<(&str, String, String)> = vec![
+        ("OS", opt(&b.os_release), opt(&c.os_release)),
+        ("kernel", opt(&b.kernel), opt(&c.kernel)),
+        (
+            "CPU",
+            format!(
+                "{} ({} cores)",
+                opt(&b.cpu_model),
+                b.cores.map_or("?".into(), |n| n.to_string())
+            ),
+            format!(
+                "{} ({} cores)",
+                opt(&c.cpu_model),
+                c.cores.map_or("?".into(), |n| n.to_string())
+            ),
+        ),
+        (
+            "memory",
+            b.memory_bytes
+                .map_or("-".into(), |m| human(crate::metrics::Unit::Bytes, m as f64)),
+            c.memory_bytes
+                .map_or("-".into(), |m| human(crate::metrics::Unit::Bytes, m as f64)),
+        ),
+        ("rustc", opt(&b.rustc), opt(&c.rustc)),
+        ("go", opt(&b.go), opt(&c.go)),
+        (
+            "commit",
+            b.git.as_ref().map_or("-".into(), |g| {
+                format!(
+                    "{}{}",
+                    &g.commit[..g.commit.len().min(12)],
+                    if g.dirty { " (dirty)" } else { "" }
+                )
+            }),
+            c.git.as_ref().map_or("-".into(), |g| {
+                format!(
+                    "{}{}",
+                    &g.commit[..g.commit.len().min(12)],
+                    if g.dirty { " (dirty)" } else { "" }
+                )
+            }),
+        ),
+        (
+            "THP",
+            b.thp.as_ref().map_or("-".into(), |t| t.enabled.clone()),
+            c.thp.as_ref().map_or("-".into(), |t| t.enabled.clone()),
+        ),
+    ];
+    rows.into_iter()
+        .map(|(field, baseline, current)| context! { field, baseline, current })
+        .collect()
+}
+
+/// The template context (documented in the README).
+fn context(v: &Verdicts, level: u8) -> Value {
+    let (icon, text) = headline(v);
+    let mut names: Vec<&str> = Vec::new();
+    for x in &v.verdicts {
+        if !names.contains(&x.workload.as_str()) {
+            names.push(&x.workload);
+        }
+    }
+    // Workloads with the worst verdicts first (verdicts are sorted by status).
+    names.sort_by_key(|n| {
+        v.verdicts
+            .iter()
+            .filter(|x| x.workload == *n)
+            .map(|x| x.status)
+            .min()
+    });
+    let mut workloads = Vec::new();
+    let mut omitted = 0usize;
+    for name in names {
+        let mine: Vec<_> = v.verdicts.iter().filter(|x| x.workload == name).collect();
+        let notable: Vec<Row> = mine
+            .iter()
+            .filter(|x| !matches!(x.status, Status::Unchanged | Status::Accepted))
+            .map(|x| Row::of(x))
+            .collect();
+        let unchanged: Vec<Row> = mine
+            .iter()
+            .filter(|x| x.status == Status::Unchanged)
+            .map(|x| Row::of(x))
+            .collect();
+        if level >= 3 && notable.is_empty() {
+            omitted += 1;
+            continue;
+        }
+        let chart = if level >= 2 {
+            None
+        } else {
+            v.timelines
+                .iter()
+                .find(|t| t.workload == name)
+                .and_then(chart)
+                .map(Value::from_safe_string)
+        };
+        workloads.push(context! {
+            name,
+            notable => Value::from(Serde(&notable)),
+            unchanged_count => unchanged.len(),
+            unchanged => Value::from(Serde(if level >= 1 { &[][..] } else { &unchanged[..] })),
+            chart,
+        });
+    }
+    let accepted: Vec<Row> = v
+        .verdicts
+        .iter()
+        .filter(|x| x.status == Status::Accepted)
+        .map(Row::of)
+        .collect();
+    let settings = format!(
+        "{} tests, correction {:?}, confidence {}, strict_env {}; memgate {}.",
+        v.settings.tests,
+        v.settings.correction,
+        v.settings.confidence,
+        v.settings.strict_env,
+        v.memgate_version
+    )
+    .to_lowercase();
+    context! {
+        headline => context! { icon, text, status => if v.failed() { "fail" } else { "pass" } },
+        tally => Value::from(Serde(v.tally)),
+        workloads,
+        omitted_workloads => omitted,
+        accepted => Value::from(Serde(&accepted)),
+        acceptance_reason => v.acceptance.as_ref().and_then(|a| a.reason.clone()),
+        failed_workloads => Value::from(Serde(&v.failed_workloads)),
+        env_differences => Value::from(Serde(&v.environment_differences)),
+        environment => environment_rows(v),
+        baseline => context! { source => v.baseline.source.clone(), created_at => v.baseline.created_at.clone() },
+        current => context! { source => v.current.source.clone(), created_at => v.current.created_at.clone() },
+        settings,
+        marker => MARKER,
+    }
+}
