@@ -441,7 +441,12 @@ pub fn evaluate(
                     }
                 }
                 (Some(b), None) => {
-                    verdicts.push(missing(policy, &cw.name, metric, b, Side2::BaselineOnly)?)
+                    let side = if cw.has_failures() {
+                        Side2::CurrentFailed
+                    } else {
+                        Side2::BaselineOnly
+                    };
+                    verdicts.push(missing(policy, &cw.name, metric, b, side)?)
                 }
                 (None, Some(c)) => {
                     verdicts.push(missing(policy, &cw.name, metric, c, Side2::CurrentOnly)?)
@@ -554,6 +559,8 @@ fn tally(verdicts: &[Verdict]) -> Tally {
 
 #[derive(Debug, Clone, Copy)]
 enum Side2 {
+    /// The current workload ran, failed, and has no sample.
+    CurrentFailed,
     BaselineOnly,
     CurrentOnly,
 }
@@ -571,6 +578,12 @@ fn missing(
 ) -> Result<Verdict, PolicyError> {
     let xs = values(s);
     let (reason, baseline_samples, current_samples) = match side {
+        Side2::CurrentFailed => (
+            "not measured now: the workload's current runs failed (see the failed workloads)"
+                .to_owned(),
+            xs,
+            Vec::new(),
+        ),
         Side2::BaselineOnly => (
             "in the baseline only: not measured now".to_owned(),
             xs,

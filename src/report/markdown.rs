@@ -97,28 +97,42 @@ impl Markdown {
 
     /// Renders at one folding level: 0 everything; 1 unchanged rows
     /// counted, not listed; 2 also no charts; 3 also only workloads with
-    /// something to report.
-    fn render_level(&self, v: &Verdicts, level: u8) -> Result<String, ReportError> {
+    /// something to report, and at most `max_workloads` of them.
+    fn render_level(
+        &self,
+        v: &Verdicts,
+        level: u8,
+        max_workloads: usize,
+    ) -> Result<String, ReportError> {
         let env = self.env()?;
         let tmpl = env
             .get_template("report")
             .map_err(|e| self.template_error(&e))?;
         let text = tmpl
-            .render(context(v, level))
+            .render(context(v, level, max_workloads))
             .map_err(|e| self.template_error(&e))?;
         Ok(squeeze_blank_lines(&text))
     }
 
-    /// The report, folded as far as needed to fit `max_len`.
+    /// The report, folded as far as needed to fit `max_len`: whole parts
+    /// are left out, never part of a table.
     pub fn render_string(&self, v: &Verdicts) -> Result<String, ReportError> {
-        let mut out = String::new();
+        let fits = |s: &String| s.chars().count() <= self.max_len;
         for level in 0..=3 {
-            out = self.render_level(v, level)?;
-            if out.chars().count() <= self.max_len {
-                break;
+            let out = self.render_level(v, level, usize::MAX)?;
+            if fits(&out) {
+                return Ok(out);
             }
         }
-        Ok(out)
+        // Still too long: list fewer workloads, worst first.
+        let mut cap = v.verdicts.len();
+        loop {
+            cap /= 2;
+            let out = self.render_level(v, 3, cap)?;
+            if fits(&out) || cap == 0 {
+                return Ok(out);
+            }
+        }
     }
 }
 
@@ -316,7 +330,7 @@ fn environment_rows(v: &Verdicts) -> Vec<Value> {
 }
 
 /// The template context (documented in the README).
-fn context(v: &Verdicts, level: u8) -> Value {
+fn context(v: &Verdicts, level: u8, max_workloads: usize) -> Value {
     let (icon, text) = headline(v);
     let mut names: Vec<&str> = Vec::new();
     for x in &v.verdicts {
@@ -346,7 +360,7 @@ fn context(v: &Verdicts, level: u8) -> Value {
             .filter(|x| x.status == Status::Unchanged)
             .map(|x| Row::of(x))
             .collect();
-        if level >= 3 && notable.is_empty() {
+        if level >= 3 && (notable.is_empty() || workloads.len() >= max_workloads) {
             omitted += 1;
             continue;
         }

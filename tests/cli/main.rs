@@ -17,6 +17,8 @@ mod help;
 mod import;
 /// `--shard` and `memgate merge`.
 mod merge;
+/// Report formats, escaping, templates.
+mod report;
 /// `memgate run`: measurement of real processes, RSS, timelines, results.
 mod run;
 /// The Rust workloads: probe, allocators, DHAT.
