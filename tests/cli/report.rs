@@ -2,7 +2,6 @@
 //! (fixtures/verdicts/record.sh), hostile names, the Markdown parsed as
 //! GFM, the comment-size limit, templates, --accept and GitHub Actions.
 
-use predicates::prelude::*;
 use predicates::str::contains;
 use pulldown_cmark::{Event, Options, Parser, Tag, TagEnd, html};
 
