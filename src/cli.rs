@@ -298,6 +298,9 @@ pub struct InitArgs {
     /// Overwrite existing files.
     #[arg(long)]
     pub force: bool,
+    /// The memgate action the pull-request workflow uses.
+    #[arg(long, default_value = crate::init::DEFAULT_ACTION)]
+    pub action: String,
 }
 
 #[cfg(test)]

@@ -82,6 +82,9 @@ pub enum Error {
     /// A report could not be made (a broken template, an unreadable verdicts file).
     #[error("cannot make the report: {0}")]
     Report(#[from] crate::report::ReportError),
+    /// `memgate init` would overwrite files, or cannot write them.
+    #[error("cannot initialize: {0}")]
+    Init(#[from] crate::init::InitError),
     /// Arguments that parse but do not make sense.
     #[error("{message}")]
     Usage {
@@ -91,12 +94,6 @@ pub enum Error {
     /// Writing to stdout failed (a closed pipe is not an error: see `main`).
     #[error("cannot write to stdout: {0}")]
     Stdout(std::io::Error),
-    /// A subcommand that this version does not provide yet.
-    #[error("`memgate {command}` is not yet available in this version")]
-    NotYetAvailable {
-        /// The subcommand.
-        command: &'static str,
-    },
 }
 
 impl Error {
@@ -117,7 +114,7 @@ impl Error {
             | Error::Import(_)
             | Error::Report(_)
             | Error::Usage { .. }
-            | Error::NotYetAvailable { .. } => exit::BAD_INPUT,
+            | Error::Init(_) => exit::BAD_INPUT,
             Error::Run(RunError::Interrupted) => exit::INTERRUPTED,
             Error::Run(RunError::MissingDir { .. }) => exit::BAD_INPUT,
             Error::Run(_) => exit::WORKLOAD_FAILED,

@@ -15,6 +15,7 @@ pub mod config;
 pub mod error;
 pub mod fingerprint;
 pub mod gate;
+pub mod init;
 pub mod metrics;
 pub mod policy;
 pub mod report;
@@ -37,6 +38,17 @@ pub fn run(cli: cli::Cli) -> Result<Outcome, Error> {
         Command::Baseline(cmd) => commands::baseline(cmd),
         Command::Report(args) => commands::report(args),
         Command::Import(args) => commands::import(args),
-        Command::Init(_) => Err(Error::NotYetAvailable { command: "init" }),
+        Command::Init(args) => {
+            let written = init::init(
+                std::path::Path::new("."),
+                args.force,
+                &args.action,
+                init::DEFAULT_INSTALL,
+            )?;
+            for p in written {
+                eprintln!("memgate: wrote {}", p.display());
+            }
+            Ok(Outcome::Pass)
+        }
     }
 }

@@ -19,16 +19,3 @@ fn every_subcommand_has_help() {
     }
     assert!(out.contains("130  interrupted"));
 }
-
-/// Commands owned by later issues exist and say so, with exit 2.
-#[test]
-fn later_commands_say_not_yet_available() {
-    let dir = Dir::new();
-    for args in [&["report", "v.json"][..], &["init"]] {
-        dir.memgate()
-            .args(args)
-            .assert()
-            .code(2)
-            .stderr(contains("is not yet available"));
-    }
-}

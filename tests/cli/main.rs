@@ -3,6 +3,8 @@
 //! memgate's integration tests: one binary, one module per area, all of
 //! them driving the real `memgate` executable on real processes.
 
+/// GitHub Actions: action.yml, workflows, init, step summary, --accept.
+mod actions;
 /// Config errors: exit 2 with file, line and field.
 mod config_errors;
 /// Failed builds and runs, timeouts, process groups, Ctrl-C.
@@ -11,7 +13,7 @@ mod failures;
 mod gate;
 /// The Go workloads, gctrace and the probe, end to end.
 mod go;
-/// Help texts and subcommands not yet available.
+/// Help texts.
 mod help;
 /// `memgate import` of Go benchmark output and gctrace.
 mod import;

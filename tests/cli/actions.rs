@@ -1,0 +1,247 @@
+//! GitHub Actions: the reusable action, the workflows (ours and the ones
+//! `memgate init` writes), step summary, annotations and `--accept`.
+
+use std::collections::BTreeSet;
+
+use predicates::prelude::*;
+use predicates::str::contains;
+use serde_yaml::Value;
+
+use crate::util::{Dir, repo_root};
+
+fn yaml(path: &str) -> Value {
+    let text = std::fs::read_to_string(repo_root().join(path)).unwrap();
+    serde_yaml::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+fn action_inputs() -> BTreeSet<String> {
+    yaml("action.yml")["inputs"]
+        .as_mapping()
+        .unwrap()
+        .keys()
+        .map(|k| k.as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// Every `${{ inputs.X }}` the action uses is one of its inputs, and its
+/// scripts never interpolate `${{ }}` (inputs go through the environment).
+#[test]
+fn action_yml_uses_only_its_inputs() {
+    let inputs = action_inputs();
+    let text = std::fs::read_to_string(repo_root().join("action.yml")).unwrap();
+    for (i, _) in text.match_indices("inputs.") {
+        let name: String = text[i + 7..]
+            .chars()
+            .take_while(|c| c.is_alphanumeric() || *c == '-' || *c == '_')
+            .collect();
+        assert!(
+            inputs.contains(&name),
+            "action.yml uses undeclared input `{name}`"
+        );
+    }
+    let a = yaml("action.yml");
+    assert_eq!(a["runs"]["using"], "composite");
+    for step in a["runs"]["steps"].as_sequence().unwrap() {
+        if let Some(run) = step["run"].as_str() {
+            assert!(
+                !run.contains("${{"),
+                "a script interpolates an expression: {run}"
+            );
+        }
+    }
+    assert_eq!(
+        a["outputs"]["verdict"]["value"],
+        "${{ steps.check.outputs.verdict }}"
+    );
+}
+
+fn workflow_files() -> Vec<String> {
+    std::fs::read_dir(repo_root().join(".github/workflows"))
+        .unwrap()
+        .map(|e| {
+            format!(
+                ".github/workflows/{}",
+                e.unwrap().file_name().to_string_lossy()
+            )
+        })
+        .collect()
+}
+
+/// The workflows parse, set permissions, pin third-party actions by SHA,
+/// pass the local action only inputs it has, and never interpolate
+/// expressions into scripts. The comment job runs on workflow_run and
+/// never checks out code.
+#[test]
+fn workflows_are_sound() {
+    let inputs = action_inputs();
+    for path in workflow_files() {
+        let w = yaml(&path);
+        assert!(w.get("on").is_some() && w.get("jobs").is_some(), "{path}");
+        assert!(
+            w.get("permissions").is_some(),
+            "{path}: no top-level permissions"
+        );
+        for (_, job) in w["jobs"].as_mapping().unwrap() {
+            for step in job["steps"].as_sequence().unwrap() {
+                if let Some(uses) = step["uses"].as_str() {
+                    if uses == "./" {
+                        for k in step["with"].as_mapping().into_iter().flat_map(|m| m.keys()) {
+                            assert!(
+                                inputs.contains(k.as_str().unwrap()),
+                                "{path}: unknown input {k:?}"
+                            );
+                        }
+                    } else {
+                        let sha = uses.split('@').nth(1).unwrap_or("");
+                        assert!(
+                            sha.len() == 40 && sha.chars().all(|c| c.is_ascii_hexdigit()),
+                            "{path}: {uses} is not pinned by SHA"
+                        );
+                    }
+                }
+                if let Some(run) = step["run"].as_str() {
+                    assert!(
+                        !run.contains("${{"),
+                        "{path}: a script interpolates an expression: {run}"
+                    );
+                }
+            }
+        }
+    }
+    let c = yaml(".github/workflows/memgate-comment.yml");
+    assert!(c["on"].get("workflow_run").is_some());
+    let text =
+        std::fs::read_to_string(repo_root().join(".github/workflows/memgate-comment.yml")).unwrap();
+    assert!(
+        !text.contains("actions/checkout"),
+        "the comment job must not check out the pull request"
+    );
+    let pr = yaml(".github/workflows/memgate-pr.yml");
+    assert!(
+        pr["permissions"].get("pull-requests").is_none(),
+        "the untrusted run must not have a write token"
+    );
+}
+
+/// Our workflows are `memgate init`'s, with the local action.
+#[test]
+fn our_workflows_match_what_init_writes() {
+    let install = r#"cargo install --locked --quiet --path . --root "$RUNNER_TEMP/memgate""#;
+    for (path, text) in memgate::init::workflows("./", install) {
+        assert_eq!(
+            std::fs::read_to_string(repo_root().join(path)).unwrap(),
+            text,
+            "{path} differs from src/init/"
+        );
+    }
+}
+
+/// `memgate init` writes a config that parses and the workflows, and
+/// refuses to overwrite without --force.
+#[test]
+fn init_writes_and_refuses_to_overwrite() {
+    let dir = Dir::new();
+    dir.create("go.mod", "module example.com/x\n");
+    dir.create("Cargo.toml", "[package]\nname = \"x\"\n");
+    dir.memgate()
+        .arg("init")
+        .assert()
+        .success()
+        .stderr(contains("wrote ./.github/workflows/memgate-comment.yml"));
+    memgate::config::Config::load(&dir.path().join("memgate.yaml")).unwrap();
+    let pr = std::fs::read_to_string(dir.path().join(".github/workflows/memgate-pr.yml")).unwrap();
+    assert!(pr.contains("uses: memgate-dev/memgate@main"));
+    dir.memgate().arg("init").assert().code(2).stderr(
+        contains("./memgate.yaml, ./.github/workflows/memgate-baseline.yml")
+            .and(contains("pass --force")),
+    );
+    dir.memgate()
+        .args(["init", "--force", "--action", "me/memgate@v1"])
+        .assert()
+        .success();
+    assert!(
+        std::fs::read_to_string(dir.path().join(".github/workflows/memgate-pr.yml"))
+            .unwrap()
+            .contains("uses: me/memgate@v1")
+    );
+}
+
+fn gobench_pair(dir: &Dir) {
+    let f = |n: &str| {
+        repo_root()
+            .join("fixtures/gobench")
+            .join(n)
+            .display()
+            .to_string()
+    };
+    dir.memgate()
+        .args([
+            "import",
+            "--format",
+            "gobench",
+            &f("with_allocs.txt"),
+            "-o",
+            "base.json",
+        ])
+        .assert()
+        .success();
+    dir.memgate()
+        .args([
+            "import",
+            "--format",
+            "gobench",
+            &f("with_allocs_scaled.txt"),
+            "-o",
+            "head.json",
+        ])
+        .assert()
+        .success();
+}
+
+/// In GitHub Actions the report goes to the step summary and regressions
+/// become ::error annotations.
+#[test]
+fn github_step_summary_and_annotations() {
+    let dir = Dir::new();
+    gobench_pair(&dir);
+    let summary = dir.path().join("summary.md");
+    std::fs::write(&summary, "earlier step\n").unwrap();
+    dir.memgate()
+        .args(["compare", "base.json", "head.json"])
+        .env("GITHUB_ACTIONS", "true")
+        .env("GITHUB_STEP_SUMMARY", &summary)
+        .assert()
+        .code(1)
+        .stdout(contains("::error title=memgate regression%3A memgate.dev/workloads/bench/Request-2/op.alloc.bytes::+11.76%"));
+    let text = std::fs::read_to_string(&summary).unwrap();
+    assert!(
+        text.starts_with("earlier step\n## ❌ memgate: gate failed"),
+        "appended, not replaced"
+    );
+    assert!(text.contains("<!-- memgate-report -->"));
+}
+
+/// `--accept` (and MEMGATE_ACCEPT) turns a matching regression into an
+/// accepted one: exit 0, listed with its reason.
+#[test]
+fn accept_intended_increases() {
+    let dir = Dir::new();
+    gobench_pair(&dir);
+    dir.memgate()
+        .args(["compare", "base.json", "head.json", "--accept", "*/Request-2:op.alloc.*", "--accept-reason", "bigger bodies", "--report", "r.md"])
+        .assert()
+        .success()
+        .stdout(contains("accepted memgate.dev/workloads/bench/Request-2/op.alloc.bytes: accepted (*/Request-2:op.alloc.*, bigger bodies)"));
+    let md = std::fs::read_to_string(dir.path().join("r.md")).unwrap();
+    assert!(md.contains("### Accepted increases") && md.contains("Reason given: bigger bodies"));
+    dir.memgate()
+        .args(["compare", "base.json", "head.json"])
+        .env("MEMGATE_ACCEPT", "nothing:here,*:op.alloc.bytes")
+        .assert()
+        .success();
+    dir.memgate()
+        .args(["compare", "base.json", "head.json", "--accept", "no-colon"])
+        .assert()
+        .code(2)
+        .stderr(contains("`no-colon` is not WORKLOAD:METRIC"));
+}
