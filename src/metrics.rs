@@ -60,6 +60,10 @@ pub struct MetricDef {
     /// changes smaller than this are never a regression, whatever the test
     /// says. Overridable with `thresholds.<metric>.min_change`.
     pub noise_floor: f64,
+    /// Built-in relative tolerance (`max_increase`) for metrics that move
+    /// with the machine's load rather than the code: time, context
+    /// switches, GC pauses, latency. `None` uses `thresholds.default`.
+    pub load_tolerance: Option<f64>,
 }
 
 const fn machine(name: &'static str, unit: Unit, noise_floor: f64) -> MetricDef {
@@ -69,6 +73,25 @@ const fn machine(name: &'static str, unit: Unit, noise_floor: f64) -> MetricDef 
         better: Better::Lower,
         stability: Stability::MachineDependent,
         noise_floor,
+        load_tolerance: None,
+    }
+}
+
+/// A machine-dependent metric that moves with the load on the machine:
+/// it needs a change beyond `tolerance` (relative) to count.
+const fn load_sensitive(
+    name: &'static str,
+    unit: Unit,
+    noise_floor: f64,
+    tolerance: f64,
+) -> MetricDef {
+    MetricDef {
+        name,
+        unit,
+        better: Better::Lower,
+        stability: Stability::MachineDependent,
+        noise_floor,
+        load_tolerance: Some(tolerance),
     }
 }
 
@@ -76,21 +99,29 @@ const fn machine(name: &'static str, unit: Unit, noise_floor: f64) -> MetricDef 
 /// noise floor 512 KiB.
 pub const RSS_PEAK: MetricDef = machine("process.rss.peak", Unit::Bytes, 512.0 * 1024.0);
 /// User CPU time (seconds).
-pub const CPU_USER: MetricDef = machine("process.cpu.user", Unit::Seconds, 0.010);
+pub const CPU_USER: MetricDef = load_sensitive("process.cpu.user", Unit::Seconds, 0.020, 0.25);
 /// System CPU time (seconds).
-pub const CPU_SYSTEM: MetricDef = machine("process.cpu.system", Unit::Seconds, 0.010);
+pub const CPU_SYSTEM: MetricDef = load_sensitive("process.cpu.system", Unit::Seconds, 0.020, 0.25);
 /// Wall-clock time from spawn to reaping (seconds).
-pub const WALL: MetricDef = machine("process.wall", Unit::Seconds, 0.005);
+pub const WALL: MetricDef = load_sensitive("process.wall", Unit::Seconds, 0.020, 0.25);
 /// Minor page faults (count).
 pub const FAULTS_MINOR: MetricDef = machine("process.faults.minor", Unit::Count, 256.0);
 /// Major page faults (count).
 pub const FAULTS_MAJOR: MetricDef = machine("process.faults.major", Unit::Count, 16.0);
 /// Voluntary context switches (count).
-pub const CTX_VOLUNTARY: MetricDef =
-    machine("process.context_switches.voluntary", Unit::Count, 50.0);
+pub const CTX_VOLUNTARY: MetricDef = load_sensitive(
+    "process.context_switches.voluntary",
+    Unit::Count,
+    200.0,
+    1.0,
+);
 /// Involuntary context switches (count).
-pub const CTX_INVOLUNTARY: MetricDef =
-    machine("process.context_switches.involuntary", Unit::Count, 50.0);
+pub const CTX_INVOLUNTARY: MetricDef = load_sensitive(
+    "process.context_switches.involuntary",
+    Unit::Count,
+    200.0,
+    1.0,
+);
 
 const fn deterministic(name: &'static str, unit: Unit, noise_floor: f64) -> MetricDef {
     MetricDef {
@@ -99,6 +130,7 @@ const fn deterministic(name: &'static str, unit: Unit, noise_floor: f64) -> Metr
         better: Better::Lower,
         stability: Stability::Deterministic,
         noise_floor,
+        load_tolerance: None,
     }
 }
 
@@ -124,24 +156,24 @@ pub const GC_CYCLES: MetricDef = machine("gc.cycles", Unit::Count, 2.0);
 /// GC cycles forced by runtime.GC().
 pub const GC_CYCLES_FORCED: MetricDef = machine("gc.cycles.forced", Unit::Count, 1.0);
 /// Sum of the stop-the-world pauses.
-pub const GC_PAUSE_TOTAL: MetricDef = machine("gc.pause.total", Unit::Seconds, 0.000_2);
+pub const GC_PAUSE_TOTAL: MetricDef = load_sensitive("gc.pause.total", Unit::Seconds, 0.000_5, 0.5);
 /// Longest stop-the-world pause (gctrace: one cycle's two STW phases).
-pub const GC_PAUSE_MAX: MetricDef = machine("gc.pause.max", Unit::Seconds, 0.000_1);
+pub const GC_PAUSE_MAX: MetricDef = load_sensitive("gc.pause.max", Unit::Seconds, 0.000_5, 1.0);
 /// Median pause (probe histogram).
-pub const GC_PAUSE_P50: MetricDef = machine("gc.pause.p50", Unit::Seconds, 0.000_05);
+pub const GC_PAUSE_P50: MetricDef = load_sensitive("gc.pause.p50", Unit::Seconds, 0.000_1, 0.5);
 /// 99th percentile pause.
-pub const GC_PAUSE_P99: MetricDef = machine("gc.pause.p99", Unit::Seconds, 0.000_1);
+pub const GC_PAUSE_P99: MetricDef = load_sensitive("gc.pause.p99", Unit::Seconds, 0.000_5, 1.0);
 /// Fraction of CPU spent in GC.
-pub const GC_CPU_FRACTION: MetricDef = machine("gc.cpu.fraction", Unit::Ratio, 0.01);
+pub const GC_CPU_FRACTION: MetricDef = load_sensitive("gc.cpu.fraction", Unit::Ratio, 0.02, 0.25);
 /// Heap memory held but not in objects: Go, 1 - objects / (objects +
 /// unused + free); jemalloc, 1 - allocated / (resident - metadata).
 pub const ALLOC_FRAGMENTATION: MetricDef = machine("alloc.fragmentation", Unit::Ratio, 0.02);
 /// Median latency of operations the workload recorded with the probe.
-pub const LATENCY_P50: MetricDef = machine("latency.p50", Unit::Seconds, 0.000_01);
+pub const LATENCY_P50: MetricDef = load_sensitive("latency.p50", Unit::Seconds, 0.000_01, 0.25);
 /// 99th percentile latency.
-pub const LATENCY_P99: MetricDef = machine("latency.p99", Unit::Seconds, 0.000_05);
+pub const LATENCY_P99: MetricDef = load_sensitive("latency.p99", Unit::Seconds, 0.000_05, 0.5);
 /// Longest recorded latency.
-pub const LATENCY_MAX: MetricDef = machine("latency.max", Unit::Seconds, 0.000_2);
+pub const LATENCY_MAX: MetricDef = load_sensitive("latency.max", Unit::Seconds, 0.000_5, 1.0);
 
 /// Reallocations (Rust counting probe); each is also one block of heap.alloc.objects.
 pub const HEAP_REALLOCS: MetricDef = deterministic("heap.reallocs", Unit::Count, 0.0);

@@ -3,9 +3,10 @@
 //! and the gate's settings, resolved per workload and metric.
 //!
 //! Resolution order for a threshold: the metric's built-in noise floor and
-//! memgate's defaults, then `thresholds.default`, then `thresholds.<metric>`,
-//! then the workload's `thresholds.default` and `thresholds.<metric>`; each
-//! key on its own.
+//! memgate's defaults, then `thresholds.default`, then the built-in
+//! tolerance of load-sensitive metrics (time, context switches, pauses,
+//! latency), then `thresholds.<metric>`, then the workload's
+//! `thresholds.default` and `thresholds.<metric>`; each key on its own.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -204,16 +205,28 @@ impl GatePolicy {
         metric: &str,
         unit: Unit,
     ) -> Result<Threshold, PolicyError> {
+        let def = metrics::lookup(metric);
         let mut t = Threshold {
             max_increase: DEFAULT_MAX_INCREASE,
-            min_change: metrics::lookup(metric).map_or(0.0, |m| m.noise_floor),
+            min_change: def.map_or(0.0, |m| m.noise_floor),
             alpha: DEFAULT_ALPHA,
         };
         let mut layers: Vec<(String, &ThresholdSpec)> = Vec::new();
-        for key in ["default", metric] {
-            if let Some(spec) = self.thresholds.get(key) {
-                layers.push((format!("thresholds.{key}"), spec));
-            }
+        if let Some(spec) = self.thresholds.get("default") {
+            layers.push(("thresholds.default".into(), spec));
+        }
+        // A load-sensitive metric keeps its built-in tolerance over the
+        // generic default; an entry naming the metric overrides both.
+        let builtin = def.and_then(|m| m.load_tolerance).map(|tol| ThresholdSpec {
+            max_increase: Some(Percent(tol)),
+            min_change: None,
+            alpha: None,
+        });
+        if let Some(spec) = &builtin {
+            layers.push(("built-in".into(), spec));
+        }
+        if let Some(spec) = self.thresholds.get(metric) {
+            layers.push((format!("thresholds.{metric}"), spec));
         }
         if let Some(own) = self.workload_thresholds.get(workload) {
             for key in ["default", metric] {
@@ -358,8 +371,27 @@ mod tests {
             (t.max_increase, t.min_change, t.alpha),
             (0.2, (2 << 20) as f64, 0.01)
         );
+        let t = p
+            .threshold("other", "process.faults.minor", Unit::Count)
+            .unwrap();
+        assert_eq!(t.max_increase, 0.1, "the generic default");
+        assert_eq!(t.min_change, metrics::FAULTS_MINOR.noise_floor);
+        // Load-sensitive metrics keep their built-in tolerance over the
+        // generic default, until the config names them.
         let t = p.threshold("other", "process.wall", Unit::Seconds).unwrap();
-        assert_eq!(t.max_increase, 0.1);
-        assert_eq!(t.min_change, metrics::WALL.noise_floor);
+        assert_eq!(t.max_increase, 0.25);
+        p.thresholds.insert(
+            "process.wall".into(),
+            ThresholdSpec {
+                max_increase: Some(Percent(0.02)),
+                ..Default::default()
+            },
+        );
+        assert_eq!(
+            p.threshold("other", "process.wall", Unit::Seconds)
+                .unwrap()
+                .max_increase,
+            0.02
+        );
     }
 }
