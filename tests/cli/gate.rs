@@ -247,6 +247,14 @@ fn threshold_in_the_wrong_unit_is_exit_2() {
         ));
 }
 
+/// The test suite runs its tests in parallel on a small machine, so one
+/// check runs under another load than the baseline it compares with: time,
+/// CPU and GC pauses move by 60% between the two (seen in CI runs). This
+/// test is about memory metrics; time-like metrics get tolerances for a
+/// loaded runner. (Relative mode, which interleaves base and head, is the
+/// cure for real CI noise.)
+const LOADED_RUNNER_THRESHOLDS: &str = "  process.wall: {max_increase: 400%}\n  process.cpu.user: {max_increase: 400%}\n  process.cpu.system: {max_increase: 400%}\n  gc.pause.total: {max_increase: 400%}\n  gc.pause.max: {max_increase: 400%}\n  gc.pause.p99: {max_increase: 400%}\n  gc.pause.p50: {max_increase: 400%}\n  gc.cpu.fraction: {max_increase: 400%}\n";
+
 /// The real Go and Rust workloads: ten A/A gate runs in a row pass, and
 /// `-scale 1.10` fails with exit 1 naming heap.alloc.bytes (gate issue #5).
 #[test]
@@ -256,9 +264,10 @@ fn aa_and_scaled_on_go_and_rust_churn() {
         dir.create(
             "memgate.yaml",
             &format!(
-                "version: 1\ndefaults: {{repetitions: 8, warmup: 1, sample_interval: 0, env: {{GOGC: 100, GOMAXPROCS: 2}}}}\nthresholds:\n  process.wall: {{max_increase: 50%, min_change: 50ms}}\n  process.cpu.user: {{max_increase: 50%, min_change: 20ms}}\n  process.cpu.system: {{max_increase: 50%, min_change: 20ms}}\nworkloads:\n  - {{name: go-churn, lang: go, run: [{}/churn, -scale, '{scale}'], collect: [gctrace, probe]}}\n  - {{name: rust-churn, lang: rust, run: [{}/churn, -scale, '{scale}'], collect: [probe]}}\n",
+                "version: 1\ndefaults: {{repetitions: 8, warmup: 1, sample_interval: 0, env: {{GOGC: 100, GOMAXPROCS: 2}}}}\nthresholds:\n{LOADED}workloads:\n  - {{name: go-churn, lang: go, run: [{}/churn, -scale, '{scale}'], collect: [gctrace, probe]}}\n  - {{name: rust-churn, lang: rust, run: [{}/churn, -scale, '{scale}'], collect: [probe]}}\n",
                 crate::util::go_workloads().display(),
-                crate::util::rust_variant(None).display()
+                crate::util::rust_variant(None).display(),
+                LOADED = LOADED_RUNNER_THRESHOLDS,
             ),
         );
     };
