@@ -163,6 +163,22 @@ pub struct CheckArgs {
     /// How to print the verdicts.
     #[arg(long, value_enum, default_value_t = CompareFormat::Table)]
     pub format: CompareFormat,
+    /// Relative mode: measure this git ref (e.g. origin/main) now, beside the head, on this
+    /// machine, interleaved, instead of reading a stored baseline [config: base_ref].
+    #[arg(long, value_name = "REF", env = "MEMGATE_BASE_REF")]
+    pub base_ref: Option<String>,
+    /// Relative mode: the order of base and head runs.
+    #[arg(long, value_enum, default_value_t = RunOrder::Alternate)]
+    pub order: RunOrder,
+    /// Relative mode: the seed of `--order shuffled`.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Relative mode: measure the base even when the cache has it, and do not cache it.
+    #[arg(long)]
+    pub no_cache: bool,
+    /// Relative mode: the largest size of .memgate/cache/; the oldest entries go first.
+    #[arg(long, value_name = "SIZE", default_value = "64MiB")]
+    pub cache_max: crate::units::Bytes,
     /// Accept regressions matching WORKLOAD:METRIC (globs allowed) as intended: they are
     /// reported in their own section and do not fail the gate.
     #[arg(
@@ -178,6 +194,15 @@ pub struct CheckArgs {
     /// Also write the Markdown report here (for a pull-request comment).
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
+}
+
+/// The order of base and head runs in relative mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RunOrder {
+    /// base, head, base, head, ...
+    Alternate,
+    /// Each pair in a seeded random order.
+    Shuffled,
 }
 
 /// Arguments of `memgate calibrate`.
@@ -334,6 +359,18 @@ mod tests {
             &["memgate", "baseline", "save", "r.json", "--allow-failed"],
             &["memgate", "import", "--format", "gobench", "bench.txt"],
             &["memgate", "check", "-w", "a", "-n", "8", "--save-baseline"],
+            &[
+                "memgate",
+                "check",
+                "--base-ref",
+                "origin/main",
+                "--order",
+                "shuffled",
+                "--seed",
+                "7",
+                "--cache-max",
+                "1MiB",
+            ],
             &["memgate", "calibrate", "-w", "a", "-n", "20"],
         ];
         for args in ok {

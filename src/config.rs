@@ -144,6 +144,7 @@ impl<'de> Deserialize<'de> for Scalar {
 struct RawConfig {
     version: u32,
     baseline: Option<PathBuf>,
+    base_ref: Option<String>,
     #[serde(default)]
     defaults: RawDefaults,
     #[serde(default)]
@@ -206,6 +207,8 @@ pub struct Config {
     pub workloads: Vec<Workload>,
     /// Thresholds, budgets and gate settings.
     pub policy: GatePolicy,
+    /// Relative mode's base ref, when the config names one.
+    pub base_ref: Option<String>,
 }
 
 /// Default baseline location, relative to the config's directory.
@@ -341,6 +344,7 @@ impl Config {
                 .map(|w| resolve(&raw.defaults, w, &base))
                 .collect(),
             policy: policy(&raw),
+            base_ref: raw.base_ref.clone(),
         })
     }
 

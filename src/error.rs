@@ -85,6 +85,9 @@ pub enum Error {
     /// `memgate init` would overwrite files, or cannot write them.
     #[error("cannot initialize: {0}")]
     Init(#[from] crate::init::InitError),
+    /// Relative mode could not run: not a repository, a missing base ref.
+    #[error(transparent)]
+    Relative(crate::relative::RelativeError),
     /// Arguments that parse but do not make sense.
     #[error("{message}")]
     Usage {
@@ -94,6 +97,15 @@ pub enum Error {
     /// Writing to stdout failed (a closed pipe is not an error: see `main`).
     #[error("cannot write to stdout: {0}")]
     Stdout(std::io::Error),
+}
+
+impl From<crate::relative::RelativeError> for Error {
+    fn from(e: crate::relative::RelativeError) -> Self {
+        match e {
+            crate::relative::RelativeError::Run(r) => Error::Run(r),
+            other => Error::Relative(other),
+        }
+    }
 }
 
 impl Error {
@@ -115,6 +127,8 @@ impl Error {
             | Error::Report(_)
             | Error::Usage { .. }
             | Error::Init(_) => exit::BAD_INPUT,
+            // Run errors arrive as Error::Run (see the From impl).
+            Error::Relative(_) => exit::BAD_INPUT,
             Error::Run(RunError::Interrupted) => exit::INTERRUPTED,
             Error::Run(RunError::MissingDir { .. }) => exit::BAD_INPUT,
             Error::Run(_) => exit::WORKLOAD_FAILED,

@@ -18,6 +18,7 @@ pub mod gate;
 pub mod init;
 pub mod metrics;
 pub mod policy;
+pub mod relative;
 pub mod report;
 pub mod results;
 pub mod runner;

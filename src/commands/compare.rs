@@ -4,11 +4,12 @@
 use std::path::{Path, PathBuf};
 
 use crate::baseline;
-use crate::cli::{CheckArgs, CompareArgs, CompareFormat};
+use crate::cli::{CheckArgs, CompareArgs, CompareFormat, RunOrder};
 use crate::config::Config;
 use crate::error::{Error, Outcome};
 use crate::gate::{self, Side, Verdicts};
 use crate::policy::GatePolicy;
+use crate::relative::{self, Order, RelativeOptions};
 use crate::report::markdown::Markdown;
 use crate::report::{github, terminal};
 use crate::results::Results;
@@ -45,30 +46,68 @@ pub fn compare(args: CompareArgs) -> Result<Outcome, Error> {
     Ok(outcome(&verdicts, &cur))
 }
 
-/// `memgate check`: run, compare with the baseline, write results and verdicts.
+/// `memgate check`: run, compare with the baseline, write results and
+/// verdicts. With a base ref (relative mode), the baseline is the base
+/// revision measured now, beside the head.
 pub fn check(args: CheckArgs) -> Result<Outcome, Error> {
     let config = Config::load(&args.run.config)?;
     let baseline_path = args
         .baseline
         .clone()
         .unwrap_or_else(|| config.baseline.clone());
-    // Read the baseline first: a missing one should not cost a full run.
-    let mut base = baseline::load(&baseline_path)?;
-    let cur = super::run::measure(&config, &args.run)?;
-    // A subset run (-w, --shard) is compared with the same subset of the
-    // baseline; workloads it did not select are not "missing".
-    if !args.run.workloads.is_empty() || args.run.shard.is_some() {
-        let ran: Vec<&str> = cur.workloads.iter().map(|w| w.name.as_str()).collect();
-        base.workloads.retain(|w| ran.contains(&w.name.as_str()));
-    }
-    let mut verdicts = judge(
+    let base_ref = args.base_ref.clone().or_else(|| config.base_ref.clone());
+    let (base, cur, base_label, cur_label) = match &base_ref {
+        Some(r) => {
+            let opts = RelativeOptions {
+                base_ref: r.clone(),
+                order: match args.order {
+                    RunOrder::Alternate => Order::Alternate,
+                    RunOrder::Shuffled => Order::Shuffled { seed: args.seed },
+                },
+                cache: !args.no_cache,
+                cache_max_bytes: args.cache_max.0,
+            };
+            let plan = super::run::plan(&config, &args.run)?;
+            let fallback = baseline::load(&baseline_path).ok();
+            let m = relative::measure(
+                &config,
+                &plan,
+                &opts,
+                fallback.as_ref(),
+                &mut std::io::stderr(),
+            )?;
+            crate::atomic::write_json(&args.run.output, &m.head)?;
+            eprintln!("memgate: wrote {}", args.run.output.display());
+            (m.base, m.head, m.base_label, m.head_label)
+        }
+        None => {
+            // Read the baseline first: a missing one should not cost a full run.
+            let mut base = baseline::load(&baseline_path)?;
+            let cur = super::run::measure(&config, &args.run)?;
+            // A subset run (-w, --shard) is compared with the same subset of
+            // the baseline; workloads it did not select are not "missing".
+            if !args.run.workloads.is_empty() || args.run.shard.is_some() {
+                let ran: Vec<&str> = cur.workloads.iter().map(|w| w.name.as_str()).collect();
+                base.workloads.retain(|w| ran.contains(&w.name.as_str()));
+            }
+            let labels = (
+                baseline_path.display().to_string(),
+                args.run.output.display().to_string(),
+            );
+            (base, cur, labels.0, labels.1)
+        }
+    };
+    let mut verdicts = gate::evaluate(
         &config.policy,
-        &config.path,
-        &baseline_path,
+        &Side::of(&base_label, &base),
         &base,
-        &args.run.output,
+        &Side::of(&cur_label, &cur),
         &cur,
-    )?;
+    )
+    .map_err(|source| Error::Policy {
+        path: config.path.clone(),
+        source,
+    })?;
     accept(&mut verdicts, &args.accept, args.accept_reason.clone())?;
     crate::atomic::write_json(&args.verdicts, &verdicts)?;
     eprintln!("memgate: wrote {}", args.verdicts.display());

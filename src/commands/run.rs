@@ -42,7 +42,7 @@ pub(crate) fn measure(config: &Config, args: &RunArgs) -> Result<Results, Error>
 }
 
 /// Resolves the command line against the config: selection, overrides, shard.
-fn plan(config: &Config, args: &RunArgs) -> Result<RunPlan, Error> {
+pub(crate) fn plan(config: &Config, args: &RunArgs) -> Result<RunPlan, Error> {
     let selected = config.select(&args.workloads)?;
     let workloads = selected
         .into_iter()

@@ -125,7 +125,8 @@ pub fn execute(plan: &RunPlan, log: &mut dyn Write) -> Result<Results, RunError>
     })
 }
 
-fn collectors(w: &Workload) -> Vec<Box<dyn Collect>> {
+/// The collectors of a workload: rusage first, then its `collect:` list.
+pub fn collectors(w: &Workload) -> Vec<Box<dyn Collect>> {
     let mut list: Vec<Box<dyn Collect>> = vec![Box::new(Rusage)];
     for c in &w.collect {
         match c {
@@ -140,7 +141,26 @@ fn collectors(w: &Workload) -> Vec<Box<dyn Collect>> {
     list
 }
 
+/// Runs a workload: build, then `warmup + repetitions` runs.
 fn run_workload(
+    launcher: &Path,
+    w: &Workload,
+    scratch: &Path,
+    log: &mut dyn Write,
+) -> Result<WorkloadResults, RunError> {
+    let mut out = prepare(launcher, w, scratch, log)?;
+    if out.build_failure.is_none() {
+        let collectors = collectors(w);
+        for index in 0..w.warmup + w.repetitions {
+            run_once(launcher, w, &collectors, &mut out, index, scratch, log)?;
+        }
+    }
+    Ok(out)
+}
+
+/// Builds a workload (and hashes its binary): the results to which its
+/// runs are added, with `build_failure` set when the build failed.
+pub fn prepare(
     launcher: &Path,
     w: &Workload,
     scratch: &Path,
@@ -207,14 +227,27 @@ fn run_workload(
             }
         }
     }
-    let collectors = collectors(w);
+    Ok(out)
+}
+
+/// Runs a workload once (a warm-up when `index < warmup`) and adds the run
+/// and its samples to `out`.
+pub fn run_once(
+    launcher: &Path,
+    w: &Workload,
+    collectors: &[Box<dyn Collect>],
+    out: &mut WorkloadResults,
+    index: u32,
+    scratch: &Path,
+    log: &mut dyn Write,
+) -> Result<(), RunError> {
     let total = w.warmup + w.repetitions;
-    for index in 0..total {
+    {
         let warmup = index < w.warmup;
         let files = RunFiles::in_dir(scratch, index);
         let mut env = w.env.clone();
         let mut argv = w.run.clone();
-        for c in &collectors {
+        for c in collectors {
             c.setup(&mut RunSetup {
                 env: &mut env,
                 argv: &mut argv,
@@ -241,7 +274,7 @@ fn run_workload(
                 stderr: &launched.stderr,
                 files: &files,
             };
-            match collect_all(&collectors, &artifacts) {
+            match collect_all(collectors, &artifacts) {
                 Ok(collected) => {
                     for s in collected.samples {
                         out.metrics
@@ -301,7 +334,7 @@ fn run_workload(
             warnings,
         });
     }
-    Ok(out)
+    Ok(())
 }
 
 /// Maps the launcher's view of an ending to the results' view; an

@@ -19,6 +19,8 @@ mod help;
 mod import;
 /// `--shard` and `memgate merge`.
 mod merge;
+/// Relative mode: base and head interleaved in a throwaway repository.
+mod relative;
 /// Report formats, escaping, templates.
 mod report;
 /// `memgate run`: measurement of real processes, RSS, timelines, results.

@@ -1,0 +1,164 @@
+//! Relative mode (`check --base-ref`): a throwaway git repository with a
+//! small Go and a small Rust workload, a base commit, and a head that
+//! allocates 10% more.
+
+use std::process::Command;
+
+use predicates::prelude::*;
+use predicates::str::contains;
+
+use crate::util::Dir;
+
+fn git(dir: &Dir, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .args(args)
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// A repository whose base commit touches 20 MiB in Go and in Rust; the
+/// head commit touches `head_mib`.
+fn repo(head_mib: u32) -> Dir {
+    let dir = Dir::new();
+    git(&dir, &["init", "-q"]);
+    git(&dir, &["config", "user.email", "t@example.com"]);
+    git(&dir, &["config", "user.name", "t"]);
+    let write = |mib: u32| {
+        dir.create("go/go.mod", "module example.com/rel\n\ngo 1.21\n");
+        dir.create("go/main.go", &format!("package main\n\nconst mib = {mib}\n\nfunc main() {{\n\tb := make([]byte, mib<<20)\n\tfor i := range b {{\n\t\tb[i] = 1\n\t}}\n}}\n"));
+        dir.create(
+            "rs/Cargo.toml",
+            "[package]\nname = \"rel\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[workspace]\n",
+        );
+        dir.create("rs/src/main.rs", &format!("fn main() {{\n    let v = vec![1u8; {mib} << 20];\n    std::hint::black_box(&v);\n}}\n"));
+    };
+    write(20);
+    dir.create(
+        "memgate.yaml",
+        "version: 1\ndefaults: {repetitions: 6, warmup: 1, sample_interval: 0}\nworkloads:\n  - {name: go, lang: go, dir: go, build: go build -o app ., run: ./app}\n  - {name: rust, lang: rust, dir: rs, build: cargo build --release --quiet, run: ./target/release/rel}\n",
+    );
+    dir.create(".gitignore", "go/app\nrs/target\nrs/Cargo.lock\n.memgate\n");
+    git(&dir, &["add", "-A"]);
+    git(&dir, &["commit", "-qm", "base"]);
+    write(head_mib);
+    git(&dir, &["commit", "-qam", "head", "--allow-empty"]);
+    dir
+}
+
+/// A 10% larger allocation in head fails with exit 1 naming the metric, the
+/// report names both sides, and the worktree is gone while the user's tree,
+/// index and branches are as they were.
+#[test]
+fn ten_percent_more_fails_naming_the_metric() {
+    let dir = repo(22);
+    let status_before = git(&dir, &["status", "--porcelain"]);
+    let branches_before = git(&dir, &["branch", "-a"]);
+    dir.memgate()
+        .args([
+            "check",
+            "--base-ref",
+            "HEAD~1",
+            "--order",
+            "shuffled",
+            "--seed",
+            "3",
+            "--report",
+            ".memgate/r.md",
+        ])
+        .assert()
+        .code(1)
+        .stdout(
+            contains("regression go/process.rss.peak: +")
+                .and(contains("regression rust/process.rss.peak: +")),
+        );
+    let md = std::fs::read_to_string(dir.path().join(".memgate/r.md")).unwrap();
+    // `~` is escaped for Markdown as &#126;.
+    assert!(
+        md.contains("Baseline: base HEAD&#126;1 @ ") && md.contains("(this machine, interleaved)"),
+        "{md}"
+    );
+    assert!(md.contains("Current: head @ "));
+    assert_eq!(
+        git(&dir, &["worktree", "list"]).lines().count(),
+        1,
+        "the worktree was removed"
+    );
+    assert_eq!(git(&dir, &["status", "--porcelain"]), status_before);
+    assert_eq!(git(&dir, &["branch", "-a"]), branches_before);
+}
+
+/// An unchanged head passes ten times out of ten; after the first check the
+/// base comes from the cache, and --no-cache measures it again.
+#[test]
+fn unchanged_head_passes_ten_times() {
+    let dir = repo(20);
+    for i in 0..10 {
+        let out = dir
+            .memgate()
+            .args(["check", "--base-ref", "HEAD~1"])
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "run {i}:\n{}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        if i > 0 {
+            assert!(String::from_utf8_lossy(&out.stderr).contains("base results from the cache"));
+        }
+    }
+    dir.memgate()
+        .args(["check", "--base-ref", "HEAD~1", "--no-cache"])
+        .assert()
+        .success()
+        .stderr(contains("base results from the cache").not());
+    let cached = std::fs::read_dir(dir.path().join(".memgate/cache"))
+        .unwrap()
+        .count();
+    assert_eq!(cached, 2, "one entry per workload");
+    dir.memgate()
+        .args(["check", "--base-ref", "HEAD~1", "--cache-max", "1B"])
+        .assert()
+        .success();
+    assert_eq!(
+        std::fs::read_dir(dir.path().join(".memgate/cache"))
+            .unwrap()
+            .count(),
+        0,
+        "pruned to the cap"
+    );
+}
+
+/// A ref that is not there says how to fetch it; a workload only in head
+/// is reported as new, not failed.
+#[test]
+fn missing_refs_and_new_workloads() {
+    let dir = repo(20);
+    dir.memgate()
+        .args(["check", "--base-ref", "origin/nope"])
+        .assert()
+        .code(2)
+        .stderr(contains("base ref `origin/nope` is not in this repository; fetch it with `git fetch origin nope`"));
+    let text = std::fs::read_to_string(dir.path().join("memgate.yaml")).unwrap();
+    dir.create(
+        "memgate.yaml",
+        &format!("{text}  - {{name: extra, lang: other, run: [sleep, '0.01']}}\n"),
+    );
+    git(&dir, &["commit", "-qam", "a new workload"]);
+    dir.memgate()
+        .args(["check", "--base-ref", "HEAD~1", "-w", "extra", "-w", "go"])
+        .assert()
+        .success()
+        .stdout(contains(
+            "missing extra/process.rss.peak: new: not in the baseline",
+        ))
+        .stderr(contains("extra: new in head"));
+}
