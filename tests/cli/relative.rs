@@ -162,3 +162,40 @@ fn missing_refs_and_new_workloads() {
         ))
         .stderr(contains("extra: new in head"));
 }
+
+/// Ctrl-C during the interleaved runs ends the workload, exits 130 and
+/// removes the base worktree.
+#[test]
+fn ctrl_c_removes_the_worktree() {
+    let dir = repo(20);
+    let text = std::fs::read_to_string(dir.path().join("memgate.yaml")).unwrap();
+    dir.create(
+        "memgate.yaml",
+        &format!("{text}  - {{name: slow, lang: other, run: [sleep, '30']}}\n"),
+    );
+    git(&dir, &["commit", "-qam", "slow"]);
+    let mut cmd = std::process::Command::new(crate::util::memgate_exe());
+    cmd.args(["check", "--base-ref", "HEAD~1", "-w", "slow"])
+        .current_dir(dir.path())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
+    let mut child = cmd.spawn().unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while git(&dir, &["worktree", "list"]).lines().count() < 2 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the worktree never appeared"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    // SAFETY: killpg only sends a signal.
+    unsafe { libc::killpg(child.id() as i32, libc::SIGINT) };
+    assert_eq!(child.wait().unwrap().code(), Some(130));
+    assert_eq!(
+        git(&dir, &["worktree", "list"]).lines().count(),
+        1,
+        "the worktree survived Ctrl-C"
+    );
+}
