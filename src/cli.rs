@@ -128,21 +128,9 @@ pub struct CompareArgs {
     /// Also write the verdicts as JSON here.
     #[arg(short, long)]
     pub output: Option<PathBuf>,
-    /// Accept regressions matching WORKLOAD:METRIC (globs allowed) as intended: they are
-    /// reported in their own section and do not fail the gate.
-    #[arg(
-        long,
-        value_name = "WORKLOAD:METRIC",
-        env = "MEMGATE_ACCEPT",
-        value_delimiter = ','
-    )]
-    pub accept: Vec<String>,
-    /// Why the accepted increases are intended, shown in the report.
-    #[arg(long, value_name = "TEXT", env = "MEMGATE_ACCEPT_REASON")]
-    pub accept_reason: Option<String>,
-    /// Also write the Markdown report here (for a pull-request comment).
-    #[arg(long, value_name = "FILE")]
-    pub report: Option<PathBuf>,
+    /// Reports and accepted increases.
+    #[command(flatten)]
+    pub outputs: OutputArgs,
 }
 
 /// Arguments of `memgate check`.
@@ -179,6 +167,15 @@ pub struct CheckArgs {
     /// Relative mode: the largest size of .memgate/cache/; the oldest entries go first.
     #[arg(long, value_name = "SIZE", default_value = "64MiB")]
     pub cache_max: crate::units::Bytes,
+    /// Reports and accepted increases.
+    #[command(flatten)]
+    pub outputs: OutputArgs,
+}
+
+/// What `compare` and `check` write besides the table, and which
+/// regressions are intended.
+#[derive(Debug, Args)]
+pub struct OutputArgs {
     /// Accept regressions matching WORKLOAD:METRIC (globs allowed) as intended: they are
     /// reported in their own section and do not fail the gate.
     #[arg(

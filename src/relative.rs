@@ -16,8 +16,8 @@ use std::process::{Command, Stdio};
 use sha2::{Digest, Sha256};
 
 use crate::config::{Config, Workload};
-use crate::fingerprint::{self, Environment};
-use crate::results::{RESULTS_SCHEMA, Results, WorkloadResults};
+use crate::fingerprint::Environment;
+use crate::results::{Results, WorkloadResults};
 use crate::runner::{self, RunError, RunPlan};
 
 /// How base and head runs are ordered.
@@ -309,13 +309,7 @@ pub fn measure(
     let head_env = Environment::detect(&repo);
     let base_env = Environment::detect(&tree.path);
     let cache_dir = config_dir.join(".memgate/cache");
-    let scratch = tempfile::Builder::new()
-        .prefix("memgate-")
-        .tempdir()
-        .map_err(|source| RunError::Scratch {
-            path: std::env::temp_dir(),
-            source,
-        })?;
+    let scratch = runner::scratch_dir()?;
     let mut base_workloads: Vec<WorkloadResults> = Vec::new();
     let mut head_workloads: Vec<WorkloadResults> = Vec::new();
     let mut cached_any = false;
@@ -436,17 +430,9 @@ pub fn measure(
     if base_workloads.iter().any(|w| w.environment == 1) {
         base_envs.extend(fallback.and_then(|f| f.environments.first().cloned()));
     }
-    let results = |environments: Vec<Environment>, workloads: Vec<WorkloadResults>| Results {
-        schema: RESULTS_SCHEMA.to_owned(),
-        memgate_version: env!("CARGO_PKG_VERSION").to_owned(),
-        created_at: fingerprint::now_rfc3339(),
-        shards: Vec::new(),
-        environments,
-        workloads,
-    };
     Ok(Measured {
-        base: results(base_envs, base_workloads),
-        head: results(vec![head_env], head_workloads),
+        base: Results::new(base_envs, base_workloads),
+        head: Results::new(vec![head_env], head_workloads),
         base_label: format!("base {} @ {} ({how})", opts.base_ref, short(&base_commit)),
         head_label: format!(
             "head @ {}{} ({how})",

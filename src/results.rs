@@ -384,6 +384,18 @@ pub enum ResultsError {
 }
 
 impl Results {
+    /// A results value written now by this memgate.
+    pub fn new(environments: Vec<Environment>, workloads: Vec<WorkloadResults>) -> Results {
+        Results {
+            schema: RESULTS_SCHEMA.to_owned(),
+            memgate_version: env!("CARGO_PKG_VERSION").to_owned(),
+            created_at: crate::fingerprint::now_rfc3339(),
+            shards: Vec::new(),
+            environments,
+            workloads,
+        }
+    }
+
     /// Reads and checks a results file.
     pub fn read(path: &Path) -> Result<Results, ResultsError> {
         let text = std::fs::read_to_string(path).map_err(|source| ResultsError::Read {

@@ -37,12 +37,16 @@ pub fn compare(args: CompareArgs) -> Result<Outcome, Error> {
         &args.current,
         &cur,
     )?;
-    accept(&mut verdicts, &args.accept, args.accept_reason.clone())?;
+    accept(
+        &mut verdicts,
+        &args.outputs.accept,
+        args.outputs.accept_reason.clone(),
+    )?;
     if let Some(out) = &args.output {
         crate::atomic::write_json(out, &verdicts)?;
     }
     print(&verdicts, args.format)?;
-    publish(&verdicts, args.report.as_deref())?;
+    publish(&verdicts, args.outputs.report.as_deref())?;
     Ok(outcome(&verdicts, &cur))
 }
 
@@ -108,11 +112,15 @@ pub fn check(args: CheckArgs) -> Result<Outcome, Error> {
         path: config.path.clone(),
         source,
     })?;
-    accept(&mut verdicts, &args.accept, args.accept_reason.clone())?;
+    accept(
+        &mut verdicts,
+        &args.outputs.accept,
+        args.outputs.accept_reason.clone(),
+    )?;
     crate::atomic::write_json(&args.verdicts, &verdicts)?;
     eprintln!("memgate: wrote {}", args.verdicts.display());
     print(&verdicts, args.format)?;
-    publish(&verdicts, args.report.as_deref())?;
+    publish(&verdicts, args.outputs.report.as_deref())?;
     let outcome = outcome(&verdicts, &cur);
     if args.save_baseline {
         if outcome == Outcome::Pass {

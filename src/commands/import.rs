@@ -10,8 +10,8 @@ use crate::cli::{ImportArgs, ImportFormat};
 use crate::collect::{dhat, gctrace, gobench};
 use crate::config::Lang;
 use crate::error::{Error, Outcome};
-use crate::fingerprint::{self, Environment};
-use crate::results::{RESULTS_SCHEMA, Results, Series, Value, WorkloadResults};
+use crate::fingerprint::Environment;
+use crate::results::{Results, Series, Value, WorkloadResults};
 
 /// Why an input could not be imported.
 #[derive(Debug, thiserror::Error)]
@@ -69,17 +69,6 @@ fn read(path: &Path) -> Result<String, ImportError> {
         source,
     })?;
     Ok(String::from_utf8_lossy(&bytes).into_owned())
-}
-
-fn results(environments: Vec<Environment>, workloads: Vec<WorkloadResults>) -> Results {
-    Results {
-        schema: RESULTS_SCHEMA.to_owned(),
-        memgate_version: env!("CARGO_PKG_VERSION").to_owned(),
-        created_at: fingerprint::now_rfc3339(),
-        shards: Vec::new(),
-        environments,
-        workloads,
-    }
 }
 
 fn workload(name: &str, lang: Lang, environment: usize, command: Vec<String>) -> WorkloadResults {
@@ -188,7 +177,7 @@ fn from_gobench(files: &[PathBuf]) -> Result<Results, ImportError> {
             }
         }
     }
-    Ok(results(environments, workloads))
+    Ok(Results::new(environments, workloads))
 }
 
 /// Saved stderr with gctrace lines: a sample per file.
@@ -261,7 +250,7 @@ fn per_file(
                 .push(s.value);
         }
     }
-    Ok(results(
+    Ok(Results::new(
         vec![Environment::detect(Path::new("."))],
         workloads,
     ))

@@ -25,9 +25,7 @@ use crate::collect::{
 };
 use crate::config::{Collector, Workload};
 use crate::fingerprint::{self, Environment};
-use crate::results::{
-    Failure, RESULTS_SCHEMA, Results, Run, RunStatus, Series, Shard, Timeline, WorkloadResults,
-};
+use crate::results::{Failure, Results, Run, RunStatus, Series, Shard, Timeline, WorkloadResults};
 use launch::End;
 use spawn::{LaunchRequest, Launched};
 
@@ -98,13 +96,7 @@ pub fn execute(plan: &RunPlan, log: &mut dyn Write) -> Result<Results, RunError>
             });
         }
     }
-    let scratch = tempfile::Builder::new()
-        .prefix("memgate-")
-        .tempdir()
-        .map_err(|source| RunError::Scratch {
-            path: std::env::temp_dir(),
-            source,
-        })?;
+    let scratch = scratch_dir()?;
     let environment = Environment::detect(&plan.repo_dir);
     let mut workloads = Vec::with_capacity(plan.workloads.len());
     for (n, w) in plan.workloads.iter().enumerate() {
@@ -115,14 +107,20 @@ pub fn execute(plan: &RunPlan, log: &mut dyn Write) -> Result<Results, RunError>
         })?;
         workloads.push(run_workload(&plan.launcher, w, &dir, log)?);
     }
-    Ok(Results {
-        schema: RESULTS_SCHEMA.to_owned(),
-        memgate_version: env!("CARGO_PKG_VERSION").to_owned(),
-        created_at: fingerprint::now_rfc3339(),
-        shards: plan.shard.into_iter().collect(),
-        environments: vec![environment],
-        workloads,
-    })
+    let mut results = Results::new(vec![environment], workloads);
+    results.shards = plan.shard.into_iter().collect();
+    Ok(results)
+}
+
+/// A temporary directory for the runs' output files; removed on drop.
+pub fn scratch_dir() -> Result<tempfile::TempDir, RunError> {
+    tempfile::Builder::new()
+        .prefix("memgate-")
+        .tempdir()
+        .map_err(|source| RunError::Scratch {
+            path: std::env::temp_dir(),
+            source,
+        })
 }
 
 /// The collectors of a workload: rusage first, then its `collect:` list.
