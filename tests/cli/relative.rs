@@ -199,3 +199,34 @@ fn ctrl_c_removes_the_worktree() {
         "the worktree survived Ctrl-C"
     );
 }
+
+/// A base that does not build falls back to the stored baseline for that
+/// workload, and says so.
+#[test]
+fn base_build_failure_falls_back_to_the_stored_baseline() {
+    let dir = repo(20);
+    // Break the Go workload in a new base commit, then repair it in head.
+    let good = std::fs::read_to_string(dir.path().join("go/main.go")).unwrap();
+    dir.create(
+        "go/main.go",
+        "package main\n\nfunc main() { this does not compile }\n",
+    );
+    git(&dir, &["commit", "-qam", "broken base"]);
+    dir.create("go/main.go", &good);
+    git(&dir, &["commit", "-qam", "repaired head"]);
+    dir.memgate()
+        .args(["run", "-w", "go", "-o", ".memgate/stored.json"])
+        .assert()
+        .success();
+    dir.memgate()
+        .args(["baseline", "save", ".memgate/stored.json"])
+        .assert()
+        .success();
+    dir.memgate()
+        .args(["check", "--base-ref", "HEAD~1", "-w", "go"])
+        .assert()
+        .success()
+        .stderr(contains(
+            "go: the base does not build; using the stored baseline for it",
+        ));
+}
