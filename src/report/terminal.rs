@@ -7,7 +7,7 @@ use crate::gate::{Status, Verdict, Verdicts, fmt_p};
 use crate::units::human;
 
 /// Whether to colour output written to stdout: a TTY, and NO_COLOR unset
-/// or empty (https://no-color.org).
+/// or empty (<https://no-color.org>).
 pub fn stdout_wants_color() -> bool {
     use std::io::IsTerminal;
     io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())

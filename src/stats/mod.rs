@@ -1,13 +1,13 @@
 //! Statistics for the gate: pure functions over samples, no I/O and no
 //! config.
 //!
-//! - [`mann_whitney`]: the two-sided Mann-Whitney U test exactly as
+//! - [`mann_whitney()`]: the two-sided Mann-Whitney U test exactly as
 //!   benchstat computes it (go-moremath `stats/utest.go`, see
 //!   reference §1.3), so memgate's p-values agree with benchstat's;
-//! - [`hodges_lehmann`]: the shift estimate and its distribution-free
+//! - [`hodges_lehmann()`]: the shift estimate and its distribution-free
 //!   (Moses) confidence interval;
-//! - [`holm`]: Holm's step-down correction across a gate run;
-//! - [`summary`] helpers: median, spread, the smallest attainable p.
+//! - [`holm()`]: Holm's step-down correction across a gate run;
+//! - [`summary`](mod@summary) helpers: median, spread, the smallest attainable p.
 
 pub mod hodges_lehmann;
 pub mod holm;
