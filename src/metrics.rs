@@ -86,12 +86,8 @@ const fn load_sensitive(
     tolerance: f64,
 ) -> MetricDef {
     MetricDef {
-        name,
-        unit,
-        better: Better::Lower,
-        stability: Stability::MachineDependent,
-        noise_floor,
         load_tolerance: Some(tolerance),
+        ..machine(name, unit, noise_floor)
     }
 }
 
@@ -125,12 +121,8 @@ pub const CTX_INVOLUNTARY: MetricDef = load_sensitive(
 
 const fn deterministic(name: &'static str, unit: Unit, noise_floor: f64) -> MetricDef {
     MetricDef {
-        name,
-        unit,
-        better: Better::Lower,
         stability: Stability::Deterministic,
-        noise_floor,
-        load_tolerance: None,
+        ..machine(name, unit, noise_floor)
     }
 }
 
