@@ -39,6 +39,7 @@ pub const MIN_SAMPLE_INTERVAL: Duration = Duration::from_millis(1);
 
 /// The language of a workload; it decides which collectors make sense.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Lang {
     /// A Go program.

@@ -16,6 +16,7 @@ use crate::config::{Lang, Workload};
 
 /// Where and with what a set of workloads ran.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Environment {
     /// `linux`, `macos`, ...
@@ -56,6 +57,7 @@ pub struct Environment {
 
 /// Repository state.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct GitInfo {
     /// Full commit hash of HEAD.
@@ -69,6 +71,7 @@ pub struct GitInfo {
 
 /// The CI provider and run.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CiInfo {
     /// `github-actions`, `gitlab-ci`, `buildkite`, `circleci` or `unknown`.
@@ -80,6 +83,7 @@ pub struct CiInfo {
 
 /// `/sys/kernel/mm/transparent_hugepage` settings, the selected value of each.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ThpSettings {
     /// `enabled`: always, madvise or never.

@@ -31,6 +31,7 @@ pub const VERDICTS_SCHEMA: &str = "memgate/verdicts/v1";
 
 /// What the gate concluded for one (workload, metric).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "kebab-case")]
 pub enum Status {
     /// The current median exceeds a hard budget. Fails the gate.
@@ -81,6 +82,7 @@ impl fmt::Display for Status {
 
 /// How a verdict was reached.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "kebab-case")]
 pub enum Method {
     /// Medians compared directly against the tolerances.
@@ -91,6 +93,7 @@ pub enum Method {
 
 /// The statistics behind a verdict.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct TestOutcome {
     /// Exact rule or U test.
@@ -117,6 +120,7 @@ pub struct TestOutcome {
 
 /// The change of the median.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Change {
     /// current median - baseline median, in the metric's unit.
@@ -134,6 +138,7 @@ impl Change {
 
 /// One (workload, metric) judged.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Verdict {
     /// Workload name.
@@ -175,6 +180,7 @@ pub struct Verdict {
 
 /// One side of the comparison.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Side {
     /// Where the results came from (a path, or a ref and commit).
@@ -198,6 +204,7 @@ impl Side {
 
 /// A field of the environment fingerprint that differs between the sides.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct EnvDifference {
     /// The workload whose sides differ.
@@ -212,6 +219,7 @@ pub struct EnvDifference {
 
 /// A workload of the current results whose build or runs failed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct FailedWorkload {
     /// Workload name.
@@ -222,6 +230,7 @@ pub struct FailedWorkload {
 
 /// Settings the verdicts were reached with.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Settings {
     /// Multiple-testing correction.
@@ -236,6 +245,7 @@ pub struct Settings {
 
 /// Counts per status and the overall result.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Tally {
     /// Whether the gate passed (no regression, no budget breach).
@@ -261,6 +271,7 @@ pub struct Tally {
 
 /// Everything one gate run concluded: the verdicts file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Verdicts {
     /// Always [`VERDICTS_SCHEMA`].
@@ -294,6 +305,7 @@ pub struct Verdicts {
 
 /// `--accept`: which regressions are intended.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Acceptance {
     /// `WORKLOAD:METRIC` globs.
@@ -304,6 +316,7 @@ pub struct Acceptance {
 
 /// The median run's RSS timeline on both sides of one workload.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct TimelinePair {
     /// Workload name.

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 /// The unit a metric's samples are in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Unit {
     /// Bytes, an integer.
@@ -26,6 +27,7 @@ pub enum Unit {
 
 /// Which direction of change is an improvement.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Better {
     /// Smaller values are better (memory, time, pauses).
@@ -36,6 +38,7 @@ pub enum Better {
 
 /// How far a metric's values travel between machines.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "kebab-case")]
 pub enum Stability {
     /// The same on any machine with the same toolchain (allocation counts and

@@ -132,6 +132,7 @@ pub struct ThresholdSpec {
 
 /// How p-values are corrected across the tests of one gate run.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Correction {
     /// Holm's step-down method: family-wise error rate at alpha.
@@ -155,6 +156,7 @@ pub struct RawGate {
 
 /// A resolved threshold for one (workload, metric).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Threshold {
     /// Relative tolerance as a fraction.

@@ -23,6 +23,7 @@ pub const RESULTS_SCHEMA: &str = "memgate/results/v1";
 
 /// One invocation's measurements (or several, merged).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Results {
     /// Always [`RESULTS_SCHEMA`].
@@ -42,6 +43,7 @@ pub struct Results {
 
 /// `--shard K/N`: this invocation ran every N-th workload starting at the K-th.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Shard {
     /// 1-based shard index.
@@ -82,6 +84,7 @@ impl Shard {
 
 /// Everything measured for one workload.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct WorkloadResults {
     /// The workload's name from the config.
@@ -115,6 +118,7 @@ impl WorkloadResults {
 
 /// A failed build or run, as the report shows it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Failure {
     /// What happened, in words.
@@ -125,6 +129,7 @@ pub struct Failure {
 
 /// One execution of a workload's run command.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Run {
     /// 0-based position among this workload's runs (warm-ups first).
@@ -154,6 +159,7 @@ pub struct Run {
 
 /// How a run ended.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
 pub enum RunStatus {
     /// Exited with status 0.
@@ -234,6 +240,7 @@ pub fn signal_name(signal: i32) -> &'static str {
 
 /// RSS sampled from /proc while the run was alive.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Timeline {
     /// The configured interval, in seconds.
@@ -246,6 +253,7 @@ pub struct Timeline {
 
 /// All samples of one metric for one workload.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Series {
     /// Unit of the samples.
@@ -289,6 +297,21 @@ impl Value {
             Value::Int(v) => v as f64,
             Value::Float(v) => v,
         }
+    }
+}
+
+#[cfg(feature = "schema")]
+impl schemars::JsonSchema for Value {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Sample".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "One sample: an integer for bytes and counts, a number for seconds and ratios.",
+            "type": "number",
+            "minimum": 0
+        })
     }
 }
 

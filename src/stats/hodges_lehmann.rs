@@ -15,6 +15,7 @@ use super::summary::median;
 
 /// The estimate and interval, in the samples' unit.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct HodgesLehmann {
     /// Median of pairwise differences (current - baseline).

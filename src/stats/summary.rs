@@ -21,6 +21,7 @@ pub fn median(xs: &[f64]) -> f64 {
 
 /// What a report shows of one side of a comparison.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Summary {
     /// Number of samples.

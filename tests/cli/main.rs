@@ -27,6 +27,9 @@ mod report;
 mod run;
 /// The Rust workloads: probe, allocators, DHAT.
 mod rust;
+/// The checked-in JSON Schemas (feature `schema`).
+#[cfg(feature = "schema")]
+mod schema;
 /// The statistics against benchstat.
 mod stats;
 /// Shared helpers.
