@@ -155,6 +155,10 @@ pub struct Run {
     /// What the collectors noticed, e.g. unreadable gctrace lines.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+    /// What the collectors noted that is not a problem, e.g. a gctrace
+    /// record cut off by the program's exit.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 /// How a run ended.

@@ -167,7 +167,7 @@ fn read(
     })?;
     Ok(Collected {
         samples: samples(&totals, collector),
-        warnings: Vec::new(),
+        ..Collected::default()
     })
 }
 

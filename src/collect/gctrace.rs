@@ -78,6 +78,9 @@ pub struct Trace {
     pub cycles: Vec<Cycle>,
     /// Lines that start like gctrace but do not parse.
     pub unreadable: Vec<Unreadable>,
+    /// The number of a cycle whose record the stream ends in the middle of:
+    /// the program exited while the runtime was printing it.
+    pub cut_off_at_exit: Option<u64>,
 }
 
 /// Where a gctrace record starts in `line`: `gc ` followed by a digit, a
@@ -193,6 +196,9 @@ struct Partial {
     text: String,
     /// Lines in a row that added nothing to the record.
     idle: usize,
+    /// Whether the record stopped before the end of its last line, at
+    /// someone else's text.
+    stopped_by_text: bool,
 }
 
 /// Lines of other output a record may wait through between two of the
@@ -237,6 +243,7 @@ impl Partial {
             line,
             text: text.to_owned(),
             idle: 0,
+            stopped_by_text: false,
         }
     }
 
@@ -358,6 +365,9 @@ pub fn parse(text: &str) -> Trace {
                 pending = Some(p);
             }
         }
+        if let Some(p) = pending.as_mut() {
+            p.stopped_by_text = consumed < bytes.len();
+        }
         if let Some(p) = pending.take_if(|p| p.done()) {
             // ` (forced)` is the next write: on this line, or at the start of the next.
             let rest = &bytes[consumed..];
@@ -374,7 +384,13 @@ pub fn parse(text: &str) -> Trace {
         }
     }
     if let Some(p) = pending {
-        give_up(p, &mut trace);
+        // A record the stream ends inside, with nothing after it: the
+        // program exited while a GC cycle was being printed.
+        if p.pos > 1 && p.idle == 0 && !p.stopped_by_text {
+            trace.cut_off_at_exit = Some(p.fields[N] as u64);
+        } else {
+            give_up(p, &mut trace);
+        }
     }
     trace
 }
@@ -382,7 +398,12 @@ pub fn parse(text: &str) -> Trace {
 /// Cycle numbers missing from the sequence 1..=max: cycles whose record
 /// was lost without a readable start.
 pub fn missing_cycles(trace: &Trace) -> Vec<u64> {
-    let mut seen: Vec<u64> = trace.cycles.iter().map(|c| c.n).collect();
+    let mut seen: Vec<u64> = trace
+        .cycles
+        .iter()
+        .map(|c| c.n)
+        .chain(trace.cut_off_at_exit)
+        .collect();
     seen.sort_unstable();
     seen.dedup();
     let max = seen.last().copied().unwrap_or(0);
@@ -413,7 +434,15 @@ pub fn samples(trace: &Trace) -> Vec<Sample> {
     let mut out = vec![
         s(
             &metrics::GC_CYCLES,
-            Value::Int(trace.cycles.iter().map(|c| c.n).max().unwrap_or(0)),
+            Value::Int(
+                trace
+                    .cycles
+                    .iter()
+                    .map(|c| c.n)
+                    .chain(trace.cut_off_at_exit)
+                    .max()
+                    .unwrap_or(0),
+            ),
         ),
         s(&metrics::GC_PAUSE_TOTAL, Value::Float(pauses.iter().sum())),
         s(
@@ -482,12 +511,18 @@ impl Collect for Gctrace {
         })?;
         let trace = parse(&String::from_utf8_lossy(&text));
         let mut warnings = Vec::new();
+        let mut notes = Vec::new();
         if let Some(first) = trace.unreadable.first() {
             warnings.push(format!(
                 "gctrace: {} unreadable record(s), first at stderr line {}: `{}`; gc.pause.* miss those cycles",
                 trace.unreadable.len(),
                 first.line,
                 first.text
+            ));
+        }
+        if let Some(n) = trace.cut_off_at_exit {
+            notes.push(format!(
+                "gctrace: the program exited while cycle {n} was being printed; gc.cycles counts it, gc.pause.* do not"
             ));
         }
         let missing = missing_cycles(&trace);
@@ -500,6 +535,7 @@ impl Collect for Gctrace {
         Ok(Collected {
             samples: samples(&trace),
             warnings,
+            notes,
         })
     }
 }
@@ -653,8 +689,11 @@ mod tests {
 
     #[test]
     fn damaged_input_is_reported_not_guessed() {
-        // Truncated at the end of the stream.
+        // Truncated at the end of the stream: cut off by the exit.
         let t = parse("gc 1 @0.003s 5%: 0.007+0.84+0.001 ms clock, 0.015+0.028/0.0");
+        assert_eq!((t.unreadable.len(), t.cut_off_at_exit), (0, Some(1)));
+        // Truncated, then other output: unreadable.
+        let t = parse("gc 1 @0.003s 5%: 0.007+0.84+0.001 ms clock, 0.015+0.028/0.0HELLO\nmore\n");
         assert_eq!(t.unreadable.len(), 1);
         // Garbage where a number belongs, then a good record.
         let t = parse(&format!("gc 2 @xyz\n{GO119}\n"));
@@ -668,6 +707,23 @@ mod tests {
     #[test]
     fn stacks_index_points_at_the_stacks_literal() {
         assert!(matches!(GRAMMAR[STACKS_LIT], Tok::Lit(" MB stacks, ")));
+    }
+
+    /// A record the stream ends inside (the program exited mid-print) is a
+    /// note, not an unreadable record; its cycle still counts.
+    #[test]
+    fn record_cut_off_at_exit() {
+        let t = parse(&format!(
+            "{GO119}\ngc 4 @0.148s 9%: 0.13+1.2+0.003 ms clock, 0.27+0.006/0.15/0.098+0.006 ms cpu, 12->17->7 MB, 14 MB goal, 0 MB stacks, 0 MB globals, "
+        ));
+        assert!(t.unreadable.is_empty());
+        assert_eq!(t.cut_off_at_exit, Some(4));
+        assert!(missing_cycles(&t).is_empty() || missing_cycles(&t) == [1, 2]);
+        let by: BTreeMap<&str, f64> = samples(&t)
+            .iter()
+            .map(|s| (s.metric.name, s.value.as_f64()))
+            .collect();
+        assert_eq!(by["gc.cycles"], 4.0);
     }
 
     #[test]

@@ -67,6 +67,8 @@ pub struct Collected {
     pub samples: Vec<Sample>,
     /// Things the report should say, e.g. unreadable lines.
     pub warnings: Vec<String>,
+    /// Things worth knowing that are not problems (a record cut off by exit).
+    pub notes: Vec<String>,
 }
 
 /// One value of one metric from one run.
@@ -137,6 +139,7 @@ pub fn collect_all(
             }
         }
         all.warnings.extend(got.warnings);
+        all.notes.extend(got.notes);
     }
     Ok(all)
 }

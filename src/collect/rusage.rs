@@ -62,6 +62,7 @@ impl Collect for Rusage {
         Ok(Collected {
             samples,
             warnings: Vec::new(),
+            notes: Vec::new(),
         })
     }
 }

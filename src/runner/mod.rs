@@ -265,6 +265,7 @@ pub fn run_once(
         let mut status = run_status(&report.end, w.timeout)?;
         let mut stderr_tail = None;
         let mut warnings = Vec::new();
+        let mut notes = Vec::new();
         if status.is_ok() && !warmup {
             let artifacts = RunArtifacts {
                 report,
@@ -282,6 +283,7 @@ pub fn run_once(
                             .push(s.value);
                     }
                     warnings = collected.warnings;
+                    notes = collected.notes;
                 }
                 Err(e) => {
                     status = RunStatus::CollectFailed {
@@ -316,6 +318,9 @@ pub fn run_once(
         for warning in &warnings {
             let _ = writeln!(log, "memgate: warning: {}: {warning}", w.name);
         }
+        for note in &notes {
+            let _ = writeln!(log, "memgate: note: {}: {note}", w.name);
+        }
         out.runs.push(Run {
             index,
             warmup,
@@ -330,6 +335,7 @@ pub fn run_once(
             }),
             stderr_tail,
             warnings,
+            notes,
         });
     }
     Ok(())
