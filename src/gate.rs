@@ -407,6 +407,17 @@ impl Verdicts {
 }
 
 impl Verdicts {
+    /// The workload names, each once, in the order of the verdicts.
+    pub fn workload_names(&self) -> Vec<&str> {
+        let mut names: Vec<&str> = Vec::new();
+        for x in &self.verdicts {
+            if !names.contains(&x.workload.as_str()) {
+                names.push(&x.workload);
+            }
+        }
+        names
+    }
+
     /// Whether the gate failed (a regression or a budget breach).
     pub fn failed(&self) -> bool {
         !self.tally.passed

@@ -486,6 +486,21 @@ impl Results {
     }
 }
 
+/// The index of the first item matching, after pushing `make()` when none does.
+pub(crate) fn find_or_push<T>(
+    items: &mut Vec<T>,
+    matches: impl Fn(&T) -> bool,
+    make: impl FnOnce() -> T,
+) -> usize {
+    match items.iter().position(matches) {
+        Some(i) => i,
+        None => {
+            items.push(make());
+            items.len() - 1
+        }
+    }
+}
+
 /// Joins results of a sharded matrix into one file. Refuses other schema
 /// versions (at read time), overlapping workloads and different commits.
 pub fn merge(
@@ -512,14 +527,11 @@ pub fn merge(
         }
         let mut env_map = Vec::with_capacity(part.environments.len());
         for env in part.environments {
-            let idx = match merged.environments.iter().position(|e| *e == env) {
-                Some(i) => i,
-                None => {
-                    merged.environments.push(env);
-                    merged.environments.len() - 1
-                }
-            };
-            env_map.push(idx);
+            env_map.push(find_or_push(
+                &mut merged.environments,
+                |e| *e == env,
+                || env.clone(),
+            ));
         }
         for mut w in part.workloads {
             if let Some(other) = owner.get(&w.name) {

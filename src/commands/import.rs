@@ -11,7 +11,7 @@ use crate::collect::{dhat, gctrace, gobench};
 use crate::config::Lang;
 use crate::error::{Error, Outcome};
 use crate::fingerprint::Environment;
-use crate::results::{Results, Series, Value, WorkloadResults};
+use crate::results::{Results, Series, Value, WorkloadResults, find_or_push};
 
 /// Why an input could not be imported.
 #[derive(Debug, thiserror::Error)]
@@ -115,21 +115,16 @@ fn from_gobench(files: &[PathBuf]) -> Result<Results, ImportError> {
                 ci: None,
                 thp: None,
             };
-            let env_index = match environments.iter().position(|e| *e == env) {
-                Some(i) => i,
-                None => {
-                    environments.push(env);
-                    environments.len() - 1
-                }
-            };
+            let env_index = find_or_push(&mut environments, |e| *e == env, || env.clone());
             let pkg = get("pkg");
             let name = match &pkg {
                 Some(p) => format!("{p}/{}", line.name),
                 None => line.name.clone(),
             };
-            let index = match workloads.iter().position(|w| w.name == name) {
-                Some(i) => i,
-                None => {
+            let index = find_or_push(
+                &mut workloads,
+                |w| w.name == name,
+                || {
                     let mut w = workload(
                         &name,
                         Lang::Go,
@@ -147,10 +142,9 @@ fn from_gobench(files: &[PathBuf]) -> Result<Results, ImportError> {
                         .filter(|(k, _)| !["goos", "goarch", "pkg", "cpu"].contains(&k.as_str()))
                         .map(|(k, v)| (k.clone(), v.clone()))
                         .collect();
-                    workloads.push(w);
-                    workloads.len() - 1
-                }
-            };
+                    w
+                },
+            );
             for (value, unit) in &line.values {
                 let m = gobench::map_unit(unit, file.units.get(unit));
                 let converted = value * m.factor;
@@ -234,13 +228,11 @@ fn per_file(
                 .map(|s| s.to_string_lossy().into_owned())
                 .unwrap_or_else(|| "import".into())
         });
-        let index = match workloads.iter().position(|w| w.name == wname) {
-            Some(i) => i,
-            None => {
-                workloads.push(workload(&wname, lang, 0, vec![path.display().to_string()]));
-                workloads.len() - 1
-            }
-        };
+        let index = find_or_push(
+            &mut workloads,
+            |w| w.name == wname,
+            || workload(&wname, lang, 0, vec![path.display().to_string()]),
+        );
         for s in samples {
             workloads[index]
                 .metrics

@@ -33,12 +33,7 @@ pub fn escape_xml(s: &str) -> String {
 
 impl Render for Junit {
     fn render(&self, v: &Verdicts, w: &mut dyn Write) -> Result<(), ReportError> {
-        let mut names: Vec<&str> = Vec::new();
-        for x in &v.verdicts {
-            if !names.contains(&x.workload.as_str()) {
-                names.push(&x.workload);
-            }
-        }
+        let names = v.workload_names();
         let failures = v.verdicts.iter().filter(|x| x.status.fails()).count();
         writeln!(w, r#"<?xml version="1.0" encoding="UTF-8"?>"#)?;
         writeln!(

@@ -332,12 +332,7 @@ fn environment_rows(v: &Verdicts) -> Vec<Value> {
 /// The template context (documented in the README).
 fn context(v: &Verdicts, level: u8, max_workloads: usize) -> Value {
     let (icon, text) = headline(v);
-    let mut names: Vec<&str> = Vec::new();
-    for x in &v.verdicts {
-        if !names.contains(&x.workload.as_str()) {
-            names.push(&x.workload);
-        }
-    }
+    let mut names = v.workload_names();
     // Workloads with the worst verdicts first (verdicts are sorted by status).
     names.sort_by_key(|n| {
         v.verdicts

@@ -240,104 +240,102 @@ pub fn run_once(
     log: &mut dyn Write,
 ) -> Result<(), RunError> {
     let total = w.warmup + w.repetitions;
-    {
-        let warmup = index < w.warmup;
-        let files = RunFiles::in_dir(scratch, index);
-        let mut env = w.env.clone();
-        let mut argv = w.run.clone();
-        for c in collectors {
-            c.setup(&mut RunSetup {
-                env: &mut env,
-                argv: &mut argv,
-                files: &files,
-            });
-        }
-        let req = LaunchRequest {
-            argv: &argv,
-            dir: &w.dir,
-            env: &env,
-            timeout: w.timeout,
-            grace: w.kill_grace,
-            interval: w.sample_interval,
-        };
-        let launched = spawn::launch(launcher, &req, scratch, &format!("run{index}"))?;
-        let report = &launched.report;
-        let mut status = run_status(&report.end, w.timeout)?;
-        let mut stderr_tail = None;
-        let mut warnings = Vec::new();
-        let mut notes = Vec::new();
-        if status.is_ok() && !warmup {
-            let artifacts = RunArtifacts {
-                report,
-                stdout: &launched.stdout,
-                stderr: &launched.stderr,
-                files: &files,
-            };
-            match collect_all(collectors, &artifacts) {
-                Ok(collected) => {
-                    for s in collected.samples {
-                        out.metrics
-                            .entry(s.metric.name.to_owned())
-                            .or_insert_with(|| Series::new(s.metric, s.source))
-                            .samples
-                            .push(s.value);
-                    }
-                    warnings = collected.warnings;
-                    notes = collected.notes;
-                }
-                Err(e) => {
-                    status = RunStatus::CollectFailed {
-                        message: e.to_string(),
-                    }
-                }
-            }
-        }
-        if status.is_failure() {
-            stderr_tail = Some(failure_tail(&launched));
-        }
-        let peak = report
-            .rusage
-            .map(|_| crate::units::Bytes(crate::collect::rusage::peak_rss(report)));
-        let _ = writeln!(
-            log,
-            "memgate: {} {} {}/{}: {} in {:.3}s{}",
-            w.name,
-            if warmup { "warm-up" } else { "run" },
-            index + 1,
-            total,
-            status,
-            report.wall_ns as f64 / 1e9,
-            peak.map(|p| format!(", peak RSS {p}")).unwrap_or_default()
-        );
-        match &stderr_tail {
-            Some(tail) => {
-                let _ = writeln!(log, "{}", indent(tail));
-            }
-            None => pass_through(&launched.stderr, log),
-        }
-        for warning in &warnings {
-            let _ = writeln!(log, "memgate: warning: {}: {warning}", w.name);
-        }
-        for note in &notes {
-            let _ = writeln!(log, "memgate: note: {}: {note}", w.name);
-        }
-        out.runs.push(Run {
-            index,
-            warmup,
-            status,
-            wall_seconds: report.wall_ns as f64 / 1e9,
-            rss_floor_bytes: report.rss_floor_bytes,
-            rss_hwm_sampled_bytes: report.hwm_sampled_bytes,
-            timeline: (!w.sample_interval.is_zero()).then(|| Timeline {
-                interval_seconds: w.sample_interval.as_secs_f64(),
-                t_us: report.t_us.clone(),
-                rss_bytes: report.rss_bytes.clone(),
-            }),
-            stderr_tail,
-            warnings,
-            notes,
+    let warmup = index < w.warmup;
+    let files = RunFiles::in_dir(scratch, index);
+    let mut env = w.env.clone();
+    let mut argv = w.run.clone();
+    for c in collectors {
+        c.setup(&mut RunSetup {
+            env: &mut env,
+            argv: &mut argv,
+            files: &files,
         });
     }
+    let req = LaunchRequest {
+        argv: &argv,
+        dir: &w.dir,
+        env: &env,
+        timeout: w.timeout,
+        grace: w.kill_grace,
+        interval: w.sample_interval,
+    };
+    let launched = spawn::launch(launcher, &req, scratch, &format!("run{index}"))?;
+    let report = &launched.report;
+    let mut status = run_status(&report.end, w.timeout)?;
+    let mut stderr_tail = None;
+    let mut warnings = Vec::new();
+    let mut notes = Vec::new();
+    if status.is_ok() && !warmup {
+        let artifacts = RunArtifacts {
+            report,
+            stdout: &launched.stdout,
+            stderr: &launched.stderr,
+            files: &files,
+        };
+        match collect_all(collectors, &artifacts) {
+            Ok(collected) => {
+                for s in collected.samples {
+                    out.metrics
+                        .entry(s.metric.name.to_owned())
+                        .or_insert_with(|| Series::new(s.metric, s.source))
+                        .samples
+                        .push(s.value);
+                }
+                warnings = collected.warnings;
+                notes = collected.notes;
+            }
+            Err(e) => {
+                status = RunStatus::CollectFailed {
+                    message: e.to_string(),
+                }
+            }
+        }
+    }
+    if status.is_failure() {
+        stderr_tail = Some(failure_tail(&launched));
+    }
+    let peak = report
+        .rusage
+        .map(|_| crate::units::Bytes(crate::collect::rusage::peak_rss(report)));
+    let _ = writeln!(
+        log,
+        "memgate: {} {} {}/{}: {} in {:.3}s{}",
+        w.name,
+        if warmup { "warm-up" } else { "run" },
+        index + 1,
+        total,
+        status,
+        report.wall_ns as f64 / 1e9,
+        peak.map(|p| format!(", peak RSS {p}")).unwrap_or_default()
+    );
+    match &stderr_tail {
+        Some(tail) => {
+            let _ = writeln!(log, "{}", indent(tail));
+        }
+        None => pass_through(&launched.stderr, log),
+    }
+    for warning in &warnings {
+        let _ = writeln!(log, "memgate: warning: {}: {warning}", w.name);
+    }
+    for note in &notes {
+        let _ = writeln!(log, "memgate: note: {}: {note}", w.name);
+    }
+    out.runs.push(Run {
+        index,
+        warmup,
+        status,
+        wall_seconds: report.wall_ns as f64 / 1e9,
+        rss_floor_bytes: report.rss_floor_bytes,
+        rss_hwm_sampled_bytes: report.hwm_sampled_bytes,
+        timeline: (!w.sample_interval.is_zero()).then(|| Timeline {
+            interval_seconds: w.sample_interval.as_secs_f64(),
+            t_us: report.t_us.clone(),
+            rss_bytes: report.rss_bytes.clone(),
+        }),
+        stderr_tail,
+        warnings,
+        notes,
+    });
     Ok(())
 }
 
