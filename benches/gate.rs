@@ -10,10 +10,11 @@ use std::collections::BTreeMap;
 use criterion::{Criterion, criterion_group, criterion_main};
 use memgate::config::Lang;
 use memgate::fingerprint::Environment;
-use memgate::gate::{Side, evaluate};
+use memgate::gate::evaluate;
 use memgate::metrics::{self, MetricDef};
 use memgate::policy::GatePolicy;
 use memgate::results::{RESULTS_SCHEMA, Results, Series, Value, WorkloadResults};
+use memgate::verdicts::Side;
 
 /// A small deterministic generator (xorshift64*), so every run judges the same data.
 struct Rng(u64);

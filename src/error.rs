@@ -88,6 +88,9 @@ pub enum Error {
     /// Relative mode could not run: not a repository, a missing base ref.
     #[error(transparent)]
     Relative(crate::relative::RelativeError),
+    /// An `--accept` pattern that cannot be used.
+    #[error(transparent)]
+    Accept(#[from] crate::gate::AcceptError),
     /// Arguments that parse but do not make sense.
     #[error("{message}")]
     Usage {
@@ -126,6 +129,7 @@ impl Error {
             | Error::Import(_)
             | Error::Report(_)
             | Error::Usage { .. }
+            | Error::Accept(_)
             | Error::Init(_) => exit::BAD_INPUT,
             // Run errors arrive as Error::Run (see the From impl).
             Error::Relative(_) => exit::BAD_INPUT,

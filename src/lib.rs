@@ -24,6 +24,7 @@ pub mod results;
 pub mod runner;
 pub mod stats;
 pub mod units;
+pub mod verdicts;
 
 pub use error::{Error, Outcome};
 

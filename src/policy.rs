@@ -167,6 +167,23 @@ pub struct Threshold {
     pub alpha: f64,
 }
 
+impl Threshold {
+    /// The relative tolerance for people, e.g. `5%` or `2.5%`.
+    pub fn max_increase_text(&self) -> String {
+        let percent = format!("{:.4}", self.max_increase * 100.0);
+        format!("{}%", percent.trim_end_matches('0').trim_end_matches('.'))
+    }
+
+    /// Both tolerances for people, e.g. `5% and 512.0 KiB`.
+    pub fn describe(&self, unit: Unit) -> String {
+        format!(
+            "{} and {}",
+            self.max_increase_text(),
+            crate::units::human(unit, self.min_change)
+        )
+    }
+}
+
 /// Thresholds, budgets and settings for a gate run.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct GatePolicy {

@@ -185,6 +185,15 @@ serde_via_str!(Bytes, "a size such as `256MiB`");
 serde_via_str!(Percent, "a percentage such as `5%`");
 serde_via_str!(HumanDuration, "a duration such as `250ms` or `2m`");
 
+/// p-values for people: 4 significant digits, scientific when small.
+pub fn fmt_p(p: f64) -> String {
+    if p < 1e-4 {
+        format!("{p:.2e}")
+    } else {
+        format!("{p:.4}")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,6 +7,7 @@
 pub mod dhat;
 pub mod gctrace;
 pub mod gobench;
+pub mod launch_report;
 pub mod probe;
 pub mod rusage;
 
@@ -15,7 +16,7 @@ use std::path::{Path, PathBuf};
 
 use crate::metrics::MetricDef;
 use crate::results::Value;
-use crate::runner::launch::LaunchReport;
+use launch_report::LaunchReport;
 
 /// Everything a finished, successful run left for the collectors.
 #[derive(Debug, Clone, Copy)]

@@ -1,10 +1,10 @@
 //! The collector every run gets: wait4's rusage and the wall clock, read
 //! from the launcher's report. It needs no cooperation from the workload.
 
+use super::launch_report::LaunchReport;
 use super::{Collect, CollectError, Collected, RunArtifacts, Sample};
 use crate::metrics::{self, MetricDef};
 use crate::results::Value;
-use crate::runner::launch::LaunchReport;
 
 /// How far above the launcher's measured VmHWM its mm may have grown by the
 /// time the workload was spawned (argument vectors, the spawn itself).
@@ -70,7 +70,7 @@ impl Collect for Rusage {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::runner::launch::{End, Rusage as Ru};
+    use crate::collect::launch_report::{End, Rusage as Ru};
 
     fn report(maxrss_kib: u64, floor: u64, hwm: Option<u64>) -> LaunchReport {
         LaunchReport {

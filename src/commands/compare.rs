@@ -7,12 +7,13 @@ use crate::baseline;
 use crate::cli::{CheckArgs, CompareArgs, CompareFormat, RunOrder};
 use crate::config::Config;
 use crate::error::{Error, Outcome};
-use crate::gate::{self, Side, Verdicts};
+use crate::gate;
 use crate::policy::GatePolicy;
 use crate::relative::{self, Order, RelativeOptions};
 use crate::report::markdown::Markdown;
 use crate::report::{github, terminal};
 use crate::results::Results;
+use crate::verdicts::{Side, Verdicts};
 
 /// `memgate compare BASELINE CURRENT`.
 pub fn compare(args: CompareArgs) -> Result<Outcome, Error> {
@@ -163,9 +164,7 @@ fn accept(
     patterns: &[String],
     reason: Option<String>,
 ) -> Result<(), Error> {
-    let unmatched = verdicts
-        .accept(patterns, reason)
-        .map_err(|message| Error::Usage { message })?;
+    let unmatched = gate::accept(verdicts, patterns, reason)?;
     for p in unmatched {
         eprintln!("memgate: note: --accept {p} matched no regression");
     }

@@ -5,7 +5,7 @@
 use std::io::Write;
 
 use super::{Render, ReportError};
-use crate::gate::Verdicts;
+use crate::verdicts::Verdicts;
 
 /// The CSV renderer.
 #[derive(Debug, Clone, Copy, Default)]

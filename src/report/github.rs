@@ -6,7 +6,7 @@
 use std::io::Write;
 use std::path::Path;
 
-use crate::gate::{Status, Verdicts};
+use crate::verdicts::{Status, Verdicts};
 
 /// Escapes a workflow command's message: `%`, CR and LF.
 pub fn escape_data(s: &str) -> String {

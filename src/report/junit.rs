@@ -6,7 +6,7 @@
 use std::io::Write;
 
 use super::{Render, ReportError, Row};
-use crate::gate::{Status, Verdicts};
+use crate::verdicts::{Status, Verdicts};
 
 /// The JUnit renderer.
 #[derive(Debug, Clone, Copy, Default)]

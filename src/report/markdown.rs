@@ -16,8 +16,8 @@ use minijinja::value::{Serde, Value};
 use minijinja::{AutoEscape, Environment, context};
 
 use super::{Render, ReportError, Row, escape_markdown};
-use crate::gate::{Status, TimelinePair, Verdicts};
 use crate::units::human;
+use crate::verdicts::{Status, TimelinePair, Verdicts};
 
 /// The built-in template.
 pub const BUILTIN_TEMPLATE: &str = include_str!("templates/report.md.j2");

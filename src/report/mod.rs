@@ -13,8 +13,9 @@ pub mod terminal;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use crate::gate::{VERDICTS_SCHEMA, Verdict, Verdicts, fmt_p};
+use crate::units::fmt_p;
 use crate::units::human;
+use crate::verdicts::{VERDICTS_SCHEMA, Verdict, Verdicts};
 
 /// A report that could not be made.
 #[derive(Debug, thiserror::Error)]
@@ -173,8 +174,8 @@ impl Row {
             None => "-".into(),
         };
         let mut threshold = format!(
-            "{}%, {}",
-            trim_float(v.threshold.max_increase * 100.0),
+            "{}, {}",
+            v.threshold.max_increase_text(),
             human(v.unit, v.threshold.min_change)
         );
         if let Some(b) = v.budget {
@@ -192,11 +193,6 @@ impl Row {
             reason: v.reason.clone(),
         }
     }
-}
-
-fn trim_float(v: f64) -> String {
-    let s = format!("{v:.4}");
-    s.trim_end_matches('0').trim_end_matches('.').to_owned()
 }
 
 #[cfg(test)]

@@ -3,8 +3,9 @@
 
 use std::io::{self, Write};
 
-use crate::gate::{Status, Verdict, Verdicts, fmt_p};
+use crate::units::fmt_p;
 use crate::units::human;
+use crate::verdicts::{Status, Verdict, Verdicts};
 
 /// Whether to colour output written to stdout: a TTY, and NO_COLOR unset
 /// or empty (<https://no-color.org>).

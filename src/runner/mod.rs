@@ -16,6 +16,7 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
+use crate::collect::launch_report::End;
 use crate::collect::{
     Collect, RunArtifacts, RunFiles, RunSetup, collect_all,
     dhat::{Dhat, ValgrindDhat},
@@ -26,7 +27,6 @@ use crate::collect::{
 use crate::config::{Collector, Workload};
 use crate::fingerprint::{self, Environment};
 use crate::results::{Failure, Results, Run, RunStatus, Series, Shard, Timeline, WorkloadResults};
-use launch::End;
 use spawn::{LaunchRequest, Launched};
 
 /// Lines of stderr kept for a failed build or run.

@@ -15,7 +15,8 @@ use std::sync::{Once, OnceLock};
 use std::time::Duration;
 
 use super::RunError;
-use super::launch::{LAUNCH_SUBCOMMAND, LaunchReport, LaunchSpec};
+use super::launch::{LAUNCH_SUBCOMMAND, LaunchSpec};
+use crate::collect::launch_report::LaunchReport;
 
 /// Set once memgate has received SIGINT, SIGTERM or SIGHUP.
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);

@@ -27,6 +27,6 @@ fn schemas_are_up_to_date() {
     );
     check(
         "verdicts.v1.json",
-        serde_json::to_value(schemars::schema_for!(memgate::gate::Verdicts)).unwrap(),
+        serde_json::to_value(schemars::schema_for!(memgate::verdicts::Verdicts)).unwrap(),
     );
 }

@@ -1,0 +1,346 @@
+//! Judging one (workload, metric): the exact rule for constant or
+//! deterministic samples, the Mann-Whitney U test otherwise (concluded once
+//! the run's multiple-testing correction is known), tolerances, budgets,
+//! and the downgrade of machine-dependent metrics across environments.
+
+use crate::metrics::{Better, Stability, Unit};
+use crate::policy::{Correction, GatePolicy, PolicyError, Threshold};
+use crate::results::Series;
+use crate::stats::{self, Summary};
+use crate::units::{fmt_p, human};
+use crate::verdicts::{Change, Method, Status, TestOutcome, Verdict};
+
+pub(super) enum OneSided {
+    /// The current workload ran, failed, and has no sample.
+    CurrentFailed,
+    BaselineOnly,
+    CurrentOnly,
+}
+
+fn values(s: &Series) -> Vec<f64> {
+    s.samples.iter().map(|v| v.as_f64()).collect()
+}
+
+pub(super) fn missing(
+    policy: &GatePolicy,
+    workload: &str,
+    metric: &str,
+    s: &Series,
+    side: OneSided,
+) -> Result<Verdict, PolicyError> {
+    let xs = values(s);
+    let (reason, baseline_samples, current_samples) = match side {
+        OneSided::CurrentFailed => (
+            "not measured now: the workload's current runs failed (see the failed workloads)"
+                .to_owned(),
+            xs,
+            Vec::new(),
+        ),
+        OneSided::BaselineOnly => (
+            "in the baseline only: not measured now".to_owned(),
+            xs,
+            Vec::new(),
+        ),
+        OneSided::CurrentOnly => (
+            "new: not in the baseline, nothing to compare with".to_owned(),
+            Vec::new(),
+            xs,
+        ),
+    };
+    Ok(Verdict {
+        workload: workload.to_owned(),
+        metric: metric.to_owned(),
+        unit: s.unit,
+        better: s.better,
+        stability: s.stability,
+        status: Status::Missing,
+        reason,
+        baseline: Summary::of(&baseline_samples),
+        current: Summary::of(&current_samples),
+        change: None,
+        test: None,
+        threshold: policy.threshold(workload, metric, s.unit)?,
+        budget: policy.budget(workload, metric, s.unit)?,
+        baseline_samples,
+        current_samples,
+    })
+}
+
+pub(super) enum Judged {
+    Done(Verdict),
+    Test(Pending),
+}
+
+/// A verdict waiting for the run's multiple-testing correction.
+pub(super) struct Pending {
+    verdict: Verdict,
+    pub(super) u: stats::MannWhitney,
+    env_differs: bool,
+}
+
+/// Whether a change of the median is beyond both tolerances, and in which
+/// direction: `Some(true)` worse, `Some(false)` better, `None` within.
+fn beyond_tolerance(better: Better, base: f64, cur: f64, t: &Threshold) -> Option<bool> {
+    let worse_by = match better {
+        Better::Lower => cur - base,
+        Better::Higher => base - cur,
+    };
+    let relative = if base == 0.0 {
+        if worse_by == 0.0 {
+            0.0
+        } else {
+            f64::INFINITY.copysign(worse_by)
+        }
+    } else {
+        worse_by / base.abs()
+    };
+    if relative > t.max_increase && worse_by > t.min_change {
+        Some(true)
+    } else if -relative > t.max_increase && -worse_by > t.min_change {
+        Some(false)
+    } else {
+        None
+    }
+}
+
+fn describe_change(unit: Unit, base: f64, cur: f64, change: &Change) -> String {
+    let pct = change
+        .percent()
+        .map(|p| format!("{p:+.2}% "))
+        .unwrap_or_default();
+    format!("{pct}(median {} → {})", human(unit, base), human(unit, cur))
+}
+
+pub(super) fn judge(
+    policy: &GatePolicy,
+    workload: &str,
+    metric: &str,
+    b: &Series,
+    c: &Series,
+    confidence: f64,
+    env_differs: bool,
+) -> Result<Judged, PolicyError> {
+    let unit = c.unit;
+    // Only a difference that is allowed to matter downgrades anything.
+    let env_differs = env_differs && !policy.strict_env;
+    let (xs, ys) = (values(b), values(c));
+    let threshold = policy.threshold(workload, metric, unit)?;
+    let budget = policy.budget(workload, metric, unit)?;
+    let (bs, cs) = (Summary::of(&xs), Summary::of(&ys));
+    let mut v = Verdict {
+        workload: workload.to_owned(),
+        metric: metric.to_owned(),
+        unit,
+        better: c.better,
+        stability: c.stability,
+        status: Status::Inconclusive,
+        reason: String::new(),
+        baseline: bs,
+        current: cs,
+        change: None,
+        test: None,
+        threshold,
+        budget,
+        baseline_samples: xs.clone(),
+        current_samples: ys.clone(),
+    };
+    let (Some(bs), Some(cs)) = (bs, cs) else {
+        v.reason = format!(
+            "no successful runs on the {} side",
+            if bs.is_none() { "baseline" } else { "current" }
+        );
+        return Ok(Judged::Done(apply_budget(v)));
+    };
+    let change = Change {
+        delta: cs.median - bs.median,
+        ratio: (bs.median != 0.0).then(|| cs.median / bs.median),
+    };
+    v.change = Some(change);
+    let what = describe_change(unit, bs.median, cs.median, &change);
+
+    let constant = bs.is_constant() && cs.is_constant();
+    if constant || c.stability == Stability::Deterministic {
+        v.test = Some(TestOutcome {
+            method: Method::Exact,
+            p: None,
+            p_adjusted: None,
+            exact_distribution: false,
+            min_attainable_p: None,
+            detection_threshold: None,
+            shift: None,
+        });
+        let basis = if constant {
+            if bs.median == cs.median {
+                format!(
+                    "identical on both sides ({} x{} vs x{})",
+                    human(unit, bs.median),
+                    bs.n,
+                    cs.n
+                )
+            } else {
+                "constant on both sides".to_owned()
+            }
+        } else {
+            format!(
+                "deterministic metric, compared exactly (it varied: {} to {})",
+                human(unit, cs.min.min(bs.min)),
+                human(unit, cs.max.max(bs.max))
+            )
+        };
+        (v.status, v.reason) = match beyond_tolerance(c.better, bs.median, cs.median, &threshold) {
+            Some(true) => (
+                Status::Regression,
+                format!("{what}, beyond {}; {basis}", threshold.describe(unit)),
+            ),
+            Some(false) => (Status::Improvement, format!("{what}; {basis}")),
+            None if bs.median == cs.median => (Status::Unchanged, basis),
+            None => (
+                Status::Unchanged,
+                format!("{what}, within {}; {basis}", threshold.describe(unit)),
+            ),
+        };
+        if v.status == Status::Regression
+            && env_differs
+            && c.stability == Stability::MachineDependent
+        {
+            downgrade(&mut v);
+        }
+        return Ok(Judged::Done(apply_budget(v)));
+    }
+    let u = match stats::mann_whitney(&xs, &ys) {
+        Ok(u) => u,
+        Err(e) => {
+            v.reason = e.to_string();
+            return Ok(Judged::Done(apply_budget(v)));
+        }
+    };
+    v.test = Some(TestOutcome {
+        method: Method::MannWhitneyU,
+        p: Some(u.p),
+        p_adjusted: None,
+        exact_distribution: u.exact,
+        min_attainable_p: Some(stats::min_attainable_p(xs.len(), ys.len())),
+        detection_threshold: None,
+        shift: stats::hodges_lehmann(&xs, &ys, confidence),
+    });
+    v.reason = what;
+    Ok(Judged::Test(Pending {
+        verdict: v,
+        u,
+        env_differs,
+    }))
+}
+
+impl Pending {
+    pub(super) fn conclude(
+        self,
+        p_adjusted: f64,
+        divisor: f64,
+        m: usize,
+        correction: Correction,
+    ) -> Verdict {
+        let Pending {
+            mut verdict,
+            u,
+            env_differs,
+        } = self;
+        let t = verdict.threshold;
+        let unit = verdict.unit;
+        let detect = t.alpha / divisor;
+        let what = std::mem::take(&mut verdict.reason);
+        let (n1, n2) = (
+            verdict.baseline_samples.len(),
+            verdict.current_samples.len(),
+        );
+        let min_p = stats::min_attainable_p(n1, n2);
+        if let Some(test) = verdict.test.as_mut() {
+            test.p_adjusted = Some(p_adjusted);
+            test.detection_threshold = Some(detect);
+        }
+        let correction_text = match correction {
+            Correction::Holm if m > 1 => format!(" after Holm over {m} tests"),
+            _ => String::new(),
+        };
+        let p_text = if correction_text.is_empty() {
+            format!("p = {}", fmt_p(u.p))
+        } else {
+            format!("p = {}, {}{correction_text}", fmt_p(u.p), fmt_p(p_adjusted))
+        };
+        let (base, cur) = match (verdict.baseline, verdict.current) {
+            (Some(b), Some(c)) => (b.median, c.median),
+            _ => (f64::NAN, f64::NAN),
+        };
+        // benchstat counts p == alpha as significant (reference §1.6).
+        let significant = p_adjusted <= t.alpha;
+        (verdict.status, verdict.reason) = if significant {
+            match beyond_tolerance(verdict.better, base, cur, &t) {
+                Some(true) => (
+                    Status::Regression,
+                    format!("{what}, {p_text}; beyond {}", t.describe(unit)),
+                ),
+                Some(false) => (Status::Improvement, format!("{what}, {p_text}")),
+                None => (
+                    Status::Unchanged,
+                    format!(
+                        "{what}, {p_text}: significant but within {}",
+                        t.describe(unit)
+                    ),
+                ),
+            }
+        } else if min_p > detect {
+            let needed = stats::runs_needed(detect);
+            (
+                Status::Inconclusive,
+                format!(
+                    "{what}; {n1} vs {n2} runs cannot reach significance: the smallest possible p is {}, {} needs p <= {}; use at least {needed} runs per side",
+                    fmt_p(min_p),
+                    if correction_text.is_empty() {
+                        format!("alpha {}", t.alpha)
+                    } else {
+                        format!("Holm over {m} tests")
+                    },
+                    fmt_p(detect)
+                ),
+            )
+        } else {
+            (
+                Status::Unchanged,
+                format!("{what}, {p_text}: no significant difference"),
+            )
+        };
+        if verdict.status == Status::Regression
+            && env_differs
+            && verdict.stability == Stability::MachineDependent
+        {
+            downgrade(&mut verdict);
+        }
+        apply_budget(verdict)
+    }
+}
+
+fn downgrade(v: &mut Verdict) {
+    v.status = Status::Warning;
+    v.reason = format!(
+        "{}; a warning, not a failure: the baseline was measured in another environment (see the differences) and this metric depends on the machine; set gate.strict_env to fail anyway",
+        v.reason
+    );
+}
+
+fn apply_budget(mut v: Verdict) -> Verdict {
+    if let (Some(budget), Some(cur)) = (v.budget, v.current) {
+        let over = match v.better {
+            Better::Lower => cur.median > budget,
+            Better::Higher => cur.median < budget,
+        };
+        if over {
+            v.reason = format!(
+                "median {} is over the budget of {}; {}",
+                human(v.unit, cur.median),
+                human(v.unit, budget),
+                v.reason
+            );
+            v.status = Status::OverBudget;
+        }
+    }
+    v
+}

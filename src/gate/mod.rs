@@ -1,0 +1,485 @@
+//! The gate: turns a baseline, the current results and the policy into
+//! verdicts, one per (workload, metric), without crying wolf.
+//!
+//! - Both sides constant, or a deterministic metric: the exact rule. Any
+//!   change beyond the tolerance is real; no test is needed or meaningful.
+//! - Otherwise the two-sided Mann-Whitney U test, Holm-corrected across
+//!   every test of the run; a regression needs significance AND a change of
+//!   the median beyond both `max_increase` and `min_change`.
+//! - Sample sizes that can never reach significance after correction give
+//!   "inconclusive", with the number of runs that would be needed.
+//! - A budget fails on its own when the current median exceeds it.
+//! - When the two sides ran in different environments, regressions of
+//!   machine-dependent metrics become warnings unless `strict_env`.
+//!
+//! The verdicts are data; reports render them and `main` picks the exit code.
+
+mod accept;
+mod env;
+mod judge;
+
+pub use accept::{AcceptError, accept};
+
+use std::collections::BTreeMap;
+
+use crate::policy::{Correction, GatePolicy, PolicyError};
+use crate::results::{Results, Timeline, WorkloadResults};
+use crate::stats;
+use crate::verdicts::{
+    FailedWorkload, Settings, Side, Status, Tally, TimelinePair, VERDICTS_SCHEMA, Verdict, Verdicts,
+};
+use judge::{Judged, OneSided, Pending};
+
+/// Judges `current` against `baseline` under `policy`.
+pub fn evaluate(
+    policy: &GatePolicy,
+    baseline: &Side,
+    base: &Results,
+    current: &Side,
+    cur: &Results,
+) -> Result<Verdicts, PolicyError> {
+    let confidence = policy.confidence();
+    let mut differences = Vec::new();
+    let mut verdicts = Vec::new();
+    let mut pending: Vec<Pending> = Vec::new();
+
+    let base_by_name: BTreeMap<&str, &WorkloadResults> = base
+        .workloads
+        .iter()
+        .map(|w| (w.name.as_str(), w))
+        .collect();
+    let cur_names: Vec<&str> = cur.workloads.iter().map(|w| w.name.as_str()).collect();
+    for cw in &cur.workloads {
+        let Some(bw) = base_by_name.get(cw.name.as_str()) else {
+            for (metric, s) in &cw.metrics {
+                verdicts.push(judge::missing(
+                    policy,
+                    &cw.name,
+                    metric,
+                    s,
+                    OneSided::CurrentOnly,
+                )?);
+            }
+            continue;
+        };
+        let diffs = env::env_differences(bw, base, cw, cur);
+        let env_differs = !diffs.is_empty();
+        differences.extend(diffs);
+        let metrics: std::collections::BTreeSet<&String> =
+            bw.metrics.keys().chain(cw.metrics.keys()).collect();
+        for metric in metrics {
+            match (bw.metrics.get(metric), cw.metrics.get(metric)) {
+                (Some(b), Some(c)) => {
+                    let j = judge::judge(policy, &cw.name, metric, b, c, confidence, env_differs)?;
+                    match j {
+                        Judged::Done(v) => verdicts.push(v),
+                        Judged::Test(p) => pending.push(p),
+                    }
+                }
+                (Some(b), None) => {
+                    let side = if cw.has_failures() {
+                        OneSided::CurrentFailed
+                    } else {
+                        OneSided::BaselineOnly
+                    };
+                    verdicts.push(judge::missing(policy, &cw.name, metric, b, side)?)
+                }
+                (None, Some(c)) => verdicts.push(judge::missing(
+                    policy,
+                    &cw.name,
+                    metric,
+                    c,
+                    OneSided::CurrentOnly,
+                )?),
+                (None, None) => {}
+            }
+        }
+    }
+    for bw in &base.workloads {
+        if !cur_names.contains(&bw.name.as_str()) {
+            for (metric, s) in &bw.metrics {
+                verdicts.push(judge::missing(
+                    policy,
+                    &bw.name,
+                    metric,
+                    s,
+                    OneSided::BaselineOnly,
+                )?);
+            }
+        }
+    }
+
+    let m = pending.len();
+    let ps: Vec<f64> = pending.iter().map(|p| p.u.p).collect();
+    let adjusted = match policy.correction {
+        Correction::Holm => stats::holm(&ps),
+        Correction::None => ps.clone(),
+    };
+    let divisor = match policy.correction {
+        Correction::Holm => m.max(1) as f64,
+        Correction::None => 1.0,
+    };
+    for (p, adj) in pending.into_iter().zip(adjusted) {
+        verdicts.push(p.conclude(adj, divisor, m, policy.correction));
+    }
+
+    verdicts.sort_by_key(|v| v.status);
+    let failed_workloads = cur
+        .workloads
+        .iter()
+        .filter_map(|w| {
+            let reason = if let Some(f) = &w.build_failure {
+                f.reason.clone()
+            } else {
+                let failed: Vec<String> = w
+                    .runs
+                    .iter()
+                    .filter(|r| r.status.is_failure())
+                    .map(|r| format!("run {}: {}", r.index + 1, r.status))
+                    .collect();
+                if failed.is_empty() {
+                    return None;
+                }
+                failed.join("; ")
+            };
+            Some(FailedWorkload {
+                workload: w.name.clone(),
+                reason,
+            })
+        })
+        .collect();
+    let tally = tally(&verdicts);
+    let timelines = cur
+        .workloads
+        .iter()
+        .filter_map(|cw| {
+            let baseline = base_by_name
+                .get(cw.name.as_str())
+                .and_then(|bw| median_timeline(bw));
+            let current = median_timeline(cw);
+            (baseline.is_some() || current.is_some()).then(|| TimelinePair {
+                workload: cw.name.clone(),
+                baseline,
+                current,
+            })
+        })
+        .collect();
+    Ok(Verdicts {
+        schema: VERDICTS_SCHEMA.to_owned(),
+        memgate_version: env!("CARGO_PKG_VERSION").to_owned(),
+        created_at: crate::fingerprint::now_rfc3339(),
+        baseline: baseline.clone(),
+        current: current.clone(),
+        settings: Settings {
+            correction: policy.correction,
+            confidence,
+            tests: m,
+            strict_env: policy.strict_env,
+        },
+        environment_differences: differences,
+        failed_workloads,
+        verdicts,
+        tally,
+        acceptance: None,
+        timelines,
+    })
+}
+
+fn tally(verdicts: &[Verdict]) -> Tally {
+    let mut t = Tally::default();
+    for v in verdicts {
+        match v.status {
+            Status::OverBudget => t.over_budget += 1,
+            Status::Regression => t.regressions += 1,
+            Status::Accepted => t.accepted += 1,
+            Status::Warning => t.warnings += 1,
+            Status::Inconclusive => t.inconclusive += 1,
+            Status::Missing => t.missing += 1,
+            Status::Improvement => t.improvements += 1,
+            Status::Unchanged => t.unchanged += 1,
+        }
+    }
+    t.passed = t.over_budget == 0 && t.regressions == 0;
+    t
+}
+
+/// Most points kept of a timeline in the verdicts.
+pub const TIMELINE_POINTS: usize = 60;
+
+/// The timeline of the run whose process.rss.peak is the median, thinned
+/// to at most [`TIMELINE_POINTS`] points.
+fn median_timeline(w: &WorkloadResults) -> Option<Timeline> {
+    let mut runs: Vec<(&crate::results::Run, u64)> = w
+        .runs
+        .iter()
+        .filter(|r| !r.warmup && r.status.is_ok())
+        .filter_map(|r| {
+            let t = r.timeline.as_ref()?;
+            let peak = t.rss_bytes.iter().copied().max()?;
+            Some((r, peak))
+        })
+        .collect();
+    if runs.is_empty() {
+        return None;
+    }
+    runs.sort_by_key(|(_, peak)| *peak);
+    let t = runs[runs.len() / 2].0.timeline.as_ref()?;
+    let step = t.t_us.len().div_ceil(TIMELINE_POINTS).max(1);
+    Some(Timeline {
+        interval_seconds: t.interval_seconds,
+        t_us: t.t_us.iter().step_by(step).copied().collect(),
+        rss_bytes: t.rss_bytes.iter().step_by(step).copied().collect(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::metrics::{self, MetricDef};
+    use crate::results::{RESULTS_SCHEMA, Series, Value};
+    use crate::verdicts::Method;
+
+    fn results(workload: &str, metric: &MetricDef, samples: &[f64], cpu: &str) -> Results {
+        let mut s = Series::new(metric, "test");
+        s.samples = samples
+            .iter()
+            .map(|&v| {
+                if v.fract() == 0.0 {
+                    Value::Int(v as u64)
+                } else {
+                    Value::Float(v)
+                }
+            })
+            .collect();
+        let mut env = crate::fingerprint::Environment::detect(std::path::Path::new("/nonexistent"));
+        env.cpu_model = Some(cpu.into());
+        Results {
+            schema: RESULTS_SCHEMA.into(),
+            memgate_version: "test".into(),
+            created_at: "2026-11-23T00:00:00Z".into(),
+            shards: vec![],
+            environments: vec![env],
+            workloads: vec![WorkloadResults {
+                name: workload.into(),
+                lang: crate::config::Lang::Other,
+                environment: 0,
+                command: vec!["x".into()],
+                tags: BTreeMap::new(),
+                binary_sha256: None,
+                build_failure: None,
+                runs: vec![],
+                metrics: BTreeMap::from([(metric.name.to_owned(), s)]),
+            }],
+        }
+    }
+
+    fn judge1(base: &[f64], cur: &[f64], policy: &GatePolicy) -> Verdict {
+        judge_with(base, cur, policy, "cpu", "cpu")
+    }
+
+    fn judge_with(
+        base: &[f64],
+        cur: &[f64],
+        policy: &GatePolicy,
+        cpu_b: &str,
+        cpu_c: &str,
+    ) -> Verdict {
+        let b = results("w", &metrics::RSS_PEAK, base, cpu_b);
+        let c = results("w", &metrics::RSS_PEAK, cur, cpu_c);
+        let v = evaluate(policy, &Side::of("b", &b), &b, &Side::of("c", &c), &c).unwrap();
+        assert_eq!(v.verdicts.len(), 1);
+        v.verdicts[0].clone()
+    }
+
+    const MIB: f64 = 1048576.0;
+
+    fn spread(center: f64, n: usize) -> Vec<f64> {
+        (0..n).map(|i| center + (i as f64) * 10_000.0).collect()
+    }
+
+    #[test]
+    fn clear_regression_fails() {
+        let v = judge1(
+            &spread(100.0 * MIB, 8),
+            &spread(120.0 * MIB, 8),
+            &GatePolicy::default(),
+        );
+        assert_eq!(v.status, Status::Regression, "{}", v.reason);
+        assert!(
+            v.reason.starts_with(
+                "+19.99% (median 100.0 MiB → 120.0 MiB), p = 0.0002; beyond 5% and 512.0 KiB"
+            ),
+            "{}",
+            v.reason
+        );
+    }
+
+    #[test]
+    fn small_change_within_tolerance_passes() {
+        let v = judge1(
+            &spread(100.0 * MIB, 8),
+            &spread(103.0 * MIB, 8),
+            &GatePolicy::default(),
+        );
+        assert_eq!(v.status, Status::Unchanged, "{}", v.reason);
+        assert!(
+            v.reason.contains("significant but within 5%"),
+            "{}",
+            v.reason
+        );
+    }
+
+    #[test]
+    fn too_few_runs_are_inconclusive_with_runs_needed() {
+        let v = judge1(
+            &spread(100.0 * MIB, 3),
+            &spread(150.0 * MIB, 3),
+            &GatePolicy::default(),
+        );
+        assert_eq!(v.status, Status::Inconclusive);
+        assert!(
+            v.reason.contains("use at least 4 runs per side"),
+            "{}",
+            v.reason
+        );
+    }
+
+    #[test]
+    fn identical_constants_compare_exactly() {
+        let v = judge1(&[5.0 * MIB; 4], &[5.0 * MIB; 4], &GatePolicy::default());
+        assert_eq!(v.status, Status::Unchanged);
+        assert_eq!(v.test.unwrap().method, Method::Exact);
+        assert!(
+            v.reason.starts_with("identical on both sides"),
+            "{}",
+            v.reason
+        );
+        let v = judge1(&[5.0 * MIB; 2], &[6.0 * MIB; 2], &GatePolicy::default());
+        assert_eq!(
+            v.status,
+            Status::Regression,
+            "constants that differ need no test: {}",
+            v.reason
+        );
+    }
+
+    #[test]
+    fn budget_fails_on_its_own() {
+        let mut policy = GatePolicy::default();
+        policy.budgets.insert(
+            "w".into(),
+            BTreeMap::from([(
+                "process.rss.peak".into(),
+                crate::policy::Quantity::Bytes(50 << 20),
+            )]),
+        );
+        let v = judge1(&spread(100.0 * MIB, 3), &spread(100.0 * MIB, 3), &policy);
+        assert_eq!(v.status, Status::OverBudget);
+        assert!(
+            v.reason
+                .starts_with("median 100.0 MiB is over the budget of 50.0 MiB"),
+            "{}",
+            v.reason
+        );
+    }
+
+    #[test]
+    fn other_machine_turns_machine_dependent_regressions_into_warnings() {
+        let v = judge_with(
+            &spread(100.0 * MIB, 8),
+            &spread(120.0 * MIB, 8),
+            &GatePolicy::default(),
+            "cpu A",
+            "cpu B",
+        );
+        assert_eq!(v.status, Status::Warning, "{}", v.reason);
+        let strict = GatePolicy {
+            strict_env: true,
+            ..Default::default()
+        };
+        let v = judge_with(
+            &spread(100.0 * MIB, 8),
+            &spread(120.0 * MIB, 8),
+            &strict,
+            "cpu A",
+            "cpu B",
+        );
+        assert_eq!(v.status, Status::Regression);
+    }
+
+    #[test]
+    fn missing_sides_are_reported() {
+        let b = results("old", &metrics::RSS_PEAK, &[1.0], "c");
+        let c = results("new", &metrics::RSS_PEAK, &[1.0], "c");
+        let v = evaluate(
+            &GatePolicy::default(),
+            &Side::of("b", &b),
+            &b,
+            &Side::of("c", &c),
+            &c,
+        )
+        .unwrap();
+        let statuses: Vec<(&str, Status)> = v
+            .verdicts
+            .iter()
+            .map(|v| (v.workload.as_str(), v.status))
+            .collect();
+        assert_eq!(
+            statuses,
+            [("new", Status::Missing), ("old", Status::Missing)]
+        );
+        assert!(v.tally.passed);
+    }
+
+    #[test]
+    fn holm_raises_the_bar_across_many_tests() {
+        // One shifted metric among many: 6 vs 6 separated gives p = 0.0022,
+        // significant alone but not after Holm over 30 tests (0.05/30 = 0.0017).
+        let base = spread(100.0 * MIB, 6);
+        let cur = spread(130.0 * MIB, 6);
+        let mut b = results("w", &metrics::RSS_PEAK, &base, "c");
+        let mut c = results("w", &metrics::RSS_PEAK, &cur, "c");
+        for i in 0..29 {
+            let mut s = Series::new(&metrics::RSS_PEAK, "t");
+            s.samples = spread(10.0 * MIB, 6)
+                .iter()
+                .map(|&v| Value::Int(v as u64 + i))
+                .collect();
+            b.workloads[0]
+                .metrics
+                .insert(format!("custom.{i}"), s.clone());
+            c.workloads[0].metrics.insert(format!("custom.{i}"), s);
+        }
+        let v = evaluate(
+            &GatePolicy::default(),
+            &Side::of("b", &b),
+            &b,
+            &Side::of("c", &c),
+            &c,
+        )
+        .unwrap();
+        assert_eq!(v.settings.tests, 30);
+        let rss = v
+            .verdicts
+            .iter()
+            .find(|v| v.metric == "process.rss.peak")
+            .unwrap();
+        assert_eq!(rss.status, Status::Inconclusive, "{}", rss.reason);
+        assert!(
+            rss.reason.contains("use at least 7 runs per side"),
+            "{}",
+            rss.reason
+        );
+        let none = GatePolicy {
+            correction: Correction::None,
+            ..Default::default()
+        };
+        let v = evaluate(&none, &Side::of("b", &b), &b, &Side::of("c", &c), &c).unwrap();
+        let rss = v
+            .verdicts
+            .iter()
+            .find(|v| v.metric == "process.rss.peak")
+            .unwrap();
+        assert_eq!(rss.status, Status::Regression, "{}", rss.reason);
+    }
+}

@@ -1,0 +1,333 @@
+//! The verdicts schema (`memgate/verdicts/v1`): what one gate run
+//! concluded, per (workload, metric), and the context a report needs (both
+//! sides, settings, environment differences, failed workloads, timelines).
+//! Plain data: the gate writes it, reports and `memgate report` read it.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::fingerprint::Environment;
+use crate::metrics::{Better, Stability, Unit};
+use crate::policy::{Correction, Threshold};
+use crate::results::{Results, Timeline};
+use crate::stats::{HodgesLehmann, Summary};
+
+/// The schema tag of verdicts files.
+pub const VERDICTS_SCHEMA: &str = "memgate/verdicts/v1";
+
+/// What the gate concluded for one (workload, metric).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "kebab-case")]
+pub enum Status {
+    /// The current median exceeds a hard budget. Fails the gate.
+    OverBudget,
+    /// Significantly worse, beyond the tolerances. Fails the gate.
+    Regression,
+    /// A regression someone declared intended (`--accept`). Reported, does not fail.
+    Accepted,
+    /// A regression of a machine-dependent metric measured in another
+    /// environment than its baseline. Reported, does not fail.
+    Warning,
+    /// Too few samples to ever reach significance.
+    Inconclusive,
+    /// The metric or workload is on one side only.
+    Missing,
+    /// Significantly better, beyond the tolerances.
+    Improvement,
+    /// No change worth reporting.
+    Unchanged,
+}
+
+impl Status {
+    /// Whether this verdict fails the gate.
+    pub fn fails(self) -> bool {
+        matches!(self, Status::OverBudget | Status::Regression)
+    }
+
+    /// The name used in reports and JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::OverBudget => "over-budget",
+            Status::Regression => "regression",
+            Status::Accepted => "accepted",
+            Status::Warning => "warning",
+            Status::Inconclusive => "inconclusive",
+            Status::Missing => "missing",
+            Status::Improvement => "improvement",
+            Status::Unchanged => "unchanged",
+        }
+    }
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// How a verdict was reached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "kebab-case")]
+pub enum Method {
+    /// Medians compared directly against the tolerances.
+    Exact,
+    /// Two-sided Mann-Whitney U test, then the tolerances.
+    MannWhitneyU,
+}
+
+/// The statistics behind a verdict.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct TestOutcome {
+    /// Exact rule or U test.
+    pub method: Method,
+    /// The U test's two-sided p-value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub p: Option<f64>,
+    /// p after the run's multiple-testing correction.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub p_adjusted: Option<f64>,
+    /// Whether the U test used its exact distribution.
+    #[serde(default)]
+    pub exact_distribution: bool,
+    /// The smallest p these sample sizes can give.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_attainable_p: Option<f64>,
+    /// The p a test needs to count, after correction (alpha / m under Holm).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detection_threshold: Option<f64>,
+    /// Hodges-Lehmann shift (current - baseline) and its interval.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shift: Option<HodgesLehmann>,
+}
+
+/// The change of the median.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Change {
+    /// current median - baseline median, in the metric's unit.
+    pub delta: f64,
+    /// current median / baseline median; absent when the baseline is 0.
+    pub ratio: Option<f64>,
+}
+
+impl Change {
+    /// The change in percent, when defined.
+    pub fn percent(&self) -> Option<f64> {
+        self.ratio.map(|r| (r - 1.0) * 100.0)
+    }
+}
+
+/// One (workload, metric) judged.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Verdict {
+    /// Workload name.
+    pub workload: String,
+    /// Metric name.
+    pub metric: String,
+    /// Unit of the values.
+    pub unit: Unit,
+    /// Direction of improvement.
+    pub better: Better,
+    /// Whether the values travel between machines.
+    pub stability: Stability,
+    /// The conclusion.
+    pub status: Status,
+    /// Why, in one sentence with the figures.
+    pub reason: String,
+    /// The baseline side, when it has samples.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<Summary>,
+    /// The current side, when it has samples.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub current: Option<Summary>,
+    /// Change of the median.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub change: Option<Change>,
+    /// Statistics behind the verdict.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test: Option<TestOutcome>,
+    /// The tolerances applied.
+    pub threshold: Threshold,
+    /// The hard ceiling, when one is set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub budget: Option<f64>,
+    /// Every baseline sample.
+    pub baseline_samples: Vec<f64>,
+    /// Every current sample.
+    pub current_samples: Vec<f64>,
+}
+
+/// One side of the comparison.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Side {
+    /// Where the results came from (a path, or a ref and commit).
+    pub source: String,
+    /// When they were written.
+    pub created_at: String,
+    /// The environments they were measured in.
+    pub environments: Vec<Environment>,
+}
+
+impl Side {
+    /// Describes a results value read from `source`.
+    pub fn of(source: &str, r: &Results) -> Side {
+        Side {
+            source: source.to_owned(),
+            created_at: r.created_at.clone(),
+            environments: r.environments.clone(),
+        }
+    }
+}
+
+/// A field of the environment fingerprint that differs between the sides.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct EnvDifference {
+    /// The workload whose sides differ.
+    pub workload: String,
+    /// The field, e.g. `cpu_model` or `tags.allocator`.
+    pub field: String,
+    /// The baseline's value.
+    pub baseline: String,
+    /// The current value.
+    pub current: String,
+}
+
+/// A workload of the current results whose build or runs failed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct FailedWorkload {
+    /// Workload name.
+    pub workload: String,
+    /// What failed.
+    pub reason: String,
+}
+
+/// Settings the verdicts were reached with.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// Multiple-testing correction.
+    pub correction: Correction,
+    /// Confidence of the shift intervals.
+    pub confidence: f64,
+    /// Number of U tests in the run (m for Holm).
+    pub tests: usize,
+    /// Whether machine-dependent metrics fail across environments.
+    pub strict_env: bool,
+}
+
+/// Counts per status and the overall result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Tally {
+    /// Whether the gate passed (no regression, no budget breach).
+    pub passed: bool,
+    /// Over-budget verdicts.
+    pub over_budget: usize,
+    /// Regressions.
+    pub regressions: usize,
+    /// Regressions accepted as intended.
+    #[serde(default)]
+    pub accepted: usize,
+    /// Warnings.
+    pub warnings: usize,
+    /// Inconclusive verdicts.
+    pub inconclusive: usize,
+    /// Metrics or workloads on one side only.
+    pub missing: usize,
+    /// Improvements.
+    pub improvements: usize,
+    /// Unchanged.
+    pub unchanged: usize,
+}
+
+/// Everything one gate run concluded: the verdicts file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Verdicts {
+    /// Always [`VERDICTS_SCHEMA`].
+    pub schema: String,
+    /// The memgate version that judged.
+    pub memgate_version: String,
+    /// When.
+    pub created_at: String,
+    /// The baseline side.
+    pub baseline: Side,
+    /// The current side.
+    pub current: Side,
+    /// Settings in force.
+    pub settings: Settings,
+    /// Environment differences between the sides, per workload.
+    pub environment_differences: Vec<EnvDifference>,
+    /// Current workloads whose build or runs failed.
+    pub failed_workloads: Vec<FailedWorkload>,
+    /// One per (workload, metric), failing ones first.
+    pub verdicts: Vec<Verdict>,
+    /// Counts and the overall result.
+    pub tally: Tally,
+    /// The regressions declared intended, and why.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acceptance: Option<Acceptance>,
+    /// RSS timelines of each side's median run (by process.rss.peak), per
+    /// workload, where they were recorded.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub timelines: Vec<TimelinePair>,
+}
+
+/// `--accept`: which regressions are intended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Acceptance {
+    /// `WORKLOAD:METRIC` globs.
+    pub patterns: Vec<String>,
+    /// Why, as given with `--accept-reason`.
+    pub reason: Option<String>,
+}
+
+/// The median run's RSS timeline on both sides of one workload.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct TimelinePair {
+    /// Workload name.
+    pub workload: String,
+    /// The baseline's median run.
+    pub baseline: Option<Timeline>,
+    /// The current median run.
+    pub current: Option<Timeline>,
+}
+
+impl Verdicts {
+    /// The workload names, each once, in the order of the verdicts.
+    pub fn workload_names(&self) -> Vec<&str> {
+        let mut names: Vec<&str> = Vec::new();
+        for x in &self.verdicts {
+            if !names.contains(&x.workload.as_str()) {
+                names.push(&x.workload);
+            }
+        }
+        names
+    }
+
+    /// Whether the gate failed (a regression or a budget breach).
+    pub fn failed(&self) -> bool {
+        !self.tally.passed
+    }
+}
