@@ -8,9 +8,9 @@
 use std::collections::BTreeMap;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use memgate::config::Lang;
 use memgate::fingerprint::Environment;
 use memgate::gate::evaluate;
+use memgate::lang::Lang;
 use memgate::metrics::{self, MetricDef};
 use memgate::policy::GatePolicy;
 use memgate::results::{RESULTS_SCHEMA, Results, Series, Value, WorkloadResults};

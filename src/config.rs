@@ -16,6 +16,7 @@ use std::time::Duration;
 use serde::de::{self, Deserializer, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
 
+use crate::lang::Lang;
 use crate::policy::{GatePolicy, Quantity, RawGate, ThresholdSpec};
 use crate::units::HumanDuration;
 
@@ -36,19 +37,6 @@ pub const DEFAULT_KILL_GRACE: Duration = Duration::from_secs(3);
 pub const DEFAULT_SAMPLE_INTERVAL: Duration = Duration::from_millis(10);
 /// Shortest sampling interval accepted; /proc reads cost tens of microseconds.
 pub const MIN_SAMPLE_INTERVAL: Duration = Duration::from_millis(1);
-
-/// The language of a workload; it decides which collectors make sense.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
-#[serde(rename_all = "lowercase")]
-pub enum Lang {
-    /// A Go program.
-    Go,
-    /// A Rust program.
-    Rust,
-    /// Anything else; measured from outside only.
-    Other,
-}
 
 /// An extra source of metrics beyond the rusage every run gets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -248,6 +236,58 @@ pub struct Workload {
     pub kill_grace: Duration,
     /// RSS timeline interval; zero means off.
     pub sample_interval: Duration,
+}
+
+impl Workload {
+    /// Tags inferred from a workload's definition and environment, overridden by
+    /// the user's own tags: build profile and allocator for Rust, and the Go
+    /// runtime's memory knobs.
+    pub fn inferred_tags(&self) -> BTreeMap<String, String> {
+        let mut tags = BTreeMap::new();
+        if self.lang == Lang::Rust
+            && let Some(build) = &self.build
+        {
+            let profile = build
+                .iter()
+                .position(|a| a == "--profile")
+                .and_then(|i| build.get(i + 1).cloned())
+                .or_else(|| {
+                    build
+                        .iter()
+                        .find_map(|a| a.strip_prefix("--profile=").map(str::to_owned))
+                })
+                .unwrap_or_else(|| {
+                    if build.iter().any(|a| a == "--release" || a == "-r") {
+                        "release"
+                    } else {
+                        "debug"
+                    }
+                    .into()
+                });
+            tags.insert("profile".into(), profile);
+            let features = build.join(" ");
+            let allocator = ["jemalloc", "mimalloc"]
+                .into_iter()
+                .find(|a| features.contains(a))
+                .unwrap_or("system");
+            tags.insert("allocator".into(), allocator.into());
+        }
+        if self.lang == Lang::Go {
+            tags.insert("allocator".into(), "go".into());
+            for knob in ["GOGC", "GOMEMLIMIT", "GOMAXPROCS"] {
+                if let Some(v) = self
+                    .env
+                    .get(knob)
+                    .cloned()
+                    .or_else(|| std::env::var(knob).ok())
+                {
+                    tags.insert(knob.into(), v);
+                }
+            }
+        }
+        tags.extend(self.tags.clone());
+        tags
+    }
 }
 
 /// Why a config could not be used. Always names the file.

@@ -78,7 +78,7 @@ pub enum Error {
     Baseline(#[from] BaselineError),
     /// An input of `memgate import` could not be read.
     #[error("cannot import: {0}")]
-    Import(#[from] crate::commands::ImportError),
+    Import(#[from] crate::collect::import::ImportError),
     /// A report could not be made (a broken template, an unreadable verdicts file).
     #[error("cannot make the report: {0}")]
     Report(#[from] crate::report::ReportError),

@@ -6,13 +6,10 @@
 //! never an error, because a fingerprint must not stop a measurement. The
 //! gate decides what a difference between two fingerprints means.
 
-use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
 use serde::{Deserialize, Serialize};
-
-use crate::config::{Lang, Workload};
 
 /// Where and with what a set of workloads ran.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -233,56 +230,6 @@ fn thp_settings(dir: &Path) -> Option<ThpSettings> {
         defrag: selected(&read("defrag")?),
         max_ptes_none: read("khugepaged/max_ptes_none").and_then(|s| s.trim().parse().ok()),
     })
-}
-
-/// Tags inferred from a workload's definition and environment, overridden by
-/// the user's own tags: build profile and allocator for Rust, and the Go
-/// runtime's memory knobs.
-pub fn workload_tags(w: &Workload) -> BTreeMap<String, String> {
-    let mut tags = BTreeMap::new();
-    if w.lang == Lang::Rust
-        && let Some(build) = &w.build
-    {
-        let profile = build
-            .iter()
-            .position(|a| a == "--profile")
-            .and_then(|i| build.get(i + 1).cloned())
-            .or_else(|| {
-                build
-                    .iter()
-                    .find_map(|a| a.strip_prefix("--profile=").map(str::to_owned))
-            })
-            .unwrap_or_else(|| {
-                if build.iter().any(|a| a == "--release" || a == "-r") {
-                    "release"
-                } else {
-                    "debug"
-                }
-                .into()
-            });
-        tags.insert("profile".into(), profile);
-        let features = build.join(" ");
-        let allocator = ["jemalloc", "mimalloc"]
-            .into_iter()
-            .find(|a| features.contains(a))
-            .unwrap_or("system");
-        tags.insert("allocator".into(), allocator.into());
-    }
-    if w.lang == Lang::Go {
-        tags.insert("allocator".into(), "go".into());
-        for knob in ["GOGC", "GOMEMLIMIT", "GOMAXPROCS"] {
-            if let Some(v) = w
-                .env
-                .get(knob)
-                .cloned()
-                .or_else(|| std::env::var(knob).ok())
-            {
-                tags.insert(knob.into(), v);
-            }
-        }
-    }
-    tags.extend(w.tags.clone());
-    tags
 }
 
 #[cfg(test)]

@@ -16,6 +16,7 @@ pub mod error;
 pub mod fingerprint;
 pub mod gate;
 pub mod init;
+pub mod lang;
 pub mod metrics;
 pub mod policy;
 pub mod relative;

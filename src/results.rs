@@ -14,8 +14,8 @@ use std::path::{Path, PathBuf};
 use serde::de::{self, Deserializer, Visitor};
 use serde::{Deserialize, Serialize, Serializer};
 
-use crate::config::Lang;
 use crate::fingerprint::Environment;
+use crate::lang::Lang;
 use crate::metrics::{Better, MetricDef, Stability, Unit};
 
 /// The schema tag written into, and required of, every results file.

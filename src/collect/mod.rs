@@ -7,6 +7,7 @@
 pub mod dhat;
 pub mod gctrace;
 pub mod gobench;
+pub mod import;
 pub mod launch_report;
 pub mod probe;
 pub mod rusage;

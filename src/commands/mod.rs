@@ -12,7 +12,7 @@ mod run;
 pub use baseline::baseline;
 pub use calibrate::calibrate;
 pub use compare::{check, compare};
-pub use import::{ImportError, import};
+pub use import::import;
 pub use merge::merge;
 pub use report::report;
 pub use run::run;

@@ -4,6 +4,7 @@
 //! metrics into warnings unless `gate.strict_env`.
 
 use crate::fingerprint::Environment;
+use crate::lang::Lang;
 use crate::results::{Results, WorkloadResults};
 use crate::verdicts::EnvDifference;
 
@@ -21,9 +22,9 @@ pub(super) fn env_differences(
         return Vec::new();
     };
     let toolchain = |e: &Environment| match cw.lang {
-        crate::config::Lang::Go => e.go.clone(),
-        crate::config::Lang::Rust => e.rustc.clone(),
-        crate::config::Lang::Other => None,
+        Lang::Go => e.go.clone(),
+        Lang::Rust => e.rustc.clone(),
+        Lang::Other => None,
     };
     let thp = |e: &Environment| {
         e.thp

@@ -261,7 +261,7 @@ mod tests {
             environments: vec![env],
             workloads: vec![WorkloadResults {
                 name: workload.into(),
-                lang: crate::config::Lang::Other,
+                lang: crate::lang::Lang::Other,
                 environment: 0,
                 command: vec!["x".into()],
                 tags: BTreeMap::new(),

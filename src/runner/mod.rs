@@ -25,7 +25,7 @@ use crate::collect::{
     rusage::Rusage,
 };
 use crate::config::{Collector, Workload};
-use crate::fingerprint::{self, Environment};
+use crate::fingerprint::Environment;
 use crate::results::{Failure, Results, Run, RunStatus, Series, Shard, Timeline, WorkloadResults};
 use spawn::{LaunchRequest, Launched};
 
@@ -169,7 +169,7 @@ pub fn prepare(
         lang: w.lang,
         environment: 0,
         command: w.run.clone(),
-        tags: fingerprint::workload_tags(w),
+        tags: w.inferred_tags(),
         binary_sha256: None,
         build_failure: None,
         runs: Vec::new(),

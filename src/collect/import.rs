@@ -1,0 +1,263 @@
+//! Importing the outputs of other tools as results, so they can be gated
+//! like memgate's own runs: `go test -bench -benchmem` output (one sample
+//! per benchmark line, a workload per benchmark), saved gctrace stderr and
+//! DHAT profiles (one sample per file). One [`Import`] per format.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use super::{Sample, dhat, gctrace, gobench};
+use crate::fingerprint::Environment;
+use crate::lang::Lang;
+use crate::metrics::Unit;
+use crate::results::{Results, Series, Value, WorkloadResults, find_or_push};
+
+/// A format that files can be imported from.
+pub trait Import {
+    /// Reads every file into one results value.
+    fn import(&self, files: &[PathBuf]) -> Result<Results, ImportError>;
+}
+
+/// `go test -bench -benchmem` output: a workload per benchmark
+/// (`pkg/Name-N`), a sample per result line, every unit a metric; the
+/// machine from goos, goarch and cpu.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Gobench;
+
+/// Saved stderr with gctrace lines: a sample per file.
+#[derive(Debug, Clone, Default)]
+pub struct Gctrace {
+    /// Every file a sample of this workload, instead of a workload per file.
+    pub name: Option<String>,
+}
+
+/// DHAT profiles (dhat-rs or valgrind): a sample per file.
+#[derive(Debug, Clone, Default)]
+pub struct Dhat {
+    /// Every file a sample of this workload, instead of a workload per file.
+    pub name: Option<String>,
+}
+
+impl Import for Gobench {
+    fn import(&self, files: &[PathBuf]) -> Result<Results, ImportError> {
+        from_gobench(files)
+    }
+}
+
+impl Import for Gctrace {
+    fn import(&self, files: &[PathBuf]) -> Result<Results, ImportError> {
+        from_gctrace(files, self.name.as_deref())
+    }
+}
+
+impl Import for Dhat {
+    fn import(&self, files: &[PathBuf]) -> Result<Results, ImportError> {
+        from_dhat(files, self.name.as_deref())
+    }
+}
+
+/// Why an input could not be imported.
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    /// Not readable.
+    #[error("{}: cannot read the file: {source}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A Go benchmark file with a malformed line.
+    #[error(transparent)]
+    Gobench(#[from] gobench::ParseError),
+    /// A DHAT file that cannot be used.
+    #[error(transparent)]
+    Dhat(#[from] dhat::DhatError),
+    /// Nothing to import.
+    #[error("{}: {what}", path.display())]
+    Empty {
+        /// The file.
+        path: PathBuf,
+        /// What was missing.
+        what: String,
+    },
+}
+
+fn read(path: &Path) -> Result<String, ImportError> {
+    let bytes = std::fs::read(path).map_err(|source| ImportError::Read {
+        path: path.to_owned(),
+        source,
+    })?;
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
+}
+
+fn workload(name: &str, lang: Lang, environment: usize, command: Vec<String>) -> WorkloadResults {
+    WorkloadResults {
+        name: name.to_owned(),
+        lang,
+        environment,
+        command,
+        tags: BTreeMap::new(),
+        binary_sha256: None,
+        build_failure: None,
+        runs: Vec::new(),
+        metrics: BTreeMap::new(),
+    }
+}
+
+fn from_gobench(files: &[PathBuf]) -> Result<Results, ImportError> {
+    let mut environments: Vec<Environment> = Vec::new();
+    let mut workloads: Vec<WorkloadResults> = Vec::new();
+    for path in files {
+        let file = gobench::parse(path, &read(path)?)?;
+        if file.lines.is_empty() {
+            return Err(ImportError::Empty {
+                path: path.clone(),
+                what: "no benchmark result lines (`BenchmarkName N value unit ...`)".into(),
+            });
+        }
+        for line in &file.lines {
+            let get = |k: &str| line.config.get(k).filter(|v| !v.is_empty()).cloned();
+            let env = Environment {
+                os: get("goos").unwrap_or_else(|| "unknown".into()),
+                os_release: None,
+                kernel: None,
+                arch: get("goarch").unwrap_or_else(|| "unknown".into()),
+                cpu_model: get("cpu"),
+                cores: None,
+                memory_bytes: None,
+                rustc: None,
+                go: None,
+                git: None,
+                ci: None,
+                thp: None,
+            };
+            let env_index = find_or_push(&mut environments, |e| *e == env, || env.clone());
+            let pkg = get("pkg");
+            let name = match &pkg {
+                Some(p) => format!("{p}/{}", line.name),
+                None => line.name.clone(),
+            };
+            let index = find_or_push(
+                &mut workloads,
+                |w| w.name == name,
+                || {
+                    let mut w = workload(
+                        &name,
+                        Lang::Go,
+                        env_index,
+                        vec![
+                            "go".into(),
+                            "test".into(),
+                            "-bench".into(),
+                            pkg.clone().unwrap_or_default(),
+                        ],
+                    );
+                    w.tags = line
+                        .config
+                        .iter()
+                        .filter(|(k, _)| !["goos", "goarch", "pkg", "cpu"].contains(&k.as_str()))
+                        .map(|(k, v)| (k.clone(), v.clone()))
+                        .collect();
+                    w
+                },
+            );
+            for (value, unit) in &line.values {
+                let m = gobench::map_unit(unit, file.units.get(unit));
+                let converted = value * m.factor;
+                let sample = match m.unit {
+                    Unit::Bytes | Unit::Count if converted.fract() == 0.0 && converted >= 0.0 => {
+                        Value::Int(converted as u64)
+                    }
+                    _ => Value::Float(converted),
+                };
+                workloads[index]
+                    .metrics
+                    .entry(m.metric.clone())
+                    .or_insert_with(|| Series {
+                        unit: m.unit,
+                        better: m.better,
+                        stability: m.stability,
+                        source: "gobench".into(),
+                        samples: Vec::new(),
+                    })
+                    .samples
+                    .push(sample);
+            }
+        }
+    }
+    Ok(Results::new(environments, workloads))
+}
+
+fn from_gctrace(files: &[PathBuf], name: Option<&str>) -> Result<Results, ImportError> {
+    per_file(files, name, Lang::Go, |path| {
+        let trace = gctrace::parse(&read(path)?);
+        if trace.cycles.is_empty() {
+            return Err(ImportError::Empty {
+                path: path.to_owned(),
+                what: format!(
+                    "no gctrace records{}; was the program run with GODEBUG=gctrace=1?",
+                    if trace.unreadable.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" ({} unreadable)", trace.unreadable.len())
+                    }
+                ),
+            });
+        }
+        for u in &trace.unreadable {
+            eprintln!(
+                "memgate: warning: {}:{}: unreadable gctrace record `{}`",
+                path.display(),
+                u.line,
+                u.text
+            );
+        }
+        Ok(gctrace::samples(&trace))
+    })
+}
+
+fn from_dhat(files: &[PathBuf], name: Option<&str>) -> Result<Results, ImportError> {
+    per_file(files, name, Lang::Other, |path| {
+        let totals = dhat::read_file(path)?;
+        Ok(dhat::samples(&totals, "dhat"))
+    })
+}
+
+/// One sample per file, in a workload per file (named after it) or all in
+/// `name`. The files say nothing of the machine; the importing one is
+/// recorded.
+fn per_file(
+    files: &[PathBuf],
+    name: Option<&str>,
+    lang: Lang,
+    read_samples: impl Fn(&Path) -> Result<Vec<Sample>, ImportError>,
+) -> Result<Results, ImportError> {
+    let mut workloads: Vec<WorkloadResults> = Vec::new();
+    for path in files {
+        let samples = read_samples(path)?;
+        let wname = name.map(str::to_owned).unwrap_or_else(|| {
+            path.file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "import".into())
+        });
+        let index = find_or_push(
+            &mut workloads,
+            |w| w.name == wname,
+            || workload(&wname, lang, 0, vec![path.display().to_string()]),
+        );
+        for s in samples {
+            workloads[index]
+                .metrics
+                .entry(s.metric.name.to_owned())
+                .or_insert_with(|| Series::new(s.metric, s.source))
+                .samples
+                .push(s.value);
+        }
+    }
+    Ok(Results::new(
+        vec![Environment::detect(Path::new("."))],
+        workloads,
+    ))
+}
