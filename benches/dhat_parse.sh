@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# DHAT parsing (Rust issue #4 target): a 50 MB DHAT file in under 1 s and
+# DHAT parsing: a 50 MB DHAT file in under 1 s and
 # under 4x its size in memory. The file is the recorded valgrind profile
 # of the retain workload (fixtures/dhat/valgrind_retain.json) with its
 # program points and frame table repeated to 50 MB; `memgate import

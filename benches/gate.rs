@@ -1,5 +1,5 @@
 //! The gate's hot path: judging 1,000 metrics x 30 samples per side,
-//! confidence intervals included (target: under 200 ms; gate issue #5).
+//! confidence intervals included (target: under 200 ms).
 //! Half the metrics are continuous (exact U distribution, no ties), half
 //! are integer counts with ties (normal approximation).
 //!

@@ -1,5 +1,5 @@
 //! gctrace parsing throughput (target: at least 1 million lines per
-//! second; Go issue #3). The input is real: the recorded go1.26 trace of
+//! second). The input is real: the recorded go1.26 trace of
 //! the retain workload, repeated to 100,000 lines.
 //!
 //! Run: cargo bench --bench gctrace

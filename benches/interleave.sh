@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Relative mode's evidence (issue #7): on the bundled Go workloads, with an
+# Relative mode's evidence: on the bundled Go workloads, with an
 # unchanged head, how far apart do base and head read for process.rss.peak
 # and gc.pause.max when (a) the base is a stored baseline measured in an
 # earlier run, and (b) the base is measured now, interleaved with the head

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# memgate's own overhead (foundation issue #2 targets):
+# memgate's own overhead:
 #   - 20 runs of a 0.5 s workload through `memgate run` (RSS sampling at
 #     10ms) against the same 20 commands from a shell loop: within 2%;
 #   - memgate's own peak RSS while doing it: under 20 MiB.

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The Rust counting probe's cost (Rust issue #4 targets): under 5% wall
+# The Rust counting probe's cost: under 5% wall
 # time on churn in release mode, and no change to any allocation count.
 #   - wall time: churn built with and without the counting wrapper
 #     (feature `uncounted`), 40 pairs in ABBA order, median paired

@@ -8,7 +8,8 @@
 //! `stacks` and `globals` fields, which older releases lack), `(forced)`
 //! cycles, and program output before the `gc N @` on the same line. The
 //! runtime writes each field with its own write(2), so other stderr output
-//! can land inside a line (reference §2.2): such a line is counted as
+//! can land inside a line (the printer is `gcMarkTermination` in the Go
+//! runtime's `mgc.go`, a sequence of `print` calls): such a line is counted as
 //! unreadable and reported, never guessed at. Sizes are MiB truncated by the
 //! runtime (`>> 20`), so a small heap reads 0.
 //!

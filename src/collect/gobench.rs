@@ -1,5 +1,5 @@
 //! The Go benchmark format (`go test -bench -benchmem` output; design doc
-//! 14313, reference §1.10), so existing Go benchmark suites can be gated:
+//! 14313, "Go benchmark data format"), so existing Go benchmark suites can be gated:
 //! configuration lines (`key: value`), unit metadata lines (`Unit <unit>
 //! better=... assume=...`) and result lines (`BenchmarkName-8 N v unit
 //! [v unit]...`). Every `value unit` pair of every line is kept: ns/op,

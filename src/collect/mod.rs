@@ -107,8 +107,9 @@ pub trait Collect {
 
 /// How much a source is trusted for a metric, when two collectors give it.
 /// gctrace has each cycle's pause to two significant digits, while the
-/// runtime's pause histogram has buckets about 25% wide (Go >= 1.20,
-/// reference §2.4): gctrace wins for pauses. For everything else the probe
+/// runtime's `/sched/pauses/total/gc:seconds` histogram (Go >= 1.22;
+/// `/gc/pauses:seconds` before) has buckets about 25% wide: gctrace wins
+/// for pauses. For everything else the probe
 /// reads exact runtime/metrics values, while gctrace prints MiB truncated
 /// and whole percents: the probe wins.
 fn rank(metric: &str, source: &str) -> u8 {

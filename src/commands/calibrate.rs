@@ -2,7 +2,7 @@
 //! metric's noise, and recommend the repetitions the gate needs to detect a
 //! change of `max_increase` with the requested power.
 //!
-//! The recommendation (derived, reference §4.5-4.7): the two-sample size
+//! The recommendation (derived here, not taken from a source): the two-sample size
 //! for a t-test, `n = 2 (z(1 - a/2) + z(power))^2 (cv / d)^2`, divided by
 //! the Mann-Whitney test's asymptotic relative efficiency under normality,
 //! 3/pi; with d the smallest change that can count (beyond max_increase and

@@ -270,7 +270,8 @@ impl Pending {
             (Some(b), Some(c)) => (b.median, c.median),
             _ => (f64::NAN, f64::NAN),
         };
-        // benchstat counts p == alpha as significant (reference §1.6).
+        // benchstat counts p == alpha as significant: `FormatDelta` in x/perf
+        // `benchmath/sample.go` prints "~" only when p > alpha.
         let significant = p_adjusted <= t.alpha;
         (verdict.status, verdict.reason) = if significant {
             match beyond_tolerance(verdict.better, base, cur, &t) {

@@ -2,12 +2,14 @@
 //! workload's peak RSS is its own and not memgate's.
 //!
 //! On Linux, `wait4`'s `ru_maxrss` survives exec and is floored at the
-//! spawner's resident memory when the child was made (reference §5.1): a
+//! spawner's resident memory when the child was made (getrusage(2): "resource
+//! usage metrics are preserved across an execve(2)"; the kernel folds the
+//! old address space's high-water mark into the new one at exec): a
 //! `sleep` spawned by a 300 MiB parent reports 300 MiB. memgate therefore
 //! never spawns a workload itself. It starts `memgate __launch`, a freshly
 //! exec'd image holding a couple of MiB, and the launcher spawns the workload
 //! in a process group of its own, samples `/proc/PID/status` while it runs
-//! (`VmHWM` vanishes at exit, §5.2), enforces the timeout (SIGTERM to the
+//! (`VmHWM` vanishes at exit, proc(5)), enforces the timeout (SIGTERM to the
 //! group, SIGKILL after the grace period), reaps it with `wait4`, ends any
 //! stragglers in the group, and writes a [`LaunchReport`]. The launcher's own
 //! peak before the spawn is recorded as the floor below which `ru_maxrss`

@@ -2,7 +2,8 @@
 //!
 //! `VmRSS` is the current resident set, `VmHWM` the peak of the current
 //! address space (it starts fresh at exec). Both vanish once the process has
-//! exited, so they must be read while it runs (reference §5.2).
+//! exited (a zombie's `/proc/PID/status` has no `Vm*` lines), so they must
+//! be read while it runs (proc(5), `/proc/pid/status`).
 
 /// Resident memory of a live process, in bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -1,6 +1,7 @@
 //! The Hodges-Lehmann estimate of the shift between two samples and its
 //! distribution-free confidence interval (Moses), the natural companion of
-//! the Mann-Whitney test (reference §4.7; R `wilcox.test(conf.int = TRUE)`).
+//! the Mann-Whitney test (R `wilcox.test(conf.int = TRUE)` reports it as the
+//! "difference in location"; SAS PROC NPAR1WAY, option HL).
 //!
 //! The shift is the median of all pairwise differences `y_j - x_i`. With
 //! the n1*n2 differences sorted, the interval runs from the k-th smallest

@@ -1,6 +1,7 @@
 //! Holm's step-down correction (Holm 1979): strong control of the
 //! family-wise error rate across every test of one gate run, uniformly more
-//! powerful than Bonferroni (reference §4.6).
+//! powerful than Bonferroni (S. Holm, "A simple sequentially rejective
+//! multiple test procedure", Scand. J. Statist. 6(2), 1979; R `p.adjust`).
 
 /// Holm-adjusted p-values, in the order of `ps`: for the i-th smallest p
 /// (1-based), `max over j <= i of min(1, (m - j + 1) * p_(j))`. A test is

@@ -1,5 +1,5 @@
 //! The two-sided Mann-Whitney U test, computed as benchstat computes it
-//! (go-moremath `stats/utest.go` at the version x/perf pins; reference §1.3):
+//! (go-moremath `stats/utest.go` and `udist.go` at the version x/perf pins):
 //!
 //! - U1 = R1 - n1(n1+1)/2 from mid-ranks, ties counting 0.5; the test
 //!   uses the smaller of U1 and U2 = n1*n2 - U1;
@@ -287,7 +287,8 @@ mod tests {
 
     #[test]
     fn complete_separation_hits_the_exact_floor() {
-        // reference §1.8(b): 12 x6 vs 14 x6 gives p = 2/C(12,6) = 0.002165
+        // 12 x6 vs 14 x6 is two tie groups, fully separated: exact p = 2/C(12,6)
+        // = 0.002165, which benchstat prints as p=0.002 for allocs/op 12 vs 14.
         let a = [12.0; 6];
         let b = [14.0; 6];
         assert!((p(&a, &b) - 2.0 / 924.0).abs() < 1e-12);
@@ -386,7 +387,8 @@ mod tests {
 
     #[test]
     fn runs_needed_follows_the_holm_floor_table() {
-        // reference §4.6: alpha 0.05 with m = 1, 5, 20, 50, 200, 500 metrics
+        // The exact test's floor 2/C(2n, n) must reach alpha / m under Holm:
+        // alpha 0.05 with m = 1, 5, 20, 50, 200, 500 metrics needs n runs a side.
         let table = [(1, 4), (5, 5), (20, 6), (50, 7), (200, 8), (500, 9)];
         for (m, n) in table {
             assert_eq!(runs_needed(0.05 / m as f64), n, "m = {m}");

@@ -2,8 +2,8 @@
 //! config.
 //!
 //! - [`mann_whitney()`]: the two-sided Mann-Whitney U test exactly as
-//!   benchstat computes it (go-moremath `stats/utest.go`, see
-//!   reference §1.3), so memgate's p-values agree with benchstat's;
+//!   benchstat computes it (go-moremath `stats/utest.go`), so memgate's
+//!   p-values agree with benchstat's;
 //! - [`hodges_lehmann()`]: the shift estimate and its distribution-free
 //!   (Moses) confidence interval;
 //! - [`holm()`]: Holm's step-down correction across a gate run;

@@ -32,7 +32,7 @@ fn record_baseline(dir: &Dir) {
 }
 
 /// Ten A/A gate runs in a row pass; then a build allocating 10% more fails
-/// with exit 1, naming the regressed metric (gate issue #5).
+/// with exit 1, naming the regressed metric.
 #[test]
 fn aa_passes_ten_times_and_a_10_percent_regression_fails() {
     let dir = Dir::new();
@@ -256,7 +256,7 @@ fn threshold_in_the_wrong_unit_is_exit_2() {
 pub const LOADED_RUNNER_THRESHOLDS: &str = "  process.wall: {max_increase: 400%}\n  process.cpu.user: {max_increase: 400%}\n  process.cpu.system: {max_increase: 400%}\n  gc.pause.total: {max_increase: 400%}\n  gc.pause.max: {max_increase: 400%}\n  gc.pause.p99: {max_increase: 400%}\n  gc.pause.p50: {max_increase: 400%}\n  gc.cpu.fraction: {max_increase: 400%}\n  gc.cycles: {max_increase: 400%}\n";
 
 /// The real Go and Rust workloads: ten A/A gate runs in a row pass, and
-/// `-scale 1.10` fails with exit 1 naming heap.alloc.bytes (gate issue #5).
+/// `-scale 1.10` fails with exit 1 naming heap.alloc.bytes.
 #[test]
 fn aa_and_scaled_on_go_and_rust_churn() {
     let dir = Dir::new();

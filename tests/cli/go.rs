@@ -93,8 +93,7 @@ fn every_go_workload_reports_sane_gc_metrics() {
     );
 }
 
-/// `-scale 1.10` raises heap.alloc.bytes by 10% +/- 2% on every workload
-/// (Go issue #3).
+/// `-scale 1.10` raises heap.alloc.bytes by 10% +/- 2% on every workload.
 #[test]
 fn scale_110_raises_allocation_by_10_percent() {
     let base_dir = Dir::new();

@@ -5,7 +5,7 @@ use memgate::runner::{self, RunPlan};
 const MIB: f64 = 1024.0 * 1024.0;
 
 /// A process that allocates a known 200 MiB and touches every page reports a
-/// peak within 5% of that (foundation issue #2).
+/// peak within 5% of that.
 #[test]
 fn known_200mib_toucher_peak_is_within_5_percent() {
     let dir = Dir::new();
@@ -46,7 +46,7 @@ fn known_200mib_toucher_peak_is_within_5_percent() {
 
 /// wait4's ru_maxrss is floored at the spawner's RSS; memgate's launcher
 /// keeps a tiny workload's peak tiny even when the process driving the
-/// runner holds 300 MiB (foundation issue #2).
+/// runner holds 300 MiB.
 #[test]
 fn tiny_workload_reports_tiny_peak_while_the_spawner_holds_300mib() {
     let mut ballast = vec![0u8; 300 << 20];

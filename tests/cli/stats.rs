@@ -84,7 +84,8 @@ fn check_against(csv: &str) {
             (ours - p).abs() <= 0.0005 + 1e-12,
             "{name}: memgate p = {ours}, benchstat printed {p}"
         );
-        // benchstat counts p == alpha as significant (reference §1.6).
+        // benchstat counts p == alpha as significant: `FormatDelta` in
+        // x/perf `benchmath/sample.go` prints "~" only when p > alpha.
         assert_eq!(
             ours <= 0.05,
             significant,
