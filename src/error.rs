@@ -87,7 +87,7 @@ pub enum Error {
     Init(#[from] crate::init::InitError),
     /// Relative mode could not run: not a repository, a missing base ref.
     #[error(transparent)]
-    Relative(crate::relative::RelativeError),
+    Relative(crate::runner::relative::RelativeError),
     /// An `--accept` pattern that cannot be used.
     #[error(transparent)]
     Accept(#[from] crate::gate::AcceptError),
@@ -102,10 +102,10 @@ pub enum Error {
     Stdout(std::io::Error),
 }
 
-impl From<crate::relative::RelativeError> for Error {
-    fn from(e: crate::relative::RelativeError) -> Self {
+impl From<crate::runner::relative::RelativeError> for Error {
+    fn from(e: crate::runner::relative::RelativeError) -> Self {
         match e {
-            crate::relative::RelativeError::Run(r) => Error::Run(r),
+            crate::runner::relative::RelativeError::Run(r) => Error::Run(r),
             other => Error::Relative(other),
         }
     }

@@ -19,7 +19,6 @@ pub mod init;
 pub mod lang;
 pub mod metrics;
 pub mod policy;
-pub mod relative;
 pub mod report;
 pub mod results;
 pub mod runner;

@@ -9,10 +9,10 @@ use crate::config::Config;
 use crate::error::{Error, Outcome};
 use crate::gate;
 use crate::policy::GatePolicy;
-use crate::relative::{self, Order, RelativeOptions};
 use crate::report::markdown::Markdown;
 use crate::report::{github, terminal};
 use crate::results::Results;
+use crate::runner::relative::{self, Order, RelativeOptions};
 use crate::verdicts::{Side, Verdicts};
 
 /// `memgate compare BASELINE CURRENT`.

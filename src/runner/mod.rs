@@ -8,6 +8,7 @@
 
 pub mod launch;
 pub mod procfs;
+pub mod relative;
 pub mod spawn;
 
 use std::collections::BTreeMap;
@@ -113,7 +114,7 @@ pub fn execute(plan: &RunPlan, log: &mut dyn Write) -> Result<Results, RunError>
 }
 
 /// A temporary directory for the runs' output files; removed on drop.
-pub fn scratch_dir() -> Result<tempfile::TempDir, RunError> {
+fn scratch_dir() -> Result<tempfile::TempDir, RunError> {
     tempfile::Builder::new()
         .prefix("memgate-")
         .tempdir()
@@ -124,7 +125,7 @@ pub fn scratch_dir() -> Result<tempfile::TempDir, RunError> {
 }
 
 /// The collectors of a workload: rusage first, then its `collect:` list.
-pub fn collectors(w: &Workload) -> Vec<Box<dyn Collect>> {
+fn collectors(w: &Workload) -> Vec<Box<dyn Collect>> {
     let mut list: Vec<Box<dyn Collect>> = vec![Box::new(Rusage)];
     for c in &w.collect {
         match c {
@@ -146,19 +147,69 @@ fn run_workload(
     scratch: &Path,
     log: &mut dyn Write,
 ) -> Result<WorkloadResults, RunError> {
-    let mut out = prepare(launcher, w, scratch, log)?;
-    if out.build_failure.is_none() {
-        let collectors = collectors(w);
-        for index in 0..w.warmup + w.repetitions {
-            run_once(launcher, w, &collectors, &mut out, index, scratch, log)?;
+    let results = prepare(launcher, w, scratch, log)?;
+    let mut lanes = [Lane {
+        workload: w,
+        active: results.build_failure.is_none(),
+        results,
+        scratch: scratch.to_owned(),
+    }];
+    run_rounds(launcher, &mut lanes, || false, log)?;
+    let [lane] = lanes;
+    Ok(lane.results)
+}
+
+/// One workload as it runs in one tree, and the results its runs add to.
+/// Relative mode measures two lanes of one workload: base and head.
+struct Lane<'a> {
+    /// The definition as it runs in this tree.
+    workload: &'a Workload,
+    /// The results so far: the build's, then every run's.
+    results: WorkloadResults,
+    /// Where this lane's runs write their files.
+    scratch: PathBuf,
+    /// Whether this lane's runs are due (not when they came from a cache).
+    active: bool,
+}
+
+/// The run loop: `warmup + repetitions` rounds; in each round every active
+/// lane runs once, in order, or in reverse order when `reversed()` says so
+/// (it is asked once per round). Lanes share the first lane's repetitions
+/// and collectors: they are one workload measured in different trees.
+fn run_rounds(
+    launcher: &Path,
+    lanes: &mut [Lane<'_>],
+    mut reversed: impl FnMut() -> bool,
+    log: &mut dyn Write,
+) -> Result<(), RunError> {
+    let Some(first) = lanes.first() else {
+        return Ok(());
+    };
+    let w = first.workload;
+    let collectors = collectors(w);
+    for index in 0..w.warmup + w.repetitions {
+        let reverse = reversed();
+        for k in 0..lanes.len() {
+            let lane = &mut lanes[if reverse { lanes.len() - 1 - k } else { k }];
+            if lane.active {
+                run_once(
+                    launcher,
+                    lane.workload,
+                    &collectors,
+                    &mut lane.results,
+                    index,
+                    &lane.scratch,
+                    log,
+                )?;
+            }
         }
     }
-    Ok(out)
+    Ok(())
 }
 
 /// Builds a workload (and hashes its binary): the results to which its
 /// runs are added, with `build_failure` set when the build failed.
-pub fn prepare(
+fn prepare(
     launcher: &Path,
     w: &Workload,
     scratch: &Path,
@@ -230,7 +281,7 @@ pub fn prepare(
 
 /// Runs a workload once (a warm-up when `index < warmup`) and adds the run
 /// and its samples to `out`.
-pub fn run_once(
+fn run_once(
     launcher: &Path,
     w: &Workload,
     collectors: &[Box<dyn Collect>],
