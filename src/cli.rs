@@ -103,6 +103,17 @@ pub struct RunArgs {
     pub output: PathBuf,
 }
 
+impl From<&RunArgs> for crate::runner::Selection {
+    fn from(a: &RunArgs) -> Self {
+        crate::runner::Selection {
+            workloads: a.workloads.clone(),
+            repetitions: a.repetitions,
+            warmup: a.warmup,
+            shard: a.shard,
+        }
+    }
+}
+
 /// Output format of `compare`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum CompareFormat {
@@ -122,9 +133,6 @@ pub struct CompareArgs {
     /// The config holding thresholds and budgets [default: memgate.yaml when it exists, else built-in defaults].
     #[arg(short, long, env = "MEMGATE_CONFIG")]
     pub config: Option<PathBuf>,
-    /// How to print the verdicts.
-    #[arg(long, value_enum, default_value_t = CompareFormat::Table)]
-    pub format: CompareFormat,
     /// Also write the verdicts as JSON here.
     #[arg(short, long)]
     pub output: Option<PathBuf>,
@@ -148,9 +156,6 @@ pub struct CheckArgs {
     /// Save the current results as the new baseline when the gate passes.
     #[arg(long)]
     pub save_baseline: bool,
-    /// How to print the verdicts.
-    #[arg(long, value_enum, default_value_t = CompareFormat::Table)]
-    pub format: CompareFormat,
     /// Relative mode: measure this git ref (e.g. origin/main) now, beside the head, on this
     /// machine, interleaved, instead of reading a stored baseline [config: base_ref].
     #[arg(long, value_name = "REF", env = "MEMGATE_BASE_REF")]
@@ -176,6 +181,9 @@ pub struct CheckArgs {
 /// regressions are intended.
 #[derive(Debug, Args)]
 pub struct OutputArgs {
+    /// How to print the verdicts.
+    #[arg(long, value_enum, default_value_t = CompareFormat::Table)]
+    pub format: CompareFormat,
     /// Accept regressions matching WORKLOAD:METRIC (globs allowed) as intended: they are
     /// reported in their own section and do not fail the gate.
     #[arg(

@@ -190,6 +190,9 @@ struct RawWorkload {
 pub struct Config {
     /// The file it was read from.
     pub path: PathBuf,
+    /// Its directory, absolute: relative `dir:` and `baseline:` paths, the
+    /// base cache and the git state of the fingerprint start there.
+    pub dir: PathBuf,
     /// Where the baseline is stored: absolute, or relative to the working directory.
     pub baseline: PathBuf,
     /// Workloads in file order, every setting resolved.
@@ -374,6 +377,7 @@ impl Config {
         let base = std::path::absolute(&base).unwrap_or(base);
         Ok(Config {
             path: path.to_owned(),
+            dir: base.clone(),
             baseline: base.join(
                 raw.baseline
                     .as_deref()
@@ -384,7 +388,10 @@ impl Config {
                 .iter()
                 .map(|w| resolve(&raw.defaults, w, &base))
                 .collect(),
-            policy: policy(&raw),
+            policy: GatePolicy {
+                config: Some(path.to_owned()),
+                ..policy(&raw)
+            },
             base_ref: raw.base_ref.clone(),
         })
     }
@@ -648,6 +655,7 @@ fn policy(raw: &RawConfig) -> GatePolicy {
         }
     }
     GatePolicy {
+        config: None,
         confidence: raw.gate.confidence,
         correction: raw.gate.correction.unwrap_or_default(),
         strict_env: raw.gate.strict_env.unwrap_or(false),

@@ -5,8 +5,6 @@
 //! first, then the code is chosen. Errors are for input that could not be
 //! used (2) and builds or workloads that could not be run (3).
 
-use std::path::PathBuf;
-
 use crate::atomic::WriteError;
 use crate::baseline::BaselineError;
 use crate::config::ConfigError;
@@ -66,13 +64,8 @@ pub enum Error {
     #[error(transparent)]
     Run(#[from] RunError),
     /// A threshold or budget that does not fit the metric it names.
-    #[error("invalid config: {}: {source}", path.display())]
-    Policy {
-        /// The config file.
-        path: PathBuf,
-        /// The field and the problem.
-        source: PolicyError,
-    },
+    #[error("invalid config: {0}")]
+    Policy(#[from] PolicyError),
     /// The baseline could not be read or saved.
     #[error(transparent)]
     Baseline(#[from] BaselineError),
@@ -111,6 +104,15 @@ impl From<crate::runner::relative::RelativeError> for Error {
     }
 }
 
+impl From<crate::runner::PlanError> for Error {
+    fn from(e: crate::runner::PlanError) -> Self {
+        match e {
+            crate::runner::PlanError::Config(c) => Error::Config(c),
+            crate::runner::PlanError::Launcher(r) => Error::Run(r),
+        }
+    }
+}
+
 impl Error {
     /// A write to a closed pipe (`memgate compare ... | head`): not a failure.
     pub fn is_broken_pipe(&self) -> bool {
@@ -123,7 +125,7 @@ impl Error {
             Error::Config(_)
             | Error::Results(_)
             | Error::Write(_)
-            | Error::Policy { .. }
+            | Error::Policy(_)
             | Error::Baseline(_)
             | Error::Stdout(_)
             | Error::Import(_)

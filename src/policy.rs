@@ -10,6 +10,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -167,6 +168,17 @@ pub struct Threshold {
     pub alpha: f64,
 }
 
+impl Default for Threshold {
+    /// memgate's built-in tolerances, with no noise floor.
+    fn default() -> Self {
+        Threshold {
+            max_increase: DEFAULT_MAX_INCREASE,
+            min_change: 0.0,
+            alpha: DEFAULT_ALPHA,
+        }
+    }
+}
+
 impl Threshold {
     /// The relative tolerance for people, e.g. `5%` or `2.5%`.
     pub fn max_increase_text(&self) -> String {
@@ -184,9 +196,20 @@ impl Threshold {
     }
 }
 
+/// What one (workload, metric) is judged against.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Limit {
+    /// The tolerances of the statistical rule.
+    pub threshold: Threshold,
+    /// The hard ceiling, in the metric's unit.
+    pub budget: Option<f64>,
+}
+
 /// Thresholds, budgets and settings for a gate run.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct GatePolicy {
+    /// The config file it was read from, named in its errors.
+    pub config: Option<PathBuf>,
     /// Confidence of the shift interval; [`DEFAULT_CONFIDENCE`] when unset.
     pub confidence: Option<f64>,
     /// Multiple-testing correction.
@@ -203,8 +226,10 @@ pub struct GatePolicy {
 
 /// A threshold or budget that does not fit the metric it names.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[error("{field}: {message}")]
+#[error("{}{field}: {message}", config.as_ref().map(|p| format!("{}: ", p.display())).unwrap_or_default())]
 pub struct PolicyError {
+    /// The config file, when the policy came from one.
+    pub config: Option<PathBuf>,
     /// The config field, e.g. `thresholds.process.wall.min_change`.
     pub field: String,
     /// What does not fit.
@@ -218,7 +243,7 @@ impl GatePolicy {
     }
 
     /// The threshold for `metric` of `workload`, whose samples are in `unit`.
-    pub fn threshold(
+    fn threshold(
         &self,
         workload: &str,
         metric: &str,
@@ -226,9 +251,8 @@ impl GatePolicy {
     ) -> Result<Threshold, PolicyError> {
         let def = metrics::lookup(metric);
         let mut t = Threshold {
-            max_increase: DEFAULT_MAX_INCREASE,
             min_change: def.map_or(0.0, |m| m.noise_floor),
-            alpha: DEFAULT_ALPHA,
+            ..Threshold::default()
         };
         let mut layers: Vec<(String, &ThresholdSpec)> = Vec::new();
         if let Some(spec) = self.thresholds.get("default") {
@@ -263,6 +287,7 @@ impl GatePolicy {
             }
             if let Some(q) = spec.min_change {
                 t.min_change = q.in_unit(unit).map_err(|message| PolicyError {
+                    config: self.config.clone(),
                     field: format!("{field}.min_change"),
                     message: format!("{message} (metric `{metric}`)"),
                 })?;
@@ -271,17 +296,22 @@ impl GatePolicy {
         Ok(t)
     }
 
+    /// The threshold and budget of `metric` of `workload`, whose samples
+    /// are in `unit`.
+    pub fn limit(&self, workload: &str, metric: &str, unit: Unit) -> Result<Limit, PolicyError> {
+        Ok(Limit {
+            threshold: self.threshold(workload, metric, unit)?,
+            budget: self.budget(workload, metric, unit)?,
+        })
+    }
+
     /// The hard ceiling for `metric` of `workload`, in the metric's unit.
-    pub fn budget(
-        &self,
-        workload: &str,
-        metric: &str,
-        unit: Unit,
-    ) -> Result<Option<f64>, PolicyError> {
+    fn budget(&self, workload: &str, metric: &str, unit: Unit) -> Result<Option<f64>, PolicyError> {
         let Some(q) = self.budgets.get(workload).and_then(|b| b.get(metric)) else {
             return Ok(None);
         };
         q.in_unit(unit).map(Some).map_err(|message| PolicyError {
+            config: self.config.clone(),
             field: format!("budgets.{workload}.{metric}"),
             message,
         })
@@ -295,6 +325,7 @@ impl GatePolicy {
                 Ok(())
             } else {
                 Err(PolicyError {
+                    config: self.config.clone(),
                     field,
                     message: format!("{v} is not between 0 and 1 (exclusive)"),
                 })
@@ -318,6 +349,7 @@ impl GatePolicy {
                 }
                 if let (Some(def), Some(q)) = (metrics::lookup(metric), spec.min_change) {
                     q.in_unit(def.unit).map_err(|message| PolicyError {
+                        config: self.config.clone(),
                         field: format!("{prefix}thresholds.{metric}.min_change"),
                         message,
                     })?;
@@ -328,6 +360,7 @@ impl GatePolicy {
             for (metric, q) in table {
                 if let Some(def) = metrics::lookup(metric) {
                     q.in_unit(def.unit).map_err(|message| PolicyError {
+                        config: self.config.clone(),
                         field: format!("budgets.{workload}.{metric}"),
                         message,
                     })?;

@@ -13,11 +13,12 @@
 
 use std::io::Write;
 
-use crate::cli::{CalibrateArgs, RunArgs};
+use crate::cli::CalibrateArgs;
 use crate::config::Config;
 use crate::error::{Error, Outcome};
 use crate::metrics::Stability;
 use crate::policy::Correction;
+use crate::runner::{RunPlan, Selection};
 use crate::stats::{self, Summary};
 use crate::units::human;
 
@@ -27,16 +28,12 @@ const MAX_RECOMMENDATION: usize = 1000;
 /// `memgate calibrate`.
 pub fn calibrate(args: CalibrateArgs) -> Result<Outcome, Error> {
     let config = Config::load(&args.config)?;
-    let run_args = RunArgs {
-        config: args.config.clone(),
+    let selection = Selection {
         workloads: args.workloads.clone(),
         repetitions: Some(args.runs),
-        warmup: None,
-        shard: None,
-        output: std::env::temp_dir().join(format!("memgate-calibrate-{}.json", std::process::id())),
+        ..Selection::default()
     };
-    let results = super::run::measure(&config, &run_args)?;
-    let _ = std::fs::remove_file(&run_args.output);
+    let results = super::measure(&RunPlan::try_from((&config, &selection))?, None)?;
     let m: usize = results.workloads.iter().map(|w| w.metrics.len()).sum();
     let mut out = std::io::stdout().lock();
     let mut rows = vec![
@@ -56,13 +53,7 @@ pub fn calibrate(args: CalibrateArgs) -> Result<Outcome, Error> {
         for (metric, series) in &w.metrics {
             let xs: Vec<f64> = series.samples.iter().map(|v| v.as_f64()).collect();
             let Some(s) = Summary::of(&xs) else { continue };
-            let t = config
-                .policy
-                .threshold(&w.name, metric, series.unit)
-                .map_err(|source| Error::Policy {
-                    path: config.path.clone(),
-                    source,
-                })?;
+            let t = config.policy.limit(&w.name, metric, series.unit)?.threshold;
             let alpha = match config.policy.correction {
                 Correction::Holm => t.alpha / m.max(1) as f64,
                 Correction::None => t.alpha,

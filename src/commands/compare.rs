@@ -1,18 +1,20 @@
 //! `memgate compare` (two results files) and `memgate check` (run, then
 //! compare with the baseline): judge, write verdicts, print them.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use crate::baseline;
-use crate::cli::{CheckArgs, CompareArgs, CompareFormat, RunOrder};
+use crate::cli::{CheckArgs, CompareArgs, CompareFormat, OutputArgs, RunOrder};
 use crate::config::Config;
 use crate::error::{Error, Outcome};
 use crate::gate;
 use crate::policy::GatePolicy;
 use crate::report::markdown::Markdown;
-use crate::report::{github, terminal};
+use crate::report::terminal::Terminal;
+use crate::report::{Json, Render, github};
 use crate::results::Results;
 use crate::runner::relative::{self, Order, RelativeOptions};
+use crate::runner::{RunPlan, Selection};
 use crate::verdicts::{Side, Verdicts};
 
 /// `memgate compare BASELINE CURRENT`.
@@ -24,30 +26,20 @@ pub fn compare(args: CompareArgs) -> Result<Outcome, Error> {
         }
         None => GatePolicy::default(),
     };
-    let config_path = args
-        .config
-        .clone()
-        .unwrap_or_else(|| PathBuf::from("memgate.yaml"));
     let base = Results::read(&args.baseline)?;
     let cur = Results::read(&args.current)?;
-    let mut verdicts = judge(
+    let base_side = Side::of(&args.baseline.display().to_string(), &base);
+    let cur_side = Side::of(&args.current.display().to_string(), &cur);
+    let verdicts = judge(
         &policy,
-        &config_path,
-        &args.baseline,
-        &base,
-        &args.current,
-        &cur,
-    )?;
-    accept(
-        &mut verdicts,
-        &args.outputs.accept,
-        args.outputs.accept_reason.clone(),
+        (&base_side, &base),
+        (&cur_side, &cur),
+        &args.outputs,
     )?;
     if let Some(out) = &args.output {
         crate::atomic::write_json(out, &verdicts)?;
     }
-    print(&verdicts, args.format)?;
-    publish(&verdicts, args.outputs.report.as_deref())?;
+    show(&verdicts, &args.outputs)?;
     Ok(outcome(&verdicts, &cur))
 }
 
@@ -56,6 +48,7 @@ pub fn compare(args: CompareArgs) -> Result<Outcome, Error> {
 /// revision measured now, beside the head.
 pub fn check(args: CheckArgs) -> Result<Outcome, Error> {
     let config = Config::load(&args.run.config)?;
+    let plan = RunPlan::try_from((&config, &Selection::from(&args.run)))?;
     let baseline_path = args
         .baseline
         .clone()
@@ -72,7 +65,6 @@ pub fn check(args: CheckArgs) -> Result<Outcome, Error> {
                 cache: !args.no_cache,
                 cache_max_bytes: args.cache_max.0,
             };
-            let plan = super::run::plan(&config, &args.run)?;
             let fallback = baseline::load(&baseline_path).ok();
             let m = relative::measure(
                 &config,
@@ -88,7 +80,7 @@ pub fn check(args: CheckArgs) -> Result<Outcome, Error> {
         None => {
             // Read the baseline first: a missing one should not cost a full run.
             let mut base = baseline::load(&baseline_path)?;
-            let cur = super::run::measure(&config, &args.run)?;
+            let cur = super::measure(&plan, Some(&args.run.output))?;
             // A subset run (-w, --shard) is compared with the same subset of
             // the baseline; workloads it did not select are not "missing".
             if !args.run.workloads.is_empty() || args.run.shard.is_some() {
@@ -102,106 +94,93 @@ pub fn check(args: CheckArgs) -> Result<Outcome, Error> {
             (base, cur, labels.0, labels.1)
         }
     };
-    let mut verdicts = gate::evaluate(
+    let base_side = Side::of(&base_label, &base);
+    let cur_side = Side::of(&cur_label, &cur);
+    let verdicts = judge(
         &config.policy,
-        &Side::of(&base_label, &base),
-        &base,
-        &Side::of(&cur_label, &cur),
-        &cur,
-    )
-    .map_err(|source| Error::Policy {
-        path: config.path.clone(),
-        source,
-    })?;
-    accept(
-        &mut verdicts,
-        &args.outputs.accept,
-        args.outputs.accept_reason.clone(),
+        (&base_side, &base),
+        (&cur_side, &cur),
+        &args.outputs,
     )?;
     crate::atomic::write_json(&args.verdicts, &verdicts)?;
     eprintln!("memgate: wrote {}", args.verdicts.display());
-    print(&verdicts, args.format)?;
-    publish(&verdicts, args.outputs.report.as_deref())?;
+    show(&verdicts, &args.outputs)?;
     let outcome = outcome(&verdicts, &cur);
     if args.save_baseline {
-        if outcome == Outcome::Pass {
-            baseline::store(&cur, &args.run.output, &baseline_path, false)?;
-            eprintln!(
-                "memgate: saved the results as the baseline {}",
-                baseline_path.display()
-            );
-        } else {
-            eprintln!("memgate: the baseline was not saved: the gate did not pass");
-        }
+        save_baseline(outcome, &cur, &args.run.output, &baseline_path)?;
     }
     Ok(outcome)
 }
 
+/// The gate's verdicts, with `--accept` applied; a pattern that matched no
+/// regression is said, not an error.
 fn judge(
     policy: &GatePolicy,
-    config: &Path,
-    base_path: &Path,
-    base: &Results,
-    cur_path: &Path,
-    cur: &Results,
+    (base_side, base): (&Side, &Results),
+    (cur_side, cur): (&Side, &Results),
+    outputs: &OutputArgs,
 ) -> Result<Verdicts, Error> {
-    gate::evaluate(
-        policy,
-        &Side::of(&base_path.display().to_string(), base),
-        base,
-        &Side::of(&cur_path.display().to_string(), cur),
-        cur,
-    )
-    .map_err(|source| Error::Policy {
-        path: config.to_owned(),
-        source,
-    })
-}
-
-/// Applies `--accept`; a pattern that matched no regression is said, not an error.
-fn accept(
-    verdicts: &mut Verdicts,
-    patterns: &[String],
-    reason: Option<String>,
-) -> Result<(), Error> {
-    let unmatched = gate::accept(verdicts, patterns, reason)?;
-    for p in unmatched {
+    let mut verdicts = gate::evaluate(policy, base_side, base, cur_side, cur)?;
+    let reason = outputs.accept_reason.clone();
+    for p in gate::accept(&mut verdicts, &outputs.accept, reason)? {
         eprintln!("memgate: note: --accept {p} matched no regression");
     }
-    Ok(())
+    Ok(verdicts)
 }
 
-/// Writes the Markdown report where asked, and to GitHub's step summary
-/// and annotations when running there.
-fn publish(verdicts: &Verdicts, report: Option<&Path>) -> Result<(), Error> {
-    let in_actions = std::env::var_os("GITHUB_STEP_SUMMARY").is_some()
-        || std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true");
-    if report.is_none() && !in_actions {
+/// Prints the verdicts in the chosen format, writes the Markdown report
+/// where asked, and publishes to GitHub's step summary and annotations
+/// when running there.
+fn show(verdicts: &Verdicts, outputs: &OutputArgs) -> Result<(), Error> {
+    let printer: Box<dyn Render> = match outputs.format {
+        CompareFormat::Table => Box::new(Terminal::for_stdout()),
+        CompareFormat::Json => Box::new(Json),
+    };
+    print(&*printer, verdicts)?;
+    let in_actions = github::in_actions();
+    if outputs.report.is_none() && !in_actions {
         return Ok(());
     }
     let markdown = Markdown::default().render_string(verdicts)?;
-    if let Some(path) = report {
+    if let Some(path) = &outputs.report {
         crate::atomic::write(path, markdown.as_bytes())?;
         eprintln!("memgate: wrote {}", path.display());
     }
     if in_actions {
-        github::publish(verdicts, &markdown, &mut std::io::stdout().lock())
-            .map_err(Error::Stdout)?;
+        github::append_step_summary(&markdown).map_err(Error::Stdout)?;
+        print(&github::Annotations, verdicts)?;
     }
     Ok(())
 }
 
-fn print(verdicts: &Verdicts, format: CompareFormat) -> Result<(), Error> {
+/// Renders to stdout; a failed write is [`Error::Stdout`] (a closed pipe
+/// is not a failure: see `main`).
+fn print(printer: &dyn Render, verdicts: &Verdicts) -> Result<(), Error> {
     let mut out = std::io::stdout().lock();
-    let written = match format {
-        CompareFormat::Table => {
-            terminal::render(verdicts, terminal::stdout_wants_color(), &mut out)
-        }
-        CompareFormat::Json => serde_json::to_writer_pretty(&mut out, verdicts)
-            .map_err(std::io::Error::from)
-            .and_then(|_| std::io::Write::write_all(&mut out, b"\n")),
-    };
-    written.map_err(Error::Stdout)
+    printer.render(verdicts, &mut out).map_err(|e| match e {
+        crate::report::ReportError::Io(io) => Error::Stdout(io),
+        other => Error::Report(other),
+    })
+}
+
+/// `check --save-baseline`: the new results become the baseline only when
+/// the gate passed.
+fn save_baseline(
+    outcome: Outcome,
+    cur: &Results,
+    results_path: &Path,
+    baseline_path: &Path,
+) -> Result<(), Error> {
+    if outcome == Outcome::Pass {
+        baseline::store(cur, results_path, baseline_path, false)?;
+        eprintln!(
+            "memgate: saved the results as the baseline {}",
+            baseline_path.display()
+        );
+    } else {
+        eprintln!("memgate: the baseline was not saved: the gate did not pass");
+    }
+    Ok(())
 }
 
 /// Failed runs outrank the gate: the comparison is incomplete.

@@ -1,5 +1,12 @@
 //! The subcommands as glue, one file each: turn parsed arguments into a
 //! plan, call the stages, write outputs atomically, and pick the outcome.
+//! Commands never call each other; what several share is here.
+
+use std::path::Path;
+
+use crate::error::Error;
+use crate::results::Results;
+use crate::runner::{self, RunPlan};
 
 mod baseline;
 mod calibrate;
@@ -16,3 +23,26 @@ pub use import::import;
 pub use merge::merge;
 pub use report::report;
 pub use run::run;
+
+/// Runs the plan, writes the results file when one is named, and names the
+/// workloads that failed on stderr.
+fn measure(plan: &RunPlan, output: Option<&Path>) -> Result<Results, Error> {
+    let results = runner::execute(plan, &mut std::io::stderr())?;
+    if let Some(output) = output {
+        crate::atomic::write_json(output, &results)?;
+        eprintln!("memgate: wrote {}", output.display());
+    }
+    if results.has_failures() {
+        let failed: Vec<&str> = results
+            .workloads
+            .iter()
+            .filter(|w| w.has_failures())
+            .map(|w| w.name.as_str())
+            .collect();
+        eprintln!(
+            "memgate: error: failed builds or runs in: {}",
+            failed.join(", ")
+        );
+    }
+    Ok(results)
+}

@@ -4,7 +4,7 @@
 //! and the downgrade of machine-dependent metrics across environments.
 
 use crate::metrics::{Better, Stability, Unit};
-use crate::policy::{Correction, GatePolicy, PolicyError, Threshold};
+use crate::policy::{Correction, Limit, Threshold};
 use crate::results::Series;
 use crate::stats::{self, Summary};
 use crate::units::{fmt_p, human};
@@ -21,13 +21,38 @@ fn values(s: &Series) -> Vec<f64> {
     s.samples.iter().map(|v| v.as_f64()).collect()
 }
 
-pub(super) fn missing(
-    policy: &GatePolicy,
-    workload: &str,
-    metric: &str,
-    s: &Series,
-    side: OneSided,
-) -> Result<Verdict, PolicyError> {
+/// One metric of one workload, and what it is judged against.
+pub(super) struct Subject<'a> {
+    pub(super) workload: &'a str,
+    pub(super) metric: &'a str,
+    pub(super) limit: Limit,
+}
+
+impl Subject<'_> {
+    /// A verdict on this subject with no samples and no conclusion yet.
+    fn verdict(&self, s: &Series, status: Status, xs: Vec<f64>, ys: Vec<f64>) -> Verdict {
+        Verdict {
+            workload: self.workload.to_owned(),
+            metric: self.metric.to_owned(),
+            unit: s.unit,
+            better: s.better,
+            stability: s.stability,
+            status,
+            reason: String::new(),
+            baseline: Summary::of(&xs),
+            current: Summary::of(&ys),
+            change: None,
+            test: None,
+            threshold: self.limit.threshold,
+            budget: self.limit.budget,
+            baseline_samples: xs,
+            current_samples: ys,
+        }
+    }
+}
+
+/// The verdict on a metric that is on one side only.
+pub(super) fn missing(subject: &Subject<'_>, s: &Series, side: OneSided) -> Verdict {
     let xs = values(s);
     let (reason, baseline_samples, current_samples) = match side {
         OneSided::CurrentFailed => (
@@ -47,23 +72,9 @@ pub(super) fn missing(
             xs,
         ),
     };
-    Ok(Verdict {
-        workload: workload.to_owned(),
-        metric: metric.to_owned(),
-        unit: s.unit,
-        better: s.better,
-        stability: s.stability,
-        status: Status::Missing,
-        reason,
-        baseline: Summary::of(&baseline_samples),
-        current: Summary::of(&current_samples),
-        change: None,
-        test: None,
-        threshold: policy.threshold(workload, metric, s.unit)?,
-        budget: policy.budget(workload, metric, s.unit)?,
-        baseline_samples,
-        current_samples,
-    })
+    let mut v = subject.verdict(s, Status::Missing, baseline_samples, current_samples);
+    v.reason = reason;
+    v
 }
 
 pub(super) enum Judged {
@@ -111,45 +122,27 @@ fn describe_change(unit: Unit, base: f64, cur: f64, change: &Change) -> String {
     format!("{pct}(median {} → {})", human(unit, base), human(unit, cur))
 }
 
+/// Judges a metric on both sides: done at once under the exact rule, or a
+/// U test waiting for the run's correction. `env_differs`: the sides ran in
+/// environments whose difference may downgrade machine-dependent metrics.
 pub(super) fn judge(
-    policy: &GatePolicy,
-    workload: &str,
-    metric: &str,
+    subject: &Subject<'_>,
     b: &Series,
     c: &Series,
     confidence: f64,
     env_differs: bool,
-) -> Result<Judged, PolicyError> {
+) -> Judged {
     let unit = c.unit;
-    // Only a difference that is allowed to matter downgrades anything.
-    let env_differs = env_differs && !policy.strict_env;
-    let (xs, ys) = (values(b), values(c));
-    let threshold = policy.threshold(workload, metric, unit)?;
-    let budget = policy.budget(workload, metric, unit)?;
-    let (bs, cs) = (Summary::of(&xs), Summary::of(&ys));
-    let mut v = Verdict {
-        workload: workload.to_owned(),
-        metric: metric.to_owned(),
-        unit,
-        better: c.better,
-        stability: c.stability,
-        status: Status::Inconclusive,
-        reason: String::new(),
-        baseline: bs,
-        current: cs,
-        change: None,
-        test: None,
-        threshold,
-        budget,
-        baseline_samples: xs.clone(),
-        current_samples: ys.clone(),
-    };
+    let threshold = subject.limit.threshold;
+    let mut v = subject.verdict(c, Status::Inconclusive, values(b), values(c));
+    let (xs, ys) = (v.baseline_samples.clone(), v.current_samples.clone());
+    let (bs, cs) = (v.baseline, v.current);
     let (Some(bs), Some(cs)) = (bs, cs) else {
         v.reason = format!(
             "no successful runs on the {} side",
             if bs.is_none() { "baseline" } else { "current" }
         );
-        return Ok(Judged::Done(apply_budget(v)));
+        return Judged::Done(apply_budget(v));
     };
     let change = Change {
         delta: cs.median - bs.median,
@@ -205,13 +198,13 @@ pub(super) fn judge(
         {
             downgrade(&mut v);
         }
-        return Ok(Judged::Done(apply_budget(v)));
+        return Judged::Done(apply_budget(v));
     }
     let u = match stats::mann_whitney(&xs, &ys) {
         Ok(u) => u,
         Err(e) => {
             v.reason = e.to_string();
-            return Ok(Judged::Done(apply_budget(v)));
+            return Judged::Done(apply_budget(v));
         }
     };
     v.test = Some(TestOutcome {
@@ -224,11 +217,11 @@ pub(super) fn judge(
         shift: stats::hodges_lehmann(&xs, &ys, confidence),
     });
     v.reason = what;
-    Ok(Judged::Test(Pending {
+    Judged::Test(Pending {
         verdict: v,
         u,
         env_differs,
-    }))
+    })
 }
 
 impl Pending {

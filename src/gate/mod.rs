@@ -20,17 +20,20 @@ mod judge;
 
 pub use accept::{AcceptError, accept};
 
-use std::collections::BTreeMap;
+use std::collections::btree_map::Entry;
+use std::collections::{BTreeMap, BTreeSet};
 
-use crate::policy::{Correction, GatePolicy, PolicyError};
+use crate::policy::{Correction, GatePolicy, Limit, PolicyError};
 use crate::results::{Results, Timeline, WorkloadResults};
 use crate::stats;
 use crate::verdicts::{
     FailedWorkload, Settings, Side, Status, Tally, TimelinePair, VERDICTS_SCHEMA, Verdict, Verdicts,
 };
-use judge::{Judged, OneSided, Pending};
+use judge::{Judged, OneSided, Pending, Subject};
 
-/// Judges `current` against `baseline` under `policy`.
+/// Judges `current` against `baseline` under `policy`. Every threshold and
+/// budget is resolved before anything is judged, so a limit that does not
+/// fit its metric's unit is the only error, and it names the config field.
 pub fn evaluate(
     policy: &GatePolicy,
     baseline: &Side,
@@ -38,94 +41,143 @@ pub fn evaluate(
     current: &Side,
     cur: &Results,
 ) -> Result<Verdicts, PolicyError> {
-    let confidence = policy.confidence();
-    let mut differences = Vec::new();
-    let mut verdicts = Vec::new();
-    let mut pending: Vec<Pending> = Vec::new();
-
+    let limits = Limits::resolve(policy, base, cur)?;
     let base_by_name: BTreeMap<&str, &WorkloadResults> = base
         .workloads
         .iter()
         .map(|w| (w.name.as_str(), w))
         .collect();
-    let cur_names: Vec<&str> = cur.workloads.iter().map(|w| w.name.as_str()).collect();
+    let mut differences = Vec::new();
+    let mut verdicts = Vec::new();
+    let mut pending: Vec<Pending> = Vec::new();
+    let mut judged = |j: Judged| match j {
+        Judged::Done(v) => verdicts.push(v),
+        Judged::Test(p) => pending.push(p),
+    };
     for cw in &cur.workloads {
         let Some(bw) = base_by_name.get(cw.name.as_str()) else {
             for (metric, s) in &cw.metrics {
-                verdicts.push(judge::missing(
-                    policy,
-                    &cw.name,
-                    metric,
+                let subject = limits.subject(&cw.name, metric);
+                judged(Judged::Done(judge::missing(
+                    &subject,
                     s,
                     OneSided::CurrentOnly,
-                )?);
+                )));
             }
             continue;
         };
         let diffs = env::env_differences(bw, base, cw, cur);
-        let env_differs = !diffs.is_empty();
+        // Only a difference that is allowed to matter downgrades anything.
+        let env_differs = !diffs.is_empty() && !policy.strict_env;
         differences.extend(diffs);
-        let metrics: std::collections::BTreeSet<&String> =
-            bw.metrics.keys().chain(cw.metrics.keys()).collect();
+        let metrics: BTreeSet<&String> = bw.metrics.keys().chain(cw.metrics.keys()).collect();
         for metric in metrics {
-            match (bw.metrics.get(metric), cw.metrics.get(metric)) {
+            let subject = limits.subject(&cw.name, metric);
+            judged(match (bw.metrics.get(metric), cw.metrics.get(metric)) {
                 (Some(b), Some(c)) => {
-                    let j = judge::judge(policy, &cw.name, metric, b, c, confidence, env_differs)?;
-                    match j {
-                        Judged::Done(v) => verdicts.push(v),
-                        Judged::Test(p) => pending.push(p),
-                    }
+                    judge::judge(&subject, b, c, policy.confidence(), env_differs)
+                }
+                (Some(b), None) if cw.has_failures() => {
+                    Judged::Done(judge::missing(&subject, b, OneSided::CurrentFailed))
                 }
                 (Some(b), None) => {
-                    let side = if cw.has_failures() {
-                        OneSided::CurrentFailed
-                    } else {
-                        OneSided::BaselineOnly
-                    };
-                    verdicts.push(judge::missing(policy, &cw.name, metric, b, side)?)
+                    Judged::Done(judge::missing(&subject, b, OneSided::BaselineOnly))
                 }
-                (None, Some(c)) => verdicts.push(judge::missing(
-                    policy,
-                    &cw.name,
-                    metric,
-                    c,
-                    OneSided::CurrentOnly,
-                )?),
-                (None, None) => {}
-            }
+                (None, Some(c)) => Judged::Done(judge::missing(&subject, c, OneSided::CurrentOnly)),
+                (None, None) => continue,
+            });
         }
     }
-    for bw in &base.workloads {
-        if !cur_names.contains(&bw.name.as_str()) {
-            for (metric, s) in &bw.metrics {
-                verdicts.push(judge::missing(
-                    policy,
-                    &bw.name,
-                    metric,
-                    s,
-                    OneSided::BaselineOnly,
-                )?);
+    let cur_names: BTreeSet<&str> = cur.workloads.iter().map(|w| w.name.as_str()).collect();
+    for bw in base
+        .workloads
+        .iter()
+        .filter(|w| !cur_names.contains(w.name.as_str()))
+    {
+        for (metric, s) in &bw.metrics {
+            let subject = limits.subject(&bw.name, metric);
+            judged(Judged::Done(judge::missing(
+                &subject,
+                s,
+                OneSided::BaselineOnly,
+            )));
+        }
+    }
+    let tests = pending.len();
+    verdicts.extend(conclude(pending, policy.correction));
+    verdicts.sort_by_key(|v| v.status);
+    Ok(Verdicts {
+        schema: VERDICTS_SCHEMA.to_owned(),
+        memgate_version: env!("CARGO_PKG_VERSION").to_owned(),
+        created_at: crate::fingerprint::now_rfc3339(),
+        baseline: baseline.clone(),
+        current: current.clone(),
+        settings: Settings {
+            correction: policy.correction,
+            confidence: policy.confidence(),
+            tests,
+            strict_env: policy.strict_env,
+        },
+        environment_differences: differences,
+        failed_workloads: failed_workloads(cur),
+        tally: tally(&verdicts),
+        verdicts,
+        acceptance: None,
+        timelines: timelines(&base_by_name, cur),
+    })
+}
+
+/// The limits of every (workload, metric) on either side, resolved once.
+struct Limits<'a>(BTreeMap<(&'a str, &'a str), Limit>);
+
+impl<'a> Limits<'a> {
+    /// Resolves the limits of every series of both sides, in the current
+    /// side's unit where both have the metric.
+    fn resolve(
+        policy: &GatePolicy,
+        base: &'a Results,
+        cur: &'a Results,
+    ) -> Result<Self, PolicyError> {
+        let mut map = BTreeMap::new();
+        for w in cur.workloads.iter().chain(&base.workloads) {
+            for (metric, s) in &w.metrics {
+                if let Entry::Vacant(e) = map.entry((w.name.as_str(), metric.as_str())) {
+                    e.insert(policy.limit(&w.name, metric, s.unit)?);
+                }
             }
         }
+        Ok(Limits(map))
     }
 
+    fn subject<'s>(&self, workload: &'s str, metric: &'s str) -> Subject<'s> {
+        Subject {
+            workload,
+            metric,
+            // Every series of both sides was resolved.
+            limit: self.0.get(&(workload, metric)).copied().unwrap_or_default(),
+        }
+    }
+}
+
+/// Concludes the U tests once their number is known: Holm's correction
+/// across all of them, or none.
+fn conclude(pending: Vec<Pending>, correction: Correction) -> Vec<Verdict> {
     let m = pending.len();
     let ps: Vec<f64> = pending.iter().map(|p| p.u.p).collect();
-    let adjusted = match policy.correction {
-        Correction::Holm => stats::holm(&ps),
-        Correction::None => ps.clone(),
+    let (adjusted, divisor) = match correction {
+        Correction::Holm => (stats::holm(&ps), m.max(1) as f64),
+        Correction::None => (ps, 1.0),
     };
-    let divisor = match policy.correction {
-        Correction::Holm => m.max(1) as f64,
-        Correction::None => 1.0,
-    };
-    for (p, adj) in pending.into_iter().zip(adjusted) {
-        verdicts.push(p.conclude(adj, divisor, m, policy.correction));
-    }
+    pending
+        .into_iter()
+        .zip(adjusted)
+        .map(|(p, adj)| p.conclude(adj, divisor, m, correction))
+        .collect()
+}
 
-    verdicts.sort_by_key(|v| v.status);
-    let failed_workloads = cur
-        .workloads
+/// Current workloads whose build or runs failed, and what failed.
+fn failed_workloads(cur: &Results) -> Vec<FailedWorkload> {
+    cur.workloads
         .iter()
         .filter_map(|w| {
             let reason = if let Some(f) = &w.build_failure {
@@ -147,10 +199,12 @@ pub fn evaluate(
                 reason,
             })
         })
-        .collect();
-    let tally = tally(&verdicts);
-    let timelines = cur
-        .workloads
+        .collect()
+}
+
+/// Both sides' median-run RSS timelines of every current workload that has one.
+fn timelines(base_by_name: &BTreeMap<&str, &WorkloadResults>, cur: &Results) -> Vec<TimelinePair> {
+    cur.workloads
         .iter()
         .filter_map(|cw| {
             let baseline = base_by_name
@@ -163,26 +217,7 @@ pub fn evaluate(
                 current,
             })
         })
-        .collect();
-    Ok(Verdicts {
-        schema: VERDICTS_SCHEMA.to_owned(),
-        memgate_version: env!("CARGO_PKG_VERSION").to_owned(),
-        created_at: crate::fingerprint::now_rfc3339(),
-        baseline: baseline.clone(),
-        current: current.clone(),
-        settings: Settings {
-            correction: policy.correction,
-            confidence,
-            tests: m,
-            strict_env: policy.strict_env,
-        },
-        environment_differences: differences,
-        failed_workloads,
-        verdicts,
-        tally,
-        acceptance: None,
-        timelines,
-    })
+        .collect()
 }
 
 fn tally(verdicts: &[Verdict]) -> Tally {

@@ -6,6 +6,7 @@
 use std::io::Write;
 use std::path::Path;
 
+use super::{Render, ReportError};
 use crate::verdicts::{Status, Verdicts};
 
 /// Escapes a workflow command's message: `%`, CR and LF.
@@ -47,9 +48,16 @@ pub fn annotations(v: &Verdicts) -> Vec<String> {
     out
 }
 
-/// Does what GitHub Actions expects when it is the environment: appends
-/// `markdown` to the step summary and prints annotations to `out`.
-pub fn publish(v: &Verdicts, markdown: &str, out: &mut dyn Write) -> std::io::Result<()> {
+/// Whether memgate runs in GitHub Actions: a step summary file is named,
+/// or GITHUB_ACTIONS is `true`.
+pub fn in_actions() -> bool {
+    std::env::var_os("GITHUB_STEP_SUMMARY").is_some()
+        || std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true")
+}
+
+/// Appends `markdown` to the job's step summary, when GITHUB_STEP_SUMMARY
+/// names one.
+pub fn append_step_summary(markdown: &str) -> std::io::Result<()> {
     if let Some(summary) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|s| !s.is_empty()) {
         let mut f = std::fs::OpenOptions::new()
             .create(true)
@@ -58,12 +66,23 @@ pub fn publish(v: &Verdicts, markdown: &str, out: &mut dyn Write) -> std::io::Re
         f.write_all(markdown.as_bytes())?;
         f.write_all(b"\n")?;
     }
-    if std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true") {
-        for line in annotations(v) {
-            writeln!(out, "{line}")?;
-        }
-    }
     Ok(())
+}
+
+/// The `::error` / `::warning` workflow commands, one per line, when
+/// GITHUB_ACTIONS is `true`; nothing otherwise.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Annotations;
+
+impl Render for Annotations {
+    fn render(&self, v: &Verdicts, out: &mut dyn Write) -> Result<(), ReportError> {
+        if std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true") {
+            for line in annotations(v) {
+                writeln!(out, "{line}")?;
+            }
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]

@@ -3,15 +3,34 @@
 
 use std::io::{self, Write};
 
-use crate::units::fmt_p;
-use crate::units::human;
+use super::{Render, ReportError};
+use crate::units::{fmt_p, human};
 use crate::verdicts::{Status, Verdict, Verdicts};
 
-/// Whether to colour output written to stdout: a TTY, and NO_COLOR unset
-/// or empty (<https://no-color.org>).
-pub fn stdout_wants_color() -> bool {
-    use std::io::IsTerminal;
-    io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+/// The verdict table, the reasons of everything that is not unchanged,
+/// and a one-line summary.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Terminal {
+    /// Colour the verdicts (ANSI escapes).
+    pub color: bool,
+}
+
+impl Terminal {
+    /// For stdout: colour on a TTY, when NO_COLOR is unset or empty
+    /// (<https://no-color.org>).
+    pub fn for_stdout() -> Terminal {
+        use std::io::IsTerminal;
+        Terminal {
+            color: io::stdout().is_terminal()
+                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+        }
+    }
+}
+
+impl Render for Terminal {
+    fn render(&self, v: &Verdicts, w: &mut dyn Write) -> Result<(), ReportError> {
+        Ok(table(v, self.color, w)?)
+    }
 }
 
 fn paint(text: &str, status: Status, color: bool) -> String {
@@ -65,9 +84,7 @@ fn cells(v: &Verdict) -> [String; 7] {
     ]
 }
 
-/// Writes the verdict table, the reasons of everything that is not
-/// unchanged, and a one-line summary.
-pub fn render(v: &Verdicts, color: bool, w: &mut dyn Write) -> io::Result<()> {
+fn table(v: &Verdicts, color: bool, w: &mut dyn Write) -> io::Result<()> {
     let p_header = match v.settings.correction {
         crate::policy::Correction::Holm => "p (Holm)",
         crate::policy::Correction::None => "p",

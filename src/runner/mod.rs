@@ -25,7 +25,7 @@ use crate::collect::{
     probe::Probe,
     rusage::Rusage,
 };
-use crate::config::{Collector, Workload};
+use crate::config::{Collector, Config, ConfigError, Workload};
 use crate::fingerprint::Environment;
 use crate::results::{Failure, Results, Run, RunStatus, Series, Shard, Timeline, WorkloadResults};
 use spawn::{LaunchRequest, Launched};
@@ -33,7 +33,32 @@ use spawn::{LaunchRequest, Launched};
 /// Lines of stderr kept for a failed build or run.
 pub const STDERR_TAIL_LINES: usize = 20;
 
-/// What to run, fully resolved.
+/// What a command line selects from the config's workloads.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Selection {
+    /// Workload names; empty selects every workload.
+    pub workloads: Vec<String>,
+    /// Measured repetitions, overriding every workload's.
+    pub repetitions: Option<u32>,
+    /// Warm-up runs, overriding every workload's.
+    pub warmup: Option<u32>,
+    /// Every N-th selected workload from the K-th.
+    pub shard: Option<Shard>,
+}
+
+/// Why a run plan could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum PlanError {
+    /// A selected workload the config does not have.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// memgate's own executable, the launcher, cannot be found.
+    #[error(transparent)]
+    Launcher(RunError),
+}
+
+/// What to run, fully resolved: made once from the config and the
+/// command line, then passed down unchanged.
 #[derive(Debug, Clone)]
 pub struct RunPlan {
     /// The workloads, settings resolved, in config order.
@@ -44,6 +69,39 @@ pub struct RunPlan {
     pub launcher: PathBuf,
     /// The directory whose git state goes into the fingerprint.
     pub repo_dir: PathBuf,
+}
+
+impl TryFrom<(&Config, &Selection)> for RunPlan {
+    type Error = PlanError;
+
+    /// The selected workloads in config order, with the overrides applied,
+    /// the shard taken, memgate itself as the launcher, and the config's
+    /// directory as the repository.
+    fn try_from((config, selection): (&Config, &Selection)) -> Result<RunPlan, PlanError> {
+        let workloads = config
+            .select(&selection.workloads)?
+            .into_iter()
+            .enumerate()
+            .filter(|(i, _)| selection.shard.is_none_or(|s| s.contains(*i)))
+            .map(|(_, w)| Workload {
+                repetitions: selection.repetitions.unwrap_or(w.repetitions),
+                warmup: selection.warmup.unwrap_or(w.warmup),
+                ..w.clone()
+            })
+            .collect();
+        let launcher = std::env::current_exe().map_err(|e| {
+            PlanError::Launcher(RunError::Launcher {
+                launcher: PathBuf::from("memgate"),
+                message: format!("cannot find memgate's own executable: {e}"),
+            })
+        })?;
+        Ok(RunPlan {
+            workloads,
+            shard: selection.shard,
+            launcher,
+            repo_dir: config.dir.clone(),
+        })
+    }
 }
 
 /// Why a run could not go on. Failed builds and runs are not errors: they

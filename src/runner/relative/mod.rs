@@ -113,14 +113,7 @@ struct Repository {
 
 impl Repository {
     fn around(config: &Config) -> Result<Repository, RelativeError> {
-        let config_dir = std::path::absolute(
-            config
-                .path
-                .parent()
-                .filter(|p| !p.as_os_str().is_empty())
-                .unwrap_or(Path::new(".")),
-        )
-        .unwrap_or_else(|_| PathBuf::from("."));
+        let config_dir = config.dir.clone();
         let root = git(&config_dir, &["rev-parse", "--show-toplevel"]).map_err(|e| {
             RelativeError::NotARepository {
                 message: e.to_string(),
