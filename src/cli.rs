@@ -222,8 +222,8 @@ pub struct CalibrateArgs {
     /// Runs of each workload (A/A: all from the same build).
     #[arg(short = 'n', long, value_name = "RUNS", default_value_t = 10, value_parser = clap::value_parser!(u32).range(2..))]
     pub runs: u32,
-    /// Statistical power the recommendation aims for.
-    #[arg(long, default_value_t = 0.8)]
+    /// Statistical power the recommendation aims for, between 0 and 1.
+    #[arg(long, default_value_t = 0.8, value_parser = probability)]
     pub power: f64,
 }
 
@@ -419,5 +419,14 @@ mod tests {
             let e = Cli::try_parse_from(*args).expect_err(&format!("{args:?} should fail"));
             assert_eq!(e.kind(), *kind, "{args:?}: {e}");
         }
+    }
+}
+
+/// A probability strictly between 0 and 1 (`--power`).
+fn probability(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(p) if p > 0.0 && p < 1.0 => Ok(p),
+        Ok(p) => Err(format!("{p} is not between 0 and 1 (exclusive)")),
+        Err(e) => Err(format!("`{s}` is not a number: {e}")),
     }
 }

@@ -3,6 +3,8 @@
 use crate::baseline::{self, BASELINE_FILE};
 use crate::cli::BaselineCommand;
 use crate::error::{Error, Outcome};
+use crate::report::Render;
+use crate::report::baseline::BaselineDescription;
 
 /// `memgate baseline save RESULTS` and `memgate baseline show`.
 pub fn baseline(cmd: BaselineCommand) -> Result<Outcome, Error> {
@@ -24,8 +26,9 @@ pub fn baseline(cmd: BaselineCommand) -> Result<Outcome, Error> {
         BaselineCommand::Show { store } => {
             let target = store.join(BASELINE_FILE);
             let r = baseline::load(&target)?;
-            baseline::describe(&r, &target, &mut std::io::stdout().lock())
-                .map_err(Error::Stdout)?;
+            BaselineDescription { path: &target }
+                .render(&r, &mut std::io::stdout().lock())
+                .map_err(super::stdout_error)?;
         }
     }
     Ok(Outcome::Pass)

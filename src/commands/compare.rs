@@ -153,14 +153,12 @@ fn show(verdicts: &Verdicts, outputs: &OutputArgs) -> Result<(), Error> {
     Ok(())
 }
 
-/// Renders to stdout; a failed write is [`Error::Stdout`] (a closed pipe
-/// is not a failure: see `main`).
+/// Renders to stdout.
 fn print(printer: &dyn Render, verdicts: &Verdicts) -> Result<(), Error> {
     let mut out = std::io::stdout().lock();
-    printer.render(verdicts, &mut out).map_err(|e| match e {
-        crate::report::ReportError::Io(io) => Error::Stdout(io),
-        other => Error::Report(other),
-    })
+    printer
+        .render(verdicts, &mut out)
+        .map_err(super::stdout_error)
 }
 
 /// `check --save-baseline`: the new results become the baseline only when

@@ -5,6 +5,7 @@
 use std::path::Path;
 
 use crate::error::Error;
+use crate::report::ReportError;
 use crate::results::Results;
 use crate::runner::{self, RunPlan};
 
@@ -45,4 +46,13 @@ fn measure(plan: &RunPlan, output: Option<&Path>) -> Result<Results, Error> {
         );
     }
     Ok(results)
+}
+
+/// A report written to stdout: a failed write is [`Error::Stdout`] (a
+/// closed pipe is not a failure: see `main`), anything else a report error.
+fn stdout_error(e: ReportError) -> Error {
+    match e {
+        ReportError::Io(io) => Error::Stdout(io),
+        other => Error::Report(other),
+    }
 }

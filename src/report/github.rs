@@ -6,20 +6,9 @@
 use std::io::Write;
 use std::path::Path;
 
+use super::escape;
 use super::{Render, ReportError};
 use crate::verdicts::{Status, Verdicts};
-
-/// Escapes a workflow command's message: `%`, CR and LF.
-pub fn escape_data(s: &str) -> String {
-    s.replace('%', "%25")
-        .replace('\r', "%0D")
-        .replace('\n', "%0A")
-}
-
-/// Escapes a workflow command's property value: as data, plus `:` and `,`.
-pub fn escape_property(s: &str) -> String {
-    escape_data(s).replace(':', "%3A").replace(',', "%2C")
-}
 
 /// The annotation lines for `v`.
 pub fn annotations(v: &Verdicts) -> Vec<String> {
@@ -33,16 +22,16 @@ pub fn annotations(v: &Verdicts) -> Vec<String> {
         let title = format!("memgate {}: {}/{}", x.status, x.workload, x.metric);
         out.push(format!(
             "::{level} title={}::{}",
-            escape_property(&title),
-            escape_data(&x.reason)
+            escape::command_property(&title),
+            escape::command_data(&x.reason)
         ));
     }
     for f in &v.failed_workloads {
         let title = format!("memgate: {} failed", f.workload);
         out.push(format!(
             "::error title={}::{}",
-            escape_property(&title),
-            escape_data(&f.reason)
+            escape::command_property(&title),
+            escape::command_data(&f.reason)
         ));
     }
     out
@@ -82,16 +71,5 @@ impl Render for Annotations {
             }
         }
         Ok(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn workflow_command_escaping() {
-        assert_eq!(escape_data("50% more\nmemory"), "50%25 more%0Amemory");
-        assert_eq!(escape_property("a:b,c"), "a%3Ab%2Cc");
     }
 }

@@ -5,31 +5,13 @@
 
 use std::io::Write;
 
+use super::escape;
 use super::{Render, ReportError, Row};
 use crate::verdicts::{Status, Verdicts};
 
 /// The JUnit renderer.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Junit;
-
-/// Escapes text for XML 1.0 attributes and content; drops the control
-/// characters XML cannot carry.
-pub fn escape_xml(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            '\t' | '\n' | '\r' => out.push(c),
-            c if (c as u32) < 0x20 || c == '\u{FFFE}' || c == '\u{FFFF}' => {}
-            c => out.push(c),
-        }
-    }
-    out
-}
 
 impl Render for Junit {
     fn render(&self, v: &Verdicts, w: &mut dyn Write) -> Result<(), ReportError> {
@@ -51,7 +33,7 @@ impl Render for Junit {
             writeln!(
                 w,
                 r#"  <testsuite name="{}" tests="{}" failures="{f}" skipped="{skipped}">"#,
-                escape_xml(name),
+                escape::xml(name),
                 mine.len()
             )?;
             for x in mine {
@@ -59,8 +41,8 @@ impl Render for Junit {
                 write!(
                     w,
                     r#"    <testcase classname="memgate.{}" name="{}" time="0">"#,
-                    escape_xml(name),
-                    escape_xml(&x.metric)
+                    escape::xml(name),
+                    escape::xml(&x.metric)
                 )?;
                 let summary = format!(
                     "{}: baseline {}, current {}, change {}, p {}, threshold {}",
@@ -71,18 +53,18 @@ impl Render for Junit {
                         w,
                         r#"<failure type="{}" message="{}">{}</failure>"#,
                         x.status,
-                        escape_xml(&x.reason),
-                        escape_xml(&summary)
+                        escape::xml(&x.reason),
+                        escape::xml(&summary)
                     )?,
                     Status::Inconclusive | Status::Missing => write!(
                         w,
                         r#"<skipped message="{}"/>"#,
-                        escape_xml(&format!("{}: {}", x.status, x.reason))
+                        escape::xml(&format!("{}: {}", x.status, x.reason))
                     )?,
                     _ => write!(
                         w,
                         "<system-out>{}</system-out>",
-                        escape_xml(&format!("{summary}; {}", x.reason))
+                        escape::xml(&format!("{summary}; {}", x.reason))
                     )?,
                 }
                 writeln!(w, "</testcase>")?;

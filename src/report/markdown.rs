@@ -15,7 +15,8 @@ use std::path::{Path, PathBuf};
 use minijinja::value::{Serde, Value};
 use minijinja::{AutoEscape, Environment, context};
 
-use super::{Render, ReportError, Row, escape_markdown};
+use super::escape;
+use super::{Render, ReportError, Row};
 use crate::units::human;
 use crate::verdicts::{Status, TimelinePair, Verdicts};
 
@@ -87,7 +88,7 @@ impl Markdown {
                 Some(s) => s.to_owned(),
                 None => value.to_string(),
             };
-            out.write_str(&escape_markdown(&text))
+            out.write_str(&escape::markdown(&text))
                 .map_err(minijinja::Error::from)
         });
         env.add_template("report", &self.template)

@@ -1,10 +1,14 @@
 //! Renderers: each turns verdicts into one format and writes to any
-//! `io::Write` (Markdown for pull requests, JSON, JUnit XML, CSV, and the
-//! terminal table). Judging is the gate's; choosing the exit code is
+//! `io::Write` (Markdown for pull requests, JSON, JUnit XML, CSV, the
+//! terminal table and GitHub annotations); a baseline's description and
+//! the calibration table are printed here too. Judging is the gate's; choosing the exit code is
 //! `main`'s. Every string that came from a workload, a config or a results
 //! file is escaped for the format it lands in.
 
+pub mod baseline;
+pub mod calibration;
 pub mod csv;
+pub mod escape;
 pub mod github;
 pub mod junit;
 pub mod markdown;
@@ -43,10 +47,11 @@ pub enum ReportError {
     Io(#[from] std::io::Error),
 }
 
-/// One output format.
-pub trait Render {
+/// One output format of one kind of value: the verdicts (the default),
+/// a baseline's description, a calibration.
+pub trait Render<T: ?Sized = Verdicts> {
     /// Writes the report of `v`.
-    fn render(&self, v: &Verdicts, w: &mut dyn Write) -> Result<(), ReportError>;
+    fn render(&self, v: &T, w: &mut dyn Write) -> Result<(), ReportError>;
 }
 
 /// The verdicts as pretty JSON (`memgate/verdicts/v1`).
@@ -85,36 +90,6 @@ pub fn read_verdicts(path: &Path) -> Result<Verdicts, ReportError> {
     let mut de = serde_json::Deserializer::from_str(&text);
     serde_path_to_error::deserialize(&mut de)
         .map_err(|e| err(format!("{}: {}", e.path(), e.inner())))
-}
-
-/// Escapes text for a Markdown table cell or HTML: every character that
-/// Markdown or HTML could read as markup becomes an entity, and line
-/// breaks become spaces, so a workload named `<img src=x onerror=…>` or
-/// `a|b` stays text in its cell.
-pub fn escape_markdown(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            '|' => out.push_str("&#124;"),
-            '`' => out.push_str("&#96;"),
-            '\\' => out.push_str("&#92;"),
-            '*' => out.push_str("&#42;"),
-            '_' => out.push_str("&#95;"),
-            '[' => out.push_str("&#91;"),
-            ']' => out.push_str("&#93;"),
-            '~' => out.push_str("&#126;"),
-            '#' => out.push_str("&#35;"),
-            '\n' | '\r' => out.push(' '),
-            c if c.is_control() => {}
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 /// The cells every text format shows for one verdict.
@@ -192,18 +167,5 @@ impl Row {
             status: v.status.to_string(),
             reason: v.reason.clone(),
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn markdown_escaping_defuses_markup() {
-        assert_eq!(
-            escape_markdown("<img src=x onerror=alert(1)>|`a`*b*[c](d)\nx"),
-            "&lt;img src=x onerror=alert(1)&gt;&#124;&#96;a&#96;&#42;b&#42;&#91;c&#93;(d) x"
-        );
     }
 }

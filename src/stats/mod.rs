@@ -7,19 +7,17 @@
 //! - [`hodges_lehmann()`]: the shift estimate and its distribution-free
 //!   (Moses) confidence interval;
 //! - [`holm()`]: Holm's step-down correction across a gate run;
+//! - [`runs_for()`]: the runs a side needs to detect a change, from A/A noise;
 //! - [`summary`](mod@summary) helpers: median, spread, the smallest attainable p.
 
 pub mod hodges_lehmann;
 pub mod holm;
 pub mod mann_whitney;
+pub mod power;
 pub mod summary;
 
 pub use hodges_lehmann::{HodgesLehmann, hodges_lehmann};
 pub use holm::holm;
 pub use mann_whitney::{MannWhitney, UTestError, mann_whitney, min_attainable_p, runs_needed};
+pub use power::runs_for;
 pub use summary::{Summary, median};
-
-/// The standard normal quantile: z with Φ(z) = p.
-pub fn normal_quantile(p: f64) -> f64 {
-    mann_whitney::standard_normal_quantile(p)
-}

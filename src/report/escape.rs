@@ -1,0 +1,88 @@
+//! Escaping, one function per place text from a workload, a config or a
+//! results file lands: Markdown and HTML, XML, and GitHub workflow
+//! commands.
+
+/// Escapes text for a Markdown table cell or HTML: every character that
+/// Markdown or HTML could read as markup becomes an entity, and line
+/// breaks become spaces, so a workload named `<img src=x onerror=…>` or
+/// `a|b` stays text in its cell.
+pub fn markdown(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            '|' => out.push_str("&#124;"),
+            '`' => out.push_str("&#96;"),
+            '\\' => out.push_str("&#92;"),
+            '*' => out.push_str("&#42;"),
+            '_' => out.push_str("&#95;"),
+            '[' => out.push_str("&#91;"),
+            ']' => out.push_str("&#93;"),
+            '~' => out.push_str("&#126;"),
+            '#' => out.push_str("&#35;"),
+            '\n' | '\r' => out.push(' '),
+            c if c.is_control() => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Escapes text for XML 1.0 attributes and content; drops the control
+/// characters XML cannot carry.
+pub fn xml(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            '\t' | '\n' | '\r' => out.push(c),
+            c if (c as u32) < 0x20 || c == '\u{FFFE}' || c == '\u{FFFF}' => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Escapes a workflow command's message: `%`, CR and LF.
+pub fn command_data(s: &str) -> String {
+    s.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
+}
+
+/// Escapes a workflow command's property value: as data, plus `:` and `,`.
+pub fn command_property(s: &str) -> String {
+    command_data(s).replace(':', "%3A").replace(',', "%2C")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn markdown_escaping_defuses_markup() {
+        assert_eq!(
+            markdown("<img src=x onerror=alert(1)>|`a`*b*[c](d)\nx"),
+            "&lt;img src=x onerror=alert(1)&gt;&#124;&#96;a&#96;&#42;b&#42;&#91;c&#93;(d) x"
+        );
+    }
+
+    #[test]
+    fn xml_escaping_drops_what_xml_cannot_carry() {
+        assert_eq!(xml("a<b>&\"'\u{1}\tc"), "a&lt;b&gt;&amp;&quot;&apos;\tc");
+    }
+
+    #[test]
+    fn workflow_command_escaping() {
+        assert_eq!(command_data("50% more\nmemory"), "50%25 more%0Amemory");
+        assert_eq!(command_property("a:b,c"), "a%3Ab%2Cc");
+    }
+}
