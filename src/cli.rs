@@ -333,6 +333,15 @@ pub struct InitArgs {
     pub action: String,
 }
 
+/// A probability strictly between 0 and 1 (`--power`).
+fn probability(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(p) if p > 0.0 && p < 1.0 => Ok(p),
+        Ok(p) => Err(format!("{p} is not between 0 and 1 (exclusive)")),
+        Err(e) => Err(format!("`{s}` is not a number: {e}")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -419,14 +428,5 @@ mod tests {
             let e = Cli::try_parse_from(*args).expect_err(&format!("{args:?} should fail"));
             assert_eq!(e.kind(), *kind, "{args:?}: {e}");
         }
-    }
-}
-
-/// A probability strictly between 0 and 1 (`--power`).
-fn probability(s: &str) -> Result<f64, String> {
-    match s.trim().parse::<f64>() {
-        Ok(p) if p > 0.0 && p < 1.0 => Ok(p),
-        Ok(p) => Err(format!("{p} is not between 0 and 1 (exclusive)")),
-        Err(e) => Err(format!("`{s}` is not a number: {e}")),
     }
 }

@@ -37,56 +37,29 @@ pub fn workflows(action: &str, install: &str) -> Vec<(&'static str, String)> {
     ]
 }
 
+/// The commented config `init` writes, before its workloads.
+const CONFIG: &str = include_str!("memgate.yaml");
+/// The workload entry for a Go module.
+const GO_WORKLOAD: &str = include_str!("workload-go.yaml");
+/// The workload entry for a Cargo project.
+const RUST_WORKLOAD: &str = include_str!("workload-rust.yaml");
+/// The workload entry when neither is found.
+const OTHER_WORKLOAD: &str = include_str!("workload-other.yaml");
+
 /// A commented config for a repository with Go (`go.mod`) and/or Rust
 /// (`Cargo.toml`) at `root`.
 pub fn config_for(root: &Path) -> String {
     let go = root.join("go.mod").exists();
     let rust = root.join("Cargo.toml").exists();
-    let mut text = String::from(
-        "# memgate.yaml: the workloads memgate builds, runs and measures, and the\n\
-         # thresholds its gate applies. Reference: memgate's README, \"Config reference\".\n\
-         version: 1\n\
-         baseline: .memgate/baseline.json\n\n\
-         defaults:\n\
-         \x20 repetitions: 8        # measured runs per workload and side\n\
-         \x20 warmup: 1             # unmeasured runs first\n\
-         \x20 timeout: 2m           # per run; the process group is ended after it\n\
-         \x20 sample_interval: 10ms # RSS timeline; 0 turns it off\n\
-         \x20 env: { GOGC: 100, GOMAXPROCS: 2 }  # pin the Go runtime's knobs\n\n\
-         thresholds:\n\
-         \x20 default: { max_increase: 5% }\n\
-         \x20 process.wall: { max_increase: 25%, min_change: 20ms }  # time is noisy on shared runners\n\n\
-         budgets: {}               # e.g. { my-service: { process.rss.peak: 256MiB } }\n\n\
-         workloads:\n",
-    );
+    let mut text = String::from(CONFIG);
     if go {
-        text.push_str(
-            "  # A Go program; link memgate's probe and add `probe` to collect for heap.alloc.*.\n\
-             \x20 - name: go-app\n\
-             \x20   lang: go\n\
-             \x20   build: go build -o .memgate/bin/go-app .\n\
-             \x20   run: .memgate/bin/go-app\n\
-             \x20   collect: [gctrace]\n",
-        );
+        text.push_str(GO_WORKLOAD);
     }
     if rust {
-        text.push_str(
-            "  # A Rust binary; wrap the global allocator with memgate-probe and add `probe`,\n\
-             \x20 # or use `valgrind-dhat` to measure it unchanged.\n\
-             \x20 - name: rust-app\n\
-             \x20   lang: rust\n\
-             \x20   build: cargo build --release --locked\n\
-             \x20   run: ./target/release/app\n\
-             \x20   collect: []\n",
-        );
+        text.push_str(RUST_WORKLOAD);
     }
     if !go && !rust {
-        text.push_str(
-            "  # Any command; memgate measures it from outside.\n\
-             \x20 - name: app\n\
-             \x20   lang: other\n\
-             \x20   run: ./app\n",
-        );
+        text.push_str(OTHER_WORKLOAD);
     }
     text
 }

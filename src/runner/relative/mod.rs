@@ -2,11 +2,11 @@
 //! on the same machine, in one job, interleaved, so the comparison does not
 //! depend on which runner recorded a stored baseline, or when.
 //!
-//! The base is checked out into a temporary worktree ([`worktree`]). Both
+//! The base is checked out into a temporary worktree (`worktree`). Both
 //! trees are built with the head's workload definitions, then the runner's
 //! one run loop runs the two lanes of each workload alternately, base then
 //! head, or in a seeded shuffle of the pairs. Base results are cached
-//! ([`cache`]).
+//! (`cache`).
 
 mod cache;
 mod worktree;

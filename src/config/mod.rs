@@ -1,0 +1,368 @@
+//! The `memgate.yaml` schema: parsing, validation and per-workload resolution.
+//!
+//! Loading happens in three passes: `raw` reads the file as written
+//! (every error names the line, column and field path, in `error`'s
+//! terms, with the closest valid key suggested), `validate` checks across
+//! fields (version, duplicate names, ranges), `resolve` resolves each
+//! workload (built-in defaults, then `defaults:`, then its own keys) and
+//! gathers the gate policy. Running, measuring and gating are left to
+//! later stages.
+
+mod error;
+mod raw;
+mod resolve;
+mod validate;
+
+pub use error::{ConfigError, ConfigErrorKind};
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::lang::Lang;
+use crate::policy::GatePolicy;
+use error::{closest, quoted_list};
+
+/// The only config version this memgate reads.
+pub const CONFIG_VERSION: u32 = 1;
+
+/// Built-in default: measured repetitions per workload.
+pub const DEFAULT_REPETITIONS: u32 = 5;
+/// Built-in default: unmeasured warm-up runs before the measured ones.
+pub const DEFAULT_WARMUP: u32 = 1;
+/// Built-in default: how long one run may take before its process group is ended.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(120);
+/// Built-in default: how long one build may take.
+pub const DEFAULT_BUILD_TIMEOUT: Duration = Duration::from_secs(600);
+/// Built-in default: time between SIGTERM and SIGKILL when a run is ended.
+pub const DEFAULT_KILL_GRACE: Duration = Duration::from_secs(3);
+/// Built-in default: RSS timeline sampling interval (0 turns the timeline off).
+pub const DEFAULT_SAMPLE_INTERVAL: Duration = Duration::from_millis(10);
+/// Shortest sampling interval accepted; /proc reads cost tens of microseconds.
+pub const MIN_SAMPLE_INTERVAL: Duration = Duration::from_millis(1);
+
+/// An extra source of metrics beyond the rusage every run gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Collector {
+    /// wait4 rusage and wall clock; always on, listing it is allowed.
+    Rusage,
+    /// GODEBUG=gctrace=1 lines from a Go program's stderr; the default for `lang: go`.
+    Gctrace,
+    /// The probe file a workload linking memgate's probe writes at exit.
+    Probe,
+    /// The DHAT profile a dhat-rs workload (feature `dhat-heap`) writes.
+    Dhat,
+    /// Run the command under `valgrind --tool=dhat`: any binary, unchanged.
+    ValgrindDhat,
+}
+
+/// A loaded, validated and resolved config.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The file it was read from.
+    pub path: PathBuf,
+    /// Its directory, absolute: relative `dir:` and `baseline:` paths, the
+    /// base cache and the git state of the fingerprint start there.
+    pub dir: PathBuf,
+    /// Where the baseline is stored: absolute, or relative to the working directory.
+    pub baseline: PathBuf,
+    /// Workloads in file order, every setting resolved.
+    pub workloads: Vec<Workload>,
+    /// Thresholds, budgets and gate settings.
+    pub policy: GatePolicy,
+    /// Relative mode's base ref, when the config names one.
+    pub base_ref: Option<String>,
+}
+
+/// Default baseline location, relative to the config's directory.
+pub const DEFAULT_BASELINE: &str = ".memgate/baseline.json";
+
+/// One workload with every setting resolved (pass 3).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Workload {
+    /// Unique name, used in results, reports and `-w`.
+    pub name: String,
+    /// The workload's language.
+    pub lang: Lang,
+    /// Run once before the repetitions, in `dir`.
+    pub build: Option<Vec<String>>,
+    /// Run `warmup + repetitions` times, in `dir`.
+    pub run: Vec<String>,
+    /// Working directory of build and run: absolute.
+    pub dir: PathBuf,
+    /// The built binary whose sha256 goes into the results: absolute.
+    pub binary: Option<PathBuf>,
+    /// Variables added to memgate's environment: `defaults.env` then the workload's.
+    pub env: BTreeMap<String, String>,
+    /// User tags, recorded in the results.
+    pub tags: BTreeMap<String, String>,
+    /// Extra collectors: as written, else `[gctrace]` for Go and none otherwise.
+    pub collect: Vec<Collector>,
+    /// Measured runs.
+    pub repetitions: u32,
+    /// Unmeasured runs before the measured ones.
+    pub warmup: u32,
+    /// Limit for one run.
+    pub timeout: Duration,
+    /// Limit for the build.
+    pub build_timeout: Duration,
+    /// Time between SIGTERM and SIGKILL.
+    pub kill_grace: Duration,
+    /// RSS timeline interval; zero means off.
+    pub sample_interval: Duration,
+}
+
+impl Workload {
+    /// Tags inferred from a workload's definition and environment, overridden by
+    /// the user's own tags: build profile and allocator for Rust, and the Go
+    /// runtime's memory knobs.
+    pub fn inferred_tags(&self) -> BTreeMap<String, String> {
+        let mut tags = BTreeMap::new();
+        if self.lang == Lang::Rust
+            && let Some(build) = &self.build
+        {
+            let profile = build
+                .iter()
+                .position(|a| a == "--profile")
+                .and_then(|i| build.get(i + 1).cloned())
+                .or_else(|| {
+                    build
+                        .iter()
+                        .find_map(|a| a.strip_prefix("--profile=").map(str::to_owned))
+                })
+                .unwrap_or_else(|| {
+                    if build.iter().any(|a| a == "--release" || a == "-r") {
+                        "release"
+                    } else {
+                        "debug"
+                    }
+                    .into()
+                });
+            tags.insert("profile".into(), profile);
+            let features = build.join(" ");
+            let allocator = ["jemalloc", "mimalloc"]
+                .into_iter()
+                .find(|a| features.contains(a))
+                .unwrap_or("system");
+            tags.insert("allocator".into(), allocator.into());
+        }
+        if self.lang == Lang::Go {
+            tags.insert("allocator".into(), "go".into());
+            for knob in ["GOGC", "GOMEMLIMIT", "GOMAXPROCS"] {
+                if let Some(v) = self
+                    .env
+                    .get(knob)
+                    .cloned()
+                    .or_else(|| std::env::var(knob).ok())
+                {
+                    tags.insert(knob.into(), v);
+                }
+            }
+        }
+        tags.extend(self.tags.clone());
+        tags
+    }
+}
+
+impl Config {
+    /// Reads, validates and resolves the config at `path`.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError {
+            path: path.to_owned(),
+            kind: ConfigErrorKind::Read { source },
+        })?;
+        Config::parse(path, &text)
+    }
+
+    /// Validates and resolves config text; `path` names the file in errors
+    /// and anchors relative `dir:` paths.
+    pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
+        let err = |kind| ConfigError {
+            path: path.to_owned(),
+            kind,
+        };
+        let raw = raw::parse(text).map_err(err)?;
+        validate::validate(&raw).map_err(err)?;
+        let base = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .map(Path::to_owned)
+            .unwrap_or_else(|| PathBuf::from("."));
+        let base = std::path::absolute(&base).unwrap_or(base);
+        Ok(Config {
+            path: path.to_owned(),
+            dir: base.clone(),
+            baseline: base.join(
+                raw.baseline
+                    .as_deref()
+                    .unwrap_or(Path::new(DEFAULT_BASELINE)),
+            ),
+            workloads: raw
+                .workloads
+                .iter()
+                .map(|w| resolve::workload(&raw.defaults, w, &base))
+                .collect(),
+            policy: GatePolicy {
+                config: Some(path.to_owned()),
+                ..resolve::policy(&raw)
+            },
+            base_ref: raw.base_ref.clone(),
+        })
+    }
+
+    /// Workloads selected by name, in config order; an unknown name is an error
+    /// that suggests the closest known one.
+    pub fn select(&self, names: &[String]) -> Result<Vec<&Workload>, ConfigError> {
+        if names.is_empty() {
+            return Ok(self.workloads.iter().collect());
+        }
+        let known: Vec<&str> = self.workloads.iter().map(|w| w.name.as_str()).collect();
+        for name in names {
+            if !known.contains(&name.as_str()) {
+                let mut message = format!(
+                    "no workload named `{name}`; the config has {}",
+                    quoted_list(&known)
+                );
+                if let Some(s) = closest(name, &known) {
+                    message.push_str(&format!("; did you mean `{s}`?"));
+                }
+                return Err(ConfigError {
+                    path: self.path.clone(),
+                    kind: ConfigErrorKind::Invalid {
+                        field: "workloads".into(),
+                        message,
+                    },
+                });
+            }
+        }
+        Ok(self
+            .workloads
+            .iter()
+            .filter(|w| names.contains(&w.name))
+            .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use indoc::indoc;
+
+    fn parse(text: &str) -> Result<Config, String> {
+        Config::parse(Path::new("/p/memgate.yaml"), text).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn resolves_defaults_then_overrides() {
+        let c = parse(indoc! {r#"
+            version: 1
+            defaults:
+              repetitions: 7
+              timeout: 30s
+              env: { GOGC: 100, A: x }
+            workloads:
+              - name: a
+                lang: go
+                run: ./a -n "two words"
+                dir: sub
+                env: { A: y }
+              - name: b
+                lang: rust
+                run: [./b, --flag]
+                repetitions: 2
+                sample_interval: 0
+        "#})
+        .unwrap();
+        let a = &c.workloads[0];
+        assert_eq!(a.run, ["./a", "-n", "two words"]);
+        assert_eq!(a.dir, Path::new("/p/sub"));
+        assert_eq!(a.repetitions, 7);
+        assert_eq!(a.warmup, DEFAULT_WARMUP);
+        assert_eq!(a.timeout, Duration::from_secs(30));
+        assert_eq!(a.env["GOGC"], "100");
+        assert_eq!(a.env["A"], "y");
+        let b = &c.workloads[1];
+        assert_eq!(b.run, ["./b", "--flag"]);
+        assert_eq!(b.repetitions, 2);
+        assert_eq!(b.sample_interval, Duration::ZERO);
+        assert_eq!(b.dir, Path::new("/p"));
+    }
+
+    #[test]
+    fn error_messages_name_file_line_and_field() {
+        let cases: &[(&str, &str)] = &[
+            (
+                "version: 1\nworkloads:\n  - name: a\n    lang: go\n    run: x\n    repetitons: 3\n",
+                "/p/memgate.yaml:6:5: workloads[0].repetitons: unknown field `repetitons`, expected one of `name`, `lang`, `build`, `run`, `dir`, `binary`, `env`, `tags`, `collect`, `thresholds`, `budgets`, `repetitions`, `warmup`, `timeout`, `build_timeout`, `kill_grace`, `sample_interval`; did you mean `repetitions`?",
+            ),
+            (
+                "version: 1\nworkloads:\n  - name: a\n    lang: java\n    run: x\n",
+                "/p/memgate.yaml:4:11: workloads[0].lang: unknown variant `java`, expected one of `go`, `rust`, `other`",
+            ),
+            (
+                "version: 1\ndefaults:\n  timeout: soon\nworkloads: []\n",
+                "/p/memgate.yaml:3:12: defaults.timeout: `soon` is not a duration; expected e.g. `250ms`, `1.5s`, `2m` or `0`",
+            ),
+            (
+                "version: 1\ndefaults:\n  repetitions: many\nworkloads: []\n",
+                "/p/memgate.yaml:3:16: defaults.repetitions: invalid type: string \"many\", expected u32",
+            ),
+            (
+                "version: 1\nworkloads:\n  - name: a\n    lang: go\n    run: \"x 'y\"\n",
+                "/p/memgate.yaml:5:10: workloads[0].run: cannot split `x 'y` into words: unbalanced quotes or a trailing backslash",
+            ),
+            (
+                "version: 2\nworkloads: []\n",
+                "/p/memgate.yaml: version: unsupported version 2; this memgate reads version 1",
+            ),
+            (
+                "version: 1\nworkloads:\n  - {name: a, lang: go, run: x}\n  - {name: a, lang: go, run: y}\n",
+                "/p/memgate.yaml: workloads[1].name: duplicate workload name `a` (first used by workloads[0]); names must be unique",
+            ),
+            (
+                "version: 1\nworkloads:\n  - {name: a, lang: go, run: x, repetitions: 0}\n",
+                "/p/memgate.yaml: workloads[0].repetitions: must be at least 1",
+            ),
+            (
+                "version: 1\nbudgets: {chrun: {process.rss.peak: 1MiB}}\nworkloads:\n  - {name: churn, lang: go, run: x}\n",
+                "/p/memgate.yaml: budgets.chrun: no workload named `chrun`; budgets are keyed by workload name; did you mean `churn`?",
+            ),
+            (
+                "version: 1\nworkloads:\n  - {name: a, lang: go, run: x, budgets: {process.rss.peak: 5ms}}\n",
+                "/p/memgate.yaml: budgets.a.process.rss.peak: 5ms does not fit a metric measured in bytes",
+            ),
+            (
+                "version: 1\nthresholds:\n  default: {alpha: 5}\nworkloads:\n  - {name: a, lang: go, run: x}\n",
+                "/p/memgate.yaml: thresholds.default.alpha: 5 is not between 0 and 1 (exclusive)",
+            ),
+            (
+                "version: 1\nthresholds:\n  process.wall: {max_increase: 5}\nworkloads:\n  - {name: a, lang: go, run: x}\n",
+                "/p/memgate.yaml:3:32: thresholds.process.wall.max_increase: `5` is not a percentage; expected e.g. `5%` or `0.5%`",
+            ),
+            (
+                "version: 1\ngate: {correction: bonferroni}\nworkloads:\n  - {name: a, lang: go, run: x}\n",
+                "/p/memgate.yaml:2:20: gate.correction: unknown variant `bonferroni`, expected `holm` or `none`",
+            ),
+            (
+                "version: 1\nworkloads: [\n",
+                "/p/memgate.yaml:3:1: workloads: did not find expected node content, while parsing a flow node",
+            ),
+        ];
+        for (text, expected) in cases {
+            assert_eq!(parse(text).unwrap_err(), *expected, "for config:\n{text}");
+        }
+    }
+
+    #[test]
+    fn select_suggests_the_closest_name() {
+        let c = parse("version: 1\nworkloads:\n  - {name: churn, lang: go, run: x}\n").unwrap();
+        let e = c.select(&["chrun".into()]).unwrap_err().to_string();
+        assert_eq!(
+            e,
+            "/p/memgate.yaml: workloads: no workload named `chrun`; the config has `churn`; did you mean `churn`?"
+        );
+    }
+}

@@ -1,0 +1,169 @@
+//! Pass 1: the file as written. serde with `deny_unknown_fields`, wrapped
+//! in `serde_path_to_error`, so every error names the line, the column and
+//! the field path.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::PathBuf;
+
+use serde::de::{self, Deserializer, SeqAccess, Visitor};
+use serde::{Deserialize, Serialize};
+
+use super::Collector;
+use super::error::{ConfigErrorKind, strip_location, strip_path, with_suggestion};
+use crate::lang::Lang;
+use crate::policy::{Quantity, RawGate, ThresholdSpec};
+use crate::units::HumanDuration;
+
+/// A command: a line split by POSIX shell word rules, or a list of arguments.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CommandLine(pub Vec<String>);
+
+impl<'de> Deserialize<'de> for CommandLine {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = CommandLine;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a command line string or a list of arguments")
+            }
+
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<CommandLine, E> {
+                let words = shlex::split(v).ok_or_else(|| {
+                    E::custom(format!(
+                        "cannot split `{v}` into words: unbalanced quotes or a trailing backslash"
+                    ))
+                })?;
+                if words.is_empty() {
+                    return Err(E::custom("the command is empty"));
+                }
+                Ok(CommandLine(words))
+            }
+
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<CommandLine, A::Error> {
+                let mut words = Vec::new();
+                while let Some(w) = seq.next_element::<String>()? {
+                    words.push(w);
+                }
+                if words.is_empty() {
+                    return Err(de::Error::custom("the command is empty"));
+                }
+                Ok(CommandLine(words))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// A YAML scalar read as a string, so `GOGC: 100` works like `GOGC: "100"`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Scalar(pub String);
+
+impl<'de> Deserialize<'de> for Scalar {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = Scalar;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string, number or boolean")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Scalar, E> {
+                Ok(Scalar(v.to_owned()))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Scalar, E> {
+                Ok(Scalar(v.to_string()))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Scalar, E> {
+                Ok(Scalar(v.to_string()))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Scalar, E> {
+                Ok(Scalar(v.to_string()))
+            }
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<Scalar, E> {
+                Ok(Scalar(v.to_string()))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// Pass 1: the file as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawConfig {
+    pub(super) version: u32,
+    pub(super) baseline: Option<PathBuf>,
+    pub(super) base_ref: Option<String>,
+    #[serde(default)]
+    pub(super) defaults: RawDefaults,
+    #[serde(default)]
+    pub(super) gate: RawGate,
+    #[serde(default)]
+    pub(super) thresholds: BTreeMap<String, ThresholdSpec>,
+    #[serde(default)]
+    pub(super) budgets: BTreeMap<String, BTreeMap<String, Quantity>>,
+    pub(super) workloads: Vec<RawWorkload>,
+}
+
+/// Settings shared by every workload unless it overrides them.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawDefaults {
+    pub(super) repetitions: Option<u32>,
+    pub(super) warmup: Option<u32>,
+    pub(super) timeout: Option<HumanDuration>,
+    pub(super) build_timeout: Option<HumanDuration>,
+    pub(super) kill_grace: Option<HumanDuration>,
+    pub(super) sample_interval: Option<HumanDuration>,
+    #[serde(default)]
+    pub(super) env: BTreeMap<String, Scalar>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawWorkload {
+    pub(super) name: String,
+    pub(super) lang: Lang,
+    pub(super) build: Option<CommandLine>,
+    pub(super) run: CommandLine,
+    pub(super) dir: Option<PathBuf>,
+    pub(super) binary: Option<PathBuf>,
+    #[serde(default)]
+    pub(super) env: BTreeMap<String, Scalar>,
+    #[serde(default)]
+    pub(super) tags: BTreeMap<String, Scalar>,
+    pub(super) collect: Option<Vec<Collector>>,
+    #[serde(default)]
+    pub(super) thresholds: BTreeMap<String, ThresholdSpec>,
+    #[serde(default)]
+    pub(super) budgets: BTreeMap<String, Quantity>,
+    pub(super) repetitions: Option<u32>,
+    pub(super) warmup: Option<u32>,
+    pub(super) timeout: Option<HumanDuration>,
+    pub(super) build_timeout: Option<HumanDuration>,
+    pub(super) kill_grace: Option<HumanDuration>,
+    pub(super) sample_interval: Option<HumanDuration>,
+}
+
+/// Parses config text; an error carries the line, column and field.
+pub(super) fn parse(text: &str) -> Result<RawConfig, ConfigErrorKind> {
+    let de = serde_yaml::Deserializer::from_str(text);
+    serde_path_to_error::deserialize::<_, RawConfig>(de).map_err(|e| {
+        // serde_path_to_error writes `?` for a key it never got to read.
+        let path = e.path().to_string();
+        let field = path.split(".?").next().unwrap_or_default().to_owned();
+        let inner = e.into_inner();
+        let (line, column) = match inner.location() {
+            Some(l) => (Some(l.line()), Some(l.column())),
+            None => (None, None),
+        };
+        let message = with_suggestion(&strip_path(&strip_location(&inner.to_string()), &field));
+        ConfigErrorKind::Syntax {
+            line,
+            column,
+            field: Some(field),
+            message,
+        }
+    })
+}

@@ -1,0 +1,99 @@
+//! Pass 3: each workload resolved (built-in defaults, then `defaults:`,
+//! then its own keys), and the gate policy gathered from the top-level
+//! sections and every workload's own.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Duration;
+
+use super::raw::{RawConfig, RawDefaults, RawWorkload};
+use super::{
+    Collector, DEFAULT_BUILD_TIMEOUT, DEFAULT_KILL_GRACE, DEFAULT_REPETITIONS,
+    DEFAULT_SAMPLE_INTERVAL, DEFAULT_TIMEOUT, DEFAULT_WARMUP, Workload,
+};
+use crate::lang::Lang;
+use crate::policy::GatePolicy;
+use crate::units::HumanDuration;
+
+/// The gate policy: top-level sections plus each workload's own.
+pub(super) fn policy(raw: &RawConfig) -> GatePolicy {
+    let mut budgets = raw.budgets.clone();
+    for w in &raw.workloads {
+        if !w.budgets.is_empty() {
+            budgets
+                .entry(w.name.clone())
+                .or_default()
+                .extend(w.budgets.clone());
+        }
+    }
+    GatePolicy {
+        config: None,
+        confidence: raw.gate.confidence,
+        correction: raw.gate.correction.unwrap_or_default(),
+        strict_env: raw.gate.strict_env.unwrap_or(false),
+        thresholds: raw.thresholds.clone(),
+        workload_thresholds: raw
+            .workloads
+            .iter()
+            .filter(|w| !w.thresholds.is_empty())
+            .map(|w| (w.name.clone(), w.thresholds.clone()))
+            .collect(),
+        budgets,
+    }
+}
+
+/// Pass 3: built-in defaults, then `defaults:`, then the workload's own keys.
+pub(super) fn workload(d: &RawDefaults, w: &RawWorkload, base: &Path) -> Workload {
+    let pick = |own: Option<HumanDuration>, shared: Option<HumanDuration>, builtin: Duration| {
+        own.or(shared).map(|h| h.0).unwrap_or(builtin)
+    };
+    let dir = match &w.dir {
+        Some(d) if d.is_absolute() => d.clone(),
+        Some(d) => base.join(d),
+        None => base.to_owned(),
+    };
+    let binary = w.binary.as_ref().map(|b| {
+        if b.is_absolute() {
+            b.clone()
+        } else {
+            dir.join(b)
+        }
+    });
+    let mut env: BTreeMap<String, String> = d
+        .env
+        .iter()
+        .map(|(k, v)| (k.clone(), v.0.clone()))
+        .collect();
+    env.extend(w.env.iter().map(|(k, v)| (k.clone(), v.0.clone())));
+    Workload {
+        name: w.name.clone(),
+        lang: w.lang,
+        build: w.build.as_ref().map(|c| c.0.clone()),
+        run: w.run.0.clone(),
+        dir,
+        binary,
+        env,
+        tags: w
+            .tags
+            .iter()
+            .map(|(k, v)| (k.clone(), v.0.clone()))
+            .collect(),
+        collect: w.collect.clone().unwrap_or_else(|| match w.lang {
+            Lang::Go => vec![Collector::Gctrace],
+            Lang::Rust | Lang::Other => Vec::new(),
+        }),
+        repetitions: w
+            .repetitions
+            .or(d.repetitions)
+            .unwrap_or(DEFAULT_REPETITIONS),
+        warmup: w.warmup.or(d.warmup).unwrap_or(DEFAULT_WARMUP),
+        timeout: pick(w.timeout, d.timeout, DEFAULT_TIMEOUT),
+        build_timeout: pick(w.build_timeout, d.build_timeout, DEFAULT_BUILD_TIMEOUT),
+        kill_grace: pick(w.kill_grace, d.kill_grace, DEFAULT_KILL_GRACE),
+        sample_interval: pick(
+            w.sample_interval,
+            d.sample_interval,
+            DEFAULT_SAMPLE_INTERVAL,
+        ),
+    }
+}

@@ -1,0 +1,133 @@
+//! Pass 2: checks across fields: the version, names (unique, usable in
+//! `--accept`), environment keys, ranges of durations and counts, budgets
+//! naming real workloads, and the gate policy's units and probabilities.
+
+use std::collections::BTreeMap;
+
+use super::error::{ConfigErrorKind, closest};
+use super::raw::RawConfig;
+use super::resolve::policy;
+use super::{CONFIG_VERSION, MIN_SAMPLE_INTERVAL};
+use crate::units::HumanDuration;
+
+/// Pass 2: checks across fields.
+pub(super) fn validate(raw: &RawConfig) -> Result<(), ConfigErrorKind> {
+    let invalid = |field: String, message: String| ConfigErrorKind::Invalid { field, message };
+    if raw.version != CONFIG_VERSION {
+        return Err(invalid(
+            "version".into(),
+            format!(
+                "unsupported version {}; this memgate reads version {CONFIG_VERSION}",
+                raw.version
+            ),
+        ));
+    }
+    if raw.workloads.is_empty() {
+        return Err(invalid(
+            "workloads".into(),
+            "the list is empty; add at least one workload".into(),
+        ));
+    }
+    check_settings(
+        "defaults",
+        raw.defaults.repetitions,
+        raw.defaults.timeout,
+        raw.defaults.sample_interval,
+    )?;
+    for key in raw.defaults.env.keys() {
+        check_env_key(&format!("defaults.env.{key}"), key)?;
+    }
+    let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
+    for (i, w) in raw.workloads.iter().enumerate() {
+        let at = format!("workloads[{i}]");
+        check_name(&format!("{at}.name"), &w.name)?;
+        if let Some(first) = seen.insert(&w.name, i) {
+            return Err(invalid(
+                format!("{at}.name"),
+                format!(
+                    "duplicate workload name `{}` (first used by workloads[{first}]); names must be unique",
+                    w.name
+                ),
+            ));
+        }
+        check_settings(&at, w.repetitions, w.timeout, w.sample_interval)?;
+        for key in w.env.keys() {
+            check_env_key(&format!("{at}.env.{key}"), key)?;
+        }
+    }
+    let names: Vec<&str> = raw.workloads.iter().map(|w| w.name.as_str()).collect();
+    for workload in raw.budgets.keys() {
+        if !names.contains(&workload.as_str()) {
+            let mut message =
+                format!("no workload named `{workload}`; budgets are keyed by workload name");
+            if let Some(s) = closest(workload, &names) {
+                message.push_str(&format!("; did you mean `{s}`?"));
+            }
+            return Err(invalid(format!("budgets.{workload}"), message));
+        }
+    }
+    policy(raw)
+        .validate()
+        .map_err(|e| invalid(e.field, e.message))
+}
+
+fn check_name(field: &str, name: &str) -> Result<(), ConfigErrorKind> {
+    let message = if name.trim().is_empty() {
+        "the name is empty"
+    } else if name.chars().any(char::is_control) {
+        "the name contains a control character"
+    } else if name.contains(':') {
+        "the name contains `:`, which separates workload from metric in `--accept WORKLOAD:METRIC`"
+    } else {
+        return Ok(());
+    };
+    Err(ConfigErrorKind::Invalid {
+        field: field.into(),
+        message: message.into(),
+    })
+}
+
+fn check_env_key(field: &str, key: &str) -> Result<(), ConfigErrorKind> {
+    if key.is_empty() || key.contains('=') || key.contains('\0') {
+        return Err(ConfigErrorKind::Invalid {
+            field: field.into(),
+            message:
+                "an environment variable name must be non-empty and contain neither `=` nor NUL"
+                    .into(),
+        });
+    }
+    Ok(())
+}
+
+fn check_settings(
+    at: &str,
+    repetitions: Option<u32>,
+    timeout: Option<HumanDuration>,
+    sample_interval: Option<HumanDuration>,
+) -> Result<(), ConfigErrorKind> {
+    let invalid = |field: &str, message: String| ConfigErrorKind::Invalid {
+        field: format!("{at}.{field}"),
+        message,
+    };
+    if repetitions == Some(0) {
+        return Err(invalid("repetitions", "must be at least 1".into()));
+    }
+    if let Some(t) = timeout
+        && t.0.is_zero()
+    {
+        return Err(invalid("timeout", "must be longer than 0".into()));
+    }
+    if let Some(s) = sample_interval
+        && !s.0.is_zero()
+        && s.0 < MIN_SAMPLE_INTERVAL
+    {
+        return Err(invalid(
+            "sample_interval",
+            format!(
+                "{s} is too short; use 0 (off) or at least {}",
+                HumanDuration(MIN_SAMPLE_INTERVAL)
+            ),
+        ));
+    }
+    Ok(())
+}
