@@ -8,14 +8,6 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::results::Shard;
 
-const EXIT_CODES_HELP: &str = "\
-Exit codes:
-  0    pass: every workload ran and no threshold was breached
-  1    gate failed: a regression or a budget breach
-  2    bad usage, config or input file
-  3    a build or a workload failed (non-zero exit, signal, timeout)
-  130  interrupted (Ctrl-C, SIGTERM); no output file was written";
-
 /// memgate: catch memory regressions in review, not in production.
 ///
 /// Builds and runs memory-pressure workloads for Go and Rust programs,
@@ -23,7 +15,7 @@ Exit codes:
 /// with a stored baseline statistically, and fails the pipeline when a
 /// threshold is breached.
 #[derive(Debug, Parser)]
-#[command(name = "memgate", version, after_help = EXIT_CODES_HELP, propagate_version = true)]
+#[command(name = "memgate", version, after_help = crate::error::exit::help(), propagate_version = true)]
 pub struct Cli {
     /// What to do.
     #[command(subcommand)]
@@ -36,22 +28,22 @@ pub enum Command {
     /// Build and run workloads and write every measured sample to a results file.
     ///
     /// Example: memgate run -c memgate.yaml -w churn -n 10 -o results.json
-    #[command(after_help = EXIT_CODES_HELP)]
+    #[command(after_help = crate::error::exit::help())]
     Run(RunArgs),
     /// Compare a baseline results file with a current one and print verdicts.
     ///
     /// Example: memgate compare .memgate/baseline.json results.json
-    #[command(after_help = EXIT_CODES_HELP)]
+    #[command(after_help = crate::error::exit::help())]
     Compare(CompareArgs),
     /// Run, then compare with the baseline, in one step.
     ///
     /// Example: memgate check -c memgate.yaml --baseline .memgate/baseline.json
-    #[command(after_help = EXIT_CODES_HELP)]
+    #[command(after_help = crate::error::exit::help())]
     Check(CheckArgs),
     /// Measure each metric's noise (A/A) and recommend the repetitions the gate needs.
     ///
     /// Example: memgate calibrate -w churn -n 20
-    #[command(after_help = EXIT_CODES_HELP)]
+    #[command(after_help = crate::error::exit::help())]
     Calibrate(CalibrateArgs),
     /// Save or show the stored baseline.
     ///
@@ -61,22 +53,22 @@ pub enum Command {
     /// Render a verdicts file as Markdown, JSON, JUnit XML or CSV.
     ///
     /// Example: memgate report verdicts.json --format markdown -o report.md
-    #[command(after_help = EXIT_CODES_HELP)]
+    #[command(after_help = crate::error::exit::help())]
     Report(ReportArgs),
     /// Turn outputs of other tools (go test -bench, gctrace, DHAT) into a results file.
     ///
     /// Example: memgate import --format gobench bench.txt -o results.json
-    #[command(after_help = EXIT_CODES_HELP)]
+    #[command(after_help = crate::error::exit::help())]
     Import(ImportArgs),
     /// Join results files of a sharded CI matrix into one.
     ///
     /// Example: memgate merge shard1.json shard2.json -o results.json
-    #[command(after_help = EXIT_CODES_HELP)]
+    #[command(after_help = crate::error::exit::help())]
     Merge(MergeArgs),
     /// Write a commented memgate.yaml and CI workflows for this repository.
     ///
     /// Example: memgate init
-    #[command(after_help = EXIT_CODES_HELP)]
+    #[command(after_help = crate::error::exit::help())]
     Init(InitArgs),
 }
 

@@ -24,6 +24,33 @@ pub mod exit {
     pub const WORKLOAD_FAILED: i32 = 3;
     /// Interrupted by Ctrl-C or SIGTERM (128 + SIGINT, the shell convention).
     pub const INTERRUPTED: i32 = 130;
+
+    /// Every code with what it means, as `--help` lists them.
+    pub const ALL: [(i32, &str); 5] = [
+        (
+            PASS,
+            "pass: every workload ran and no threshold was breached",
+        ),
+        (GATE_FAILED, "gate failed: a regression or a budget breach"),
+        (BAD_INPUT, "bad usage, config or input file"),
+        (
+            WORKLOAD_FAILED,
+            "a build or a workload failed (non-zero exit, signal, timeout)",
+        ),
+        (
+            INTERRUPTED,
+            "interrupted (Ctrl-C, SIGTERM); no output file was written",
+        ),
+    ];
+
+    /// The "Exit codes:" section of `--help`.
+    pub fn help() -> String {
+        let mut text = String::from("Exit codes:");
+        for (code, meaning) in ALL {
+            text.push_str(&format!("\n  {code:<4} {meaning}"));
+        }
+        text
+    }
 }
 
 /// How a command that ran to its end came out.
@@ -84,12 +111,9 @@ pub enum Error {
     /// An `--accept` pattern that cannot be used.
     #[error(transparent)]
     Accept(#[from] crate::gate::AcceptError),
-    /// Arguments that parse but do not make sense.
-    #[error("{message}")]
-    Usage {
-        /// What was wrong.
-        message: String,
-    },
+    /// `memgate report --template` with a format other than Markdown.
+    #[error("--template applies to --format markdown only")]
+    TemplateNeedsMarkdown,
     /// Writing to stdout failed (a closed pipe is not an error: see `main`).
     #[error("cannot write to stdout: {0}")]
     Stdout(std::io::Error),
@@ -130,7 +154,7 @@ impl Error {
             | Error::Stdout(_)
             | Error::Import(_)
             | Error::Report(_)
-            | Error::Usage { .. }
+            | Error::TemplateNeedsMarkdown
             | Error::Accept(_)
             | Error::Init(_) => exit::BAD_INPUT,
             // Run errors arrive as Error::Run (see the From impl).

@@ -18,9 +18,24 @@ fn main() {
         Ok(outcome) => outcome.exit_code(),
         Err(e) if e.is_broken_pipe() => 0,
         Err(e) => {
-            eprintln!("memgate: error: {e}");
+            eprintln!("memgate: error: {}", chain(&e));
             e.exit_code()
         }
     };
     std::process::exit(code);
+}
+
+/// The error and every cause below it that its message does not already
+/// include, one "caused by" line each.
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        let line = c.to_string();
+        if !text.contains(&line) {
+            text.push_str(&format!("\n  caused by: {line}"));
+        }
+        cause = c.source();
+    }
+    text
 }

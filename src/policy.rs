@@ -96,17 +96,24 @@ impl<'de> Deserialize<'de> for Quantity {
 
 impl Quantity {
     /// The amount in a metric's unit, or why it does not fit that unit.
-    pub fn in_unit(&self, unit: Unit) -> Result<f64, String> {
+    pub fn in_unit(&self, unit: Unit) -> Result<f64, UnitMismatch> {
         match (self, unit) {
             (Quantity::Number(n), _) => Ok(*n),
             (Quantity::Bytes(b), Unit::Bytes) => Ok(*b as f64),
             (Quantity::Duration(d), Unit::Seconds) => Ok(d.as_secs_f64()),
-            (q, unit) => Err(format!(
-                "{q} does not fit a metric measured in {}",
-                unit_name(unit)
-            )),
+            (q, unit) => Err(UnitMismatch { quantity: *q, unit }),
         }
     }
+}
+
+/// A size or duration given for a metric in another unit.
+#[derive(Debug, Clone, Copy, PartialEq, thiserror::Error)]
+#[error("{quantity} does not fit a metric measured in {}", unit_name(*unit))]
+pub struct UnitMismatch {
+    /// The amount as written.
+    pub quantity: Quantity,
+    /// The metric's unit.
+    pub unit: Unit,
 }
 
 fn unit_name(unit: Unit) -> &'static str {
@@ -226,14 +233,30 @@ pub struct GatePolicy {
 
 /// A threshold or budget that does not fit the metric it names.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[error("{}{field}: {message}", config.as_ref().map(|p| format!("{}: ", p.display())).unwrap_or_default())]
+#[error("{}{field}: {problem}", config.as_ref().map(|p| format!("{}: ", p.display())).unwrap_or_default())]
 pub struct PolicyError {
     /// The config file, when the policy came from one.
     pub config: Option<PathBuf>,
     /// The config field, e.g. `thresholds.process.wall.min_change`.
     pub field: String,
     /// What does not fit.
-    pub message: String,
+    pub problem: PolicyProblem,
+}
+
+/// What is wrong with a policy entry.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum PolicyProblem {
+    /// An amount in the wrong unit for the metric it applies to.
+    #[error("{mismatch}{}", metric.as_ref().map(|m| format!(" (metric `{m}`)")).unwrap_or_default())]
+    Unit {
+        /// The amount and the metric's unit.
+        mismatch: UnitMismatch,
+        /// The metric, when the field does not name it.
+        metric: Option<String>,
+    },
+    /// alpha or confidence outside (0, 1).
+    #[error("{0} is not between 0 and 1 (exclusive)")]
+    NotProbability(f64),
 }
 
 impl GatePolicy {
@@ -286,10 +309,13 @@ impl GatePolicy {
                 t.alpha = a;
             }
             if let Some(q) = spec.min_change {
-                t.min_change = q.in_unit(unit).map_err(|message| PolicyError {
+                t.min_change = q.in_unit(unit).map_err(|e| PolicyError {
                     config: self.config.clone(),
                     field: format!("{field}.min_change"),
-                    message: format!("{message} (metric `{metric}`)"),
+                    problem: PolicyProblem::Unit {
+                        mismatch: e,
+                        metric: Some(metric.to_owned()),
+                    },
                 })?;
             }
         }
@@ -310,10 +336,13 @@ impl GatePolicy {
         let Some(q) = self.budgets.get(workload).and_then(|b| b.get(metric)) else {
             return Ok(None);
         };
-        q.in_unit(unit).map(Some).map_err(|message| PolicyError {
+        q.in_unit(unit).map(Some).map_err(|e| PolicyError {
             config: self.config.clone(),
             field: format!("budgets.{workload}.{metric}"),
-            message,
+            problem: PolicyProblem::Unit {
+                mismatch: e,
+                metric: None,
+            },
         })
     }
 
@@ -327,7 +356,7 @@ impl GatePolicy {
                 Err(PolicyError {
                     config: self.config.clone(),
                     field,
-                    message: format!("{v} is not between 0 and 1 (exclusive)"),
+                    problem: PolicyProblem::NotProbability(v),
                 })
             }
         };
@@ -348,10 +377,13 @@ impl GatePolicy {
                     check_prob(format!("{prefix}thresholds.{metric}.alpha"), a)?;
                 }
                 if let (Some(def), Some(q)) = (metrics::lookup(metric), spec.min_change) {
-                    q.in_unit(def.unit).map_err(|message| PolicyError {
+                    q.in_unit(def.unit).map_err(|e| PolicyError {
                         config: self.config.clone(),
                         field: format!("{prefix}thresholds.{metric}.min_change"),
-                        message,
+                        problem: PolicyProblem::Unit {
+                            mismatch: e,
+                            metric: None,
+                        },
                     })?;
                 }
             }
@@ -359,10 +391,13 @@ impl GatePolicy {
         for (workload, table) in &self.budgets {
             for (metric, q) in table {
                 if let Some(def) = metrics::lookup(metric) {
-                    q.in_unit(def.unit).map_err(|message| PolicyError {
+                    q.in_unit(def.unit).map_err(|e| PolicyError {
                         config: self.config.clone(),
                         field: format!("budgets.{workload}.{metric}"),
-                        message,
+                        problem: PolicyProblem::Unit {
+                            mismatch: e,
+                            metric: None,
+                        },
                     })?;
                 }
             }

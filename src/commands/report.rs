@@ -15,9 +15,7 @@ pub fn report(args: ReportArgs) -> Result<Outcome, Error> {
         (ReportFormat::Markdown, Some(t)) => Box::new(Markdown::with_template(t)?),
         (ReportFormat::Markdown, None) => Box::new(Markdown::default()),
         (_, Some(_)) => {
-            return Err(Error::Usage {
-                message: "--template applies to --format markdown only".into(),
-            });
+            return Err(Error::TemplateNeedsMarkdown);
         }
         (ReportFormat::Json, None) => Box::new(Json),
         (ReportFormat::Junit, None) => Box::new(Junit),

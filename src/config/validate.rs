@@ -68,7 +68,7 @@ pub(super) fn validate(raw: &RawConfig) -> Result<(), ConfigErrorKind> {
     }
     policy(raw)
         .validate()
-        .map_err(|e| invalid(e.field, e.message))
+        .map_err(|e| invalid(e.field, e.problem.to_string()))
 }
 
 fn check_name(field: &str, name: &str) -> Result<(), ConfigErrorKind> {

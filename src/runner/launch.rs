@@ -70,7 +70,7 @@ impl LaunchSpec {
     }
 
     /// Parses what [`LaunchSpec::to_args`] wrote.
-    pub fn from_args(args: &[OsString]) -> Result<LaunchSpec, String> {
+    pub fn from_args(args: &[OsString]) -> Result<LaunchSpec, LaunchArgsError> {
         let mut report = None;
         let (mut timeout, mut grace, mut interval) = (None, None, None);
         let mut it = args.iter();
@@ -78,36 +78,56 @@ impl LaunchSpec {
             if flag == "--" {
                 break;
             }
-            let value = it
-                .next()
-                .ok_or_else(|| format!("{} needs a value", flag.to_string_lossy()))?;
+            let name = || flag.to_string_lossy().into_owned();
+            let value = it.next().ok_or_else(|| LaunchArgsError::NoValue(name()))?;
             let micros = || {
                 value
                     .to_str()
                     .and_then(|v| v.parse::<u64>().ok())
                     .map(Duration::from_micros)
-                    .ok_or_else(|| format!("bad value for {}", flag.to_string_lossy()))
+                    .ok_or_else(|| LaunchArgsError::BadValue(name()))
             };
             match flag.to_str() {
                 Some("--report") => report = Some(PathBuf::from(value)),
                 Some("--timeout-us") => timeout = Some(micros()?),
                 Some("--grace-us") => grace = Some(micros()?),
                 Some("--interval-us") => interval = Some(micros()?),
-                _ => return Err(format!("unknown launcher flag {}", flag.to_string_lossy())),
+                _ => return Err(LaunchArgsError::Unknown(name())),
             }
         }
         let argv: Vec<OsString> = it.cloned().collect();
         if argv.is_empty() {
-            return Err("no command after --".into());
+            return Err(LaunchArgsError::NoCommand);
         }
+        let required = LaunchArgsError::Missing;
         Ok(LaunchSpec {
-            report: report.ok_or("--report is required")?,
-            timeout: timeout.ok_or("--timeout-us is required")?,
-            grace: grace.ok_or("--grace-us is required")?,
-            interval: interval.ok_or("--interval-us is required")?,
+            report: report.ok_or(required("--report"))?,
+            timeout: timeout.ok_or(required("--timeout-us"))?,
+            grace: grace.ok_or(required("--grace-us"))?,
+            interval: interval.ok_or(required("--interval-us"))?,
             argv,
         })
     }
+}
+
+/// Launcher arguments that memgate did not write.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LaunchArgsError {
+    /// A flag at the end, with no value.
+    #[error("{0} needs a value")]
+    NoValue(String),
+    /// A duration flag whose value is not whole microseconds.
+    #[error("bad value for {0}: expected whole microseconds")]
+    BadValue(String),
+    /// A flag the launcher does not know.
+    #[error("unknown launcher flag {0}")]
+    Unknown(String),
+    /// A required flag that is absent.
+    #[error("{0} is required")]
+    Missing(&'static str),
+    /// Nothing to run after `--`.
+    #[error("no command after --")]
+    NoCommand,
 }
 
 /// Entry point of `memgate __launch`; returns the launcher's exit code

@@ -92,7 +92,7 @@ impl TryFrom<(&Config, &Selection)> for RunPlan {
         let launcher = std::env::current_exe().map_err(|e| {
             PlanError::Launcher(RunError::Launcher {
                 launcher: PathBuf::from("memgate"),
-                message: format!("cannot find memgate's own executable: {e}"),
+                problem: LauncherProblem::NotFound(e),
             })
         })?;
         Ok(RunPlan {
@@ -120,12 +120,12 @@ pub enum RunError {
         dir: PathBuf,
     },
     /// The launcher could not be started or did not report.
-    #[error("launcher {} failed: {message}", launcher.display())]
+    #[error("launcher {} failed: {problem}", launcher.display())]
     Launcher {
         /// The executable.
         launcher: PathBuf,
         /// What happened.
-        message: String,
+        problem: LauncherProblem,
     },
     /// The scratch directory could not be used.
     #[error("scratch file {}: {source}", path.display())]
@@ -137,10 +137,40 @@ pub enum RunError {
         source: std::io::Error,
     },
     /// Signal handlers could not be installed.
-    #[error("cannot install the Ctrl-C handler: {message}")]
+    #[error("cannot install the Ctrl-C handler: {source}")]
     Signals {
         /// The OS error.
-        message: String,
+        source: std::io::Error,
+    },
+}
+
+/// How the launcher failed memgate.
+#[derive(Debug, thiserror::Error)]
+pub enum LauncherProblem {
+    /// memgate's own executable cannot be found.
+    #[error("cannot find memgate's own executable: {0}")]
+    NotFound(std::io::Error),
+    /// It could not be started.
+    #[error("cannot start it: {0}")]
+    Spawn(std::io::Error),
+    /// Waiting for it failed.
+    #[error("cannot wait for it: {0}")]
+    Wait(std::io::Error),
+    /// It exited unsuccessfully.
+    #[error("{status}; {stderr_tail}")]
+    Failed {
+        /// Its exit status.
+        status: std::process::ExitStatus,
+        /// The end of its stderr.
+        stderr_tail: String,
+    },
+    /// Its report is not JSON of the expected shape.
+    #[error("unreadable report {}: {source}", path.display())]
+    Report {
+        /// The report file.
+        path: PathBuf,
+        /// What serde said.
+        source: serde_json::Error,
     },
 }
 

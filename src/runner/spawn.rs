@@ -14,8 +14,8 @@ use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::sync::{Once, OnceLock};
 use std::time::Duration;
 
-use super::RunError;
 use super::launch::{LAUNCH_SUBCOMMAND, LaunchSpec};
+use super::{LauncherProblem, RunError};
 use crate::collect::launch_report::LaunchReport;
 
 /// Set once memgate has received SIGINT, SIGTERM or SIGHUP.
@@ -23,7 +23,7 @@ static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 /// The pid of the launcher now running, 0 when none.
 static CURRENT_LAUNCHER: AtomicI32 = AtomicI32::new(0);
 static SIGNALS: Once = Once::new();
-static SIGNAL_ERROR: OnceLock<String> = OnceLock::new();
+static SIGNAL_ERROR: OnceLock<(std::io::ErrorKind, String)> = OnceLock::new();
 
 /// Installs the handler that turns Ctrl-C and SIGTERM into "stop after the
 /// current launch, which ends its workload's group". Idempotent.
@@ -45,13 +45,13 @@ pub fn install_interrupt_handler() -> Result<(), RunError> {
                 });
             }
             Err(e) => {
-                let _ = SIGNAL_ERROR.set(e.to_string());
+                let _ = SIGNAL_ERROR.set((e.kind(), e.to_string()));
             }
         }
     });
     match SIGNAL_ERROR.get() {
-        Some(message) => Err(RunError::Signals {
-            message: message.clone(),
+        Some((kind, message)) => Err(RunError::Signals {
+            source: std::io::Error::new(*kind, message.clone()),
         }),
         None => Ok(()),
     }
@@ -128,7 +128,7 @@ pub fn launch(
         .spawn()
         .map_err(|source| RunError::Launcher {
             launcher: launcher.to_owned(),
-            message: source.to_string(),
+            problem: LauncherProblem::Spawn(source),
         })?;
     CURRENT_LAUNCHER.store(child.id() as i32, Ordering::SeqCst);
     // A signal that arrived between the check above and the store would have
@@ -143,7 +143,7 @@ pub fn launch(
     CURRENT_LAUNCHER.store(0, Ordering::SeqCst);
     let status = status.map_err(|source| RunError::Launcher {
         launcher: launcher.to_owned(),
-        message: source.to_string(),
+        problem: LauncherProblem::Wait(source),
     })?;
     if interrupted() {
         return Err(RunError::Interrupted);
@@ -151,16 +151,22 @@ pub fn launch(
     if !status.success() {
         return Err(RunError::Launcher {
             launcher: launcher.to_owned(),
-            message: format!("{status}; {}", tail(&stderr, 5)),
+            problem: LauncherProblem::Failed {
+                status,
+                stderr_tail: tail(&stderr, 5),
+            },
         });
     }
     let text = std::fs::read(&report_path).map_err(|source| RunError::Scratch {
         path: report_path.clone(),
         source,
     })?;
-    let report = serde_json::from_slice(&text).map_err(|e| RunError::Launcher {
+    let report = serde_json::from_slice(&text).map_err(|source| RunError::Launcher {
         launcher: launcher.to_owned(),
-        message: format!("unreadable report {}: {e}", report_path.display()),
+        problem: LauncherProblem::Report {
+            path: report_path.clone(),
+            source,
+        },
     })?;
     Ok(Launched {
         report,
