@@ -48,7 +48,7 @@ pub enum Command {
     /// Save or show the stored baseline.
     ///
     /// Example: memgate baseline save results.json
-    #[command(subcommand)]
+    #[command(subcommand, after_help = crate::error::exit::help())]
     Baseline(BaselineCommand),
     /// Render a verdicts file as Markdown, JSON, JUnit XML or CSV.
     ///
