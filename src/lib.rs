@@ -2,7 +2,8 @@
 //!
 //! The stages, each a module with one job, joined by plain serializable
 //! values (see the README's map of `src/`):
-//! [`config`] → [`runner`] → [`collect`] → [`results`] → (gate, report).
+//! [`config`] → [`runner`] → [`collect`] → [`results`] → [`gate`] →
+//! [`verdicts`] → [`report`].
 //! [`run`] dispatches a parsed command line to them; `main` only maps the
 //! outcome to an exit code.
 

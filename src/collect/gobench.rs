@@ -70,6 +70,8 @@ fn is_bench_name(field: &str) -> bool {
 }
 
 /// Parses one file of Go benchmark output.
+/// (One pass over the lines: the three kinds of line share the running
+/// configuration, so the loop stays whole.)
 pub fn parse(path: &Path, text: &str) -> Result<BenchFile, ParseError> {
     let err = |line: usize, message: String| ParseError {
         path: path.to_owned(),
@@ -184,6 +186,7 @@ pub struct UnitMapping {
 /// others become `bench.<unit>`, in bytes when the last hyphen-separated
 /// word is `B`, in seconds for `ns`/`sec`, counts otherwise. Allocation
 /// units are deterministic (compared exactly) unless `assume=nothing`.
+/// (Long because it is a table: one arm per unit the Go tools print.)
 pub fn map_unit(unit: &str, meta: Option<&UnitMeta>) -> UnitMapping {
     let m =
         |metric: &str, unit: Unit, factor: f64, better: Better, stability: Stability| UnitMapping {

@@ -106,6 +106,8 @@ fn workload(name: &str, lang: Lang, environment: usize, command: Vec<String>) ->
     }
 }
 
+/// (One pass over the result lines: each finds or adds its environment,
+/// its workload and its series.)
 fn from_gobench(files: &[PathBuf]) -> Result<Results, ImportError> {
     let mut environments: Vec<Environment> = Vec::new();
     let mut workloads: Vec<WorkloadResults> = Vec::new();

@@ -10,10 +10,14 @@ use crate::stats::{self, Summary};
 use crate::units::{fmt_p, human};
 use crate::verdicts::{Change, Method, Status, TestOutcome, Verdict};
 
+/// Why a metric is on one side only.
+#[derive(Debug, Clone, Copy)]
 pub(super) enum OneSided {
     /// The current workload ran, failed, and has no sample.
     CurrentFailed,
+    /// Not measured now.
     BaselineOnly,
+    /// New: not in the baseline.
     CurrentOnly,
 }
 
@@ -133,7 +137,6 @@ pub(super) fn judge(
     env_differs: bool,
 ) -> Judged {
     let unit = c.unit;
-    let threshold = subject.limit.threshold;
     let mut v = subject.verdict(c, Status::Inconclusive, values(b), values(c));
     let (xs, ys) = (v.baseline_samples.clone(), v.current_samples.clone());
     let (bs, cs) = (v.baseline, v.current);
@@ -153,52 +156,7 @@ pub(super) fn judge(
 
     let constant = bs.is_constant() && cs.is_constant();
     if constant || c.stability == Stability::Deterministic {
-        v.test = Some(TestOutcome {
-            method: Method::Exact,
-            p: None,
-            p_adjusted: None,
-            exact_distribution: false,
-            min_attainable_p: None,
-            detection_threshold: None,
-            shift: None,
-        });
-        let basis = if constant {
-            if bs.median == cs.median {
-                format!(
-                    "identical on both sides ({} x{} vs x{})",
-                    human(unit, bs.median),
-                    bs.n,
-                    cs.n
-                )
-            } else {
-                "constant on both sides".to_owned()
-            }
-        } else {
-            format!(
-                "deterministic metric, compared exactly (it varied: {} to {})",
-                human(unit, cs.min.min(bs.min)),
-                human(unit, cs.max.max(bs.max))
-            )
-        };
-        (v.status, v.reason) = match beyond_tolerance(c.better, bs.median, cs.median, &threshold) {
-            Some(true) => (
-                Status::Regression,
-                format!("{what}, beyond {}; {basis}", threshold.describe(unit)),
-            ),
-            Some(false) => (Status::Improvement, format!("{what}; {basis}")),
-            None if bs.median == cs.median => (Status::Unchanged, basis),
-            None => (
-                Status::Unchanged,
-                format!("{what}, within {}; {basis}", threshold.describe(unit)),
-            ),
-        };
-        if v.status == Status::Regression
-            && env_differs
-            && c.stability == Stability::MachineDependent
-        {
-            downgrade(&mut v);
-        }
-        return Judged::Done(apply_budget(v));
+        return Judged::Done(exact(v, bs, cs, &what, constant, env_differs));
     }
     let u = match stats::mann_whitney(&xs, &ys) {
         Ok(u) => u,
@@ -224,7 +182,68 @@ pub(super) fn judge(
     })
 }
 
+/// The exact rule, for samples constant on both sides or a deterministic
+/// metric: the change of the median against the tolerances, no test.
+fn exact(
+    mut v: Verdict,
+    bs: Summary,
+    cs: Summary,
+    what: &str,
+    constant: bool,
+    env_differs: bool,
+) -> Verdict {
+    let unit = v.unit;
+    let threshold = v.threshold;
+    v.test = Some(TestOutcome {
+        method: Method::Exact,
+        p: None,
+        p_adjusted: None,
+        exact_distribution: false,
+        min_attainable_p: None,
+        detection_threshold: None,
+        shift: None,
+    });
+    let basis = if constant {
+        if bs.median == cs.median {
+            format!(
+                "identical on both sides ({} x{} vs x{})",
+                human(unit, bs.median),
+                bs.n,
+                cs.n
+            )
+        } else {
+            "constant on both sides".to_owned()
+        }
+    } else {
+        format!(
+            "deterministic metric, compared exactly (it varied: {} to {})",
+            human(unit, cs.min.min(bs.min)),
+            human(unit, cs.max.max(bs.max))
+        )
+    };
+    (v.status, v.reason) = match beyond_tolerance(v.better, bs.median, cs.median, &threshold) {
+        Some(true) => (
+            Status::Regression,
+            format!("{what}, beyond {}; {basis}", threshold.describe(unit)),
+        ),
+        Some(false) => (Status::Improvement, format!("{what}; {basis}")),
+        None if bs.median == cs.median => (Status::Unchanged, basis),
+        None => (
+            Status::Unchanged,
+            format!("{what}, within {}; {basis}", threshold.describe(unit)),
+        ),
+    };
+    if v.status == Status::Regression && env_differs && v.stability == Stability::MachineDependent {
+        downgrade(&mut v);
+    }
+    apply_budget(v)
+}
+
 impl Pending {
+    /// Concludes the U test once the run's correction is known: significant
+    /// and beyond the tolerances is a change; too few runs to ever reach
+    /// significance is inconclusive, with the runs needed. (Long because the
+    /// four outcomes share the p and tolerance texts.)
     pub(super) fn conclude(
         self,
         p_adjusted: f64,

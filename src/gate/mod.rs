@@ -48,59 +48,30 @@ pub fn evaluate(
         .map(|w| (w.name.as_str(), w))
         .collect();
     let mut differences = Vec::new();
-    let mut verdicts = Vec::new();
-    let mut pending: Vec<Pending> = Vec::new();
-    let mut judged = |j: Judged| match j {
-        Judged::Done(v) => verdicts.push(v),
-        Judged::Test(p) => pending.push(p),
-    };
+    let mut judged: Vec<Judged> = Vec::new();
     for cw in &cur.workloads {
         let Some(bw) = base_by_name.get(cw.name.as_str()) else {
-            for (metric, s) in &cw.metrics {
-                let subject = limits.subject(&cw.name, metric);
-                judged(Judged::Done(judge::missing(
-                    &subject,
-                    s,
-                    OneSided::CurrentOnly,
-                )));
-            }
+            judged.extend(one_sided(&limits, cw, OneSided::CurrentOnly));
             continue;
         };
         let diffs = env::env_differences(bw, base, cw, cur);
         // Only a difference that is allowed to matter downgrades anything.
         let env_differs = !diffs.is_empty() && !policy.strict_env;
         differences.extend(diffs);
-        let metrics: BTreeSet<&String> = bw.metrics.keys().chain(cw.metrics.keys()).collect();
-        for metric in metrics {
-            let subject = limits.subject(&cw.name, metric);
-            judged(match (bw.metrics.get(metric), cw.metrics.get(metric)) {
-                (Some(b), Some(c)) => {
-                    judge::judge(&subject, b, c, policy.confidence(), env_differs)
-                }
-                (Some(b), None) if cw.has_failures() => {
-                    Judged::Done(judge::missing(&subject, b, OneSided::CurrentFailed))
-                }
-                (Some(b), None) => {
-                    Judged::Done(judge::missing(&subject, b, OneSided::BaselineOnly))
-                }
-                (None, Some(c)) => Judged::Done(judge::missing(&subject, c, OneSided::CurrentOnly)),
-                (None, None) => continue,
-            });
-        }
+        judged.extend(both_sides(policy, &limits, bw, cw, env_differs));
     }
     let cur_names: BTreeSet<&str> = cur.workloads.iter().map(|w| w.name.as_str()).collect();
-    for bw in base
-        .workloads
-        .iter()
-        .filter(|w| !cur_names.contains(w.name.as_str()))
-    {
-        for (metric, s) in &bw.metrics {
-            let subject = limits.subject(&bw.name, metric);
-            judged(Judged::Done(judge::missing(
-                &subject,
-                s,
-                OneSided::BaselineOnly,
-            )));
+    for bw in base.workloads.iter() {
+        if !cur_names.contains(bw.name.as_str()) {
+            judged.extend(one_sided(&limits, bw, OneSided::BaselineOnly));
+        }
+    }
+    let mut verdicts = Vec::new();
+    let mut pending: Vec<Pending> = Vec::new();
+    for j in judged {
+        match j {
+            Judged::Done(v) => verdicts.push(v),
+            Judged::Test(p) => pending.push(p),
         }
     }
     let tests = pending.len();
@@ -125,6 +96,42 @@ pub fn evaluate(
         acceptance: None,
         timelines: timelines(&base_by_name, cur),
     })
+}
+
+/// Every metric of a workload that is on one side only.
+fn one_sided(limits: &Limits<'_>, w: &WorkloadResults, side: OneSided) -> Vec<Judged> {
+    w.metrics
+        .iter()
+        .map(|(metric, s)| Judged::Done(judge::missing(&limits.subject(&w.name, metric), s, side)))
+        .collect()
+}
+
+/// Every metric of a workload on both sides: judged where both have it,
+/// missing where one has it.
+fn both_sides(
+    policy: &GatePolicy,
+    limits: &Limits<'_>,
+    bw: &WorkloadResults,
+    cw: &WorkloadResults,
+    env_differs: bool,
+) -> Vec<Judged> {
+    let metrics: BTreeSet<&String> = bw.metrics.keys().chain(cw.metrics.keys()).collect();
+    metrics
+        .into_iter()
+        .filter_map(|metric| {
+            let subject = limits.subject(&cw.name, metric);
+            let missing = |s, side| Judged::Done(judge::missing(&subject, s, side));
+            Some(match (bw.metrics.get(metric), cw.metrics.get(metric)) {
+                (Some(b), Some(c)) => {
+                    judge::judge(&subject, b, c, policy.confidence(), env_differs)
+                }
+                (Some(b), None) if cw.has_failures() => missing(b, OneSided::CurrentFailed),
+                (Some(b), None) => missing(b, OneSided::BaselineOnly),
+                (None, Some(c)) => missing(c, OneSided::CurrentOnly),
+                (None, None) => return None,
+            })
+        })
+        .collect()
 }
 
 /// The limits of every (workload, metric) on either side, resolved once.

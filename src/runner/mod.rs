@@ -19,7 +19,7 @@ use sha2::{Digest, Sha256};
 
 use crate::collect::launch_report::End;
 use crate::collect::{
-    Collect, RunArtifacts, RunFiles, RunSetup, collect_all,
+    Collect, Collected, RunArtifacts, RunFiles, RunSetup, collect_all,
     dhat::{Dhat, ValgrindDhat},
     gctrace::{self, Gctrace},
     probe::Probe,
@@ -378,7 +378,6 @@ fn run_once(
     scratch: &Path,
     log: &mut dyn Write,
 ) -> Result<(), RunError> {
-    let total = w.warmup + w.repetitions;
     let warmup = index < w.warmup;
     let files = RunFiles::in_dir(scratch, index);
     let mut env = w.env.clone();
@@ -401,9 +400,7 @@ fn run_once(
     let launched = spawn::launch(launcher, &req, scratch, &format!("run{index}"))?;
     let report = &launched.report;
     let mut status = run_status(&report.end, w.timeout)?;
-    let mut stderr_tail = None;
-    let mut warnings = Vec::new();
-    let mut notes = Vec::new();
+    let mut collected = Collected::default();
     if status.is_ok() && !warmup {
         let artifacts = RunArtifacts {
             report,
@@ -412,17 +409,7 @@ fn run_once(
             files: &files,
         };
         match collect_all(collectors, &artifacts) {
-            Ok(collected) => {
-                for s in collected.samples {
-                    out.metrics
-                        .entry(s.metric.name.to_owned())
-                        .or_insert_with(|| Series::new(s.metric, s.source))
-                        .samples
-                        .push(s.value);
-                }
-                warnings = collected.warnings;
-                notes = collected.notes;
-            }
+            Ok(c) => collected = c,
             Err(e) => {
                 status = RunStatus::CollectFailed {
                     message: e.to_string(),
@@ -430,36 +417,15 @@ fn run_once(
             }
         }
     }
-    if status.is_failure() {
-        stderr_tail = Some(failure_tail(&launched));
+    for s in std::mem::take(&mut collected.samples) {
+        out.metrics
+            .entry(s.metric.name.to_owned())
+            .or_insert_with(|| Series::new(s.metric, s.source))
+            .samples
+            .push(s.value);
     }
-    let peak = report
-        .rusage
-        .map(|_| crate::units::Bytes(crate::collect::rusage::peak_rss(report)));
-    let _ = writeln!(
-        log,
-        "memgate: {} {} {}/{}: {} in {:.3}s{}",
-        w.name,
-        if warmup { "warm-up" } else { "run" },
-        index + 1,
-        total,
-        status,
-        report.wall_ns as f64 / 1e9,
-        peak.map(|p| format!(", peak RSS {p}")).unwrap_or_default()
-    );
-    match &stderr_tail {
-        Some(tail) => {
-            let _ = writeln!(log, "{}", indent(tail));
-        }
-        None => pass_through(&launched.stderr, log),
-    }
-    for warning in &warnings {
-        let _ = writeln!(log, "memgate: warning: {}: {warning}", w.name);
-    }
-    for note in &notes {
-        let _ = writeln!(log, "memgate: note: {}: {note}", w.name);
-    }
-    out.runs.push(Run {
+    let stderr_tail = status.is_failure().then(|| failure_tail(&launched));
+    let run = Run {
         index,
         warmup,
         status,
@@ -472,10 +438,45 @@ fn run_once(
             rss_bytes: report.rss_bytes.clone(),
         }),
         stderr_tail,
-        warnings,
-        notes,
-    });
+        warnings: collected.warnings,
+        notes: collected.notes,
+    };
+    log_run(w, &run, &launched, log);
+    out.runs.push(run);
     Ok(())
+}
+
+/// The progress line of one run, then its stderr tail when it failed or
+/// what it wrote to stderr when it did not, and the collectors' warnings
+/// and notes.
+fn log_run(w: &Workload, run: &Run, launched: &Launched, log: &mut dyn Write) {
+    let report = &launched.report;
+    let peak = report
+        .rusage
+        .map(|_| crate::units::Bytes(crate::collect::rusage::peak_rss(report)));
+    let _ = writeln!(
+        log,
+        "memgate: {} {} {}/{}: {} in {:.3}s{}",
+        w.name,
+        if run.warmup { "warm-up" } else { "run" },
+        run.index + 1,
+        w.warmup + w.repetitions,
+        run.status,
+        run.wall_seconds,
+        peak.map(|p| format!(", peak RSS {p}")).unwrap_or_default()
+    );
+    match &run.stderr_tail {
+        Some(tail) => {
+            let _ = writeln!(log, "{}", indent(tail));
+        }
+        None => pass_through(&launched.stderr, log),
+    }
+    for warning in &run.warnings {
+        let _ = writeln!(log, "memgate: warning: {}: {warning}", w.name);
+    }
+    for note in &run.notes {
+        let _ = writeln!(log, "memgate: note: {}: {note}", w.name);
+    }
 }
 
 /// Maps the launcher's view of an ending to the results' view; an

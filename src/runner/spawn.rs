@@ -92,6 +92,8 @@ pub struct Launched {
 
 /// Runs one command through the launcher at `launcher`, with its output in
 /// `scratch/<stem>.stdout|.stderr`.
+/// (Kept whole: the launcher's PID is published for the signal thread
+/// between spawn and wait, and the window must stay visible in one place.)
 pub fn launch(
     launcher: &Path,
     req: &LaunchRequest<'_>,

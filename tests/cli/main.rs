@@ -7,6 +7,8 @@
 mod actions;
 /// Config errors: exit 2 with file, line and field.
 mod config_errors;
+/// The README's source map matches the tree.
+mod docs;
 /// Failed builds and runs, timeouts, process groups, Ctrl-C.
 mod failures;
 /// The gate: baseline, compare, check, calibrate.

@@ -191,23 +191,8 @@ pub fn measure(
     let mut cached_any = false;
     for (n, w) in plan.workloads.iter().enumerate() {
         let entry = Entry::new(&cache_dir, &base_commit, w, &repo.root, &head_env);
-        let source = if base_names
-            .as_ref()
-            .is_some_and(|names| !names.contains(&w.name))
-        {
-            let _ = writeln!(
-                log,
-                "memgate: {}: new in head, not in the base's config",
-                w.name
-            );
-            BaseSource::New
-        } else if let Some(c) = entry.read().filter(|_| opts.cache) {
-            let _ = writeln!(log, "memgate: {}: base results from the cache", w.name);
-            cached_any = true;
-            BaseSource::Cached(Box::new(c))
-        } else {
-            BaseSource::Measure
-        };
+        let source = base_source(w, base_names.as_deref(), opts.cache.then_some(&entry), log);
+        cached_any |= matches!(source, BaseSource::Cached(_));
         let bw = rerooted(w, &repo.root, &tree.path);
         let dirs = Scratch::make(scratch.path(), n)?;
         let (base, head) = measure_pair(plan, w, &bw, source, &dirs, &mut reversed, log)?;
@@ -226,27 +211,66 @@ pub fn measure(
     if opts.cache {
         cache::prune(&cache_dir, opts.cache_max_bytes);
     }
+    let mut base_envs = vec![base_env];
+    if base_workloads.iter().any(|w| w.environment == 1) {
+        base_envs.extend(fallback.and_then(|f| f.environments.first().cloned()));
+    }
+    let (base_label, head_label) = labels(opts, &base_commit, &head_commit, dirty, cached_any);
+    Ok(Measured {
+        base: Results::new(base_envs, base_workloads),
+        head: Results::new(vec![head_env], head_workloads),
+        base_label,
+        head_label,
+    })
+}
+
+/// Where the base side of `w` comes from: the base's config lacks it
+/// (new), the cache has it (when `cache` is given), or it is measured now.
+fn base_source(
+    w: &Workload,
+    base_names: Option<&[String]>,
+    cache: Option<&Entry>,
+    log: &mut dyn Write,
+) -> BaseSource {
+    if base_names.is_some_and(|names| !names.contains(&w.name)) {
+        let _ = writeln!(
+            log,
+            "memgate: {}: new in head, not in the base's config",
+            w.name
+        );
+        BaseSource::New
+    } else if let Some(c) = cache.and_then(Entry::read) {
+        let _ = writeln!(log, "memgate: {}: base results from the cache", w.name);
+        BaseSource::Cached(Box::new(c))
+    } else {
+        BaseSource::Measure
+    }
+}
+
+/// How the two sides are named in reports: ref, short commit, and how
+/// they were measured.
+fn labels(
+    opts: &RelativeOptions,
+    base_commit: &str,
+    head_commit: &str,
+    dirty: bool,
+    cached_any: bool,
+) -> (String, String) {
     let short = |c: &str| c[..7.min(c.len())].to_owned();
     let how = if cached_any {
         "this machine; base runs from the cache, measured interleaved earlier"
     } else {
         "this machine, interleaved"
     };
-    let mut base_envs = vec![base_env];
-    if base_workloads.iter().any(|w| w.environment == 1) {
-        base_envs.extend(fallback.and_then(|f| f.environments.first().cloned()));
-    }
     let uncommitted = if dirty {
         " with uncommitted changes"
     } else {
         ""
     };
-    Ok(Measured {
-        base: Results::new(base_envs, base_workloads),
-        head: Results::new(vec![head_env], head_workloads),
-        base_label: format!("base {} @ {} ({how})", opts.base_ref, short(&base_commit)),
-        head_label: format!("head @ {}{uncommitted} ({how})", short(&head_commit)),
-    })
+    (
+        format!("base {} @ {} ({how})", opts.base_ref, short(base_commit)),
+        format!("head @ {}{uncommitted} ({how})", short(head_commit)),
+    )
 }
 
 /// The scratch directories of one workload's two lanes.
