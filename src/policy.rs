@@ -260,6 +260,21 @@ pub enum PolicyProblem {
 }
 
 impl GatePolicy {
+    /// An amount in the wrong unit at `field` (for `metric`, when the field
+    /// does not name it).
+    fn unit_error(
+        &self,
+        field: String,
+        mismatch: UnitMismatch,
+        metric: Option<String>,
+    ) -> PolicyError {
+        PolicyError {
+            config: self.config.clone(),
+            field,
+            problem: PolicyProblem::Unit { mismatch, metric },
+        }
+    }
+
     /// The confidence level in use.
     pub fn confidence(&self) -> f64 {
         self.confidence.unwrap_or(DEFAULT_CONFIDENCE)
@@ -309,13 +324,8 @@ impl GatePolicy {
                 t.alpha = a;
             }
             if let Some(q) = spec.min_change {
-                t.min_change = q.in_unit(unit).map_err(|e| PolicyError {
-                    config: self.config.clone(),
-                    field: format!("{field}.min_change"),
-                    problem: PolicyProblem::Unit {
-                        mismatch: e,
-                        metric: Some(metric.to_owned()),
-                    },
+                t.min_change = q.in_unit(unit).map_err(|e| {
+                    self.unit_error(format!("{field}.min_change"), e, Some(metric.to_owned()))
                 })?;
             }
         }
@@ -336,14 +346,9 @@ impl GatePolicy {
         let Some(q) = self.budgets.get(workload).and_then(|b| b.get(metric)) else {
             return Ok(None);
         };
-        q.in_unit(unit).map(Some).map_err(|e| PolicyError {
-            config: self.config.clone(),
-            field: format!("budgets.{workload}.{metric}"),
-            problem: PolicyProblem::Unit {
-                mismatch: e,
-                metric: None,
-            },
-        })
+        q.in_unit(unit)
+            .map(Some)
+            .map_err(|e| self.unit_error(format!("budgets.{workload}.{metric}"), e, None))
     }
 
     /// Checks every entry naming a known metric against its unit and the
@@ -377,13 +382,8 @@ impl GatePolicy {
                     check_prob(format!("{prefix}thresholds.{metric}.alpha"), a)?;
                 }
                 if let (Some(def), Some(q)) = (metrics::lookup(metric), spec.min_change) {
-                    q.in_unit(def.unit).map_err(|e| PolicyError {
-                        config: self.config.clone(),
-                        field: format!("{prefix}thresholds.{metric}.min_change"),
-                        problem: PolicyProblem::Unit {
-                            mismatch: e,
-                            metric: None,
-                        },
+                    q.in_unit(def.unit).map_err(|e| {
+                        self.unit_error(format!("{prefix}thresholds.{metric}.min_change"), e, None)
                     })?;
                 }
             }
@@ -391,13 +391,8 @@ impl GatePolicy {
         for (workload, table) in &self.budgets {
             for (metric, q) in table {
                 if let Some(def) = metrics::lookup(metric) {
-                    q.in_unit(def.unit).map_err(|e| PolicyError {
-                        config: self.config.clone(),
-                        field: format!("budgets.{workload}.{metric}"),
-                        problem: PolicyProblem::Unit {
-                            mismatch: e,
-                            metric: None,
-                        },
+                    q.in_unit(def.unit).map_err(|e| {
+                        self.unit_error(format!("budgets.{workload}.{metric}"), e, None)
                     })?;
                 }
             }
