@@ -160,6 +160,14 @@ pub struct RawGate {
     pub correction: Option<Correction>,
     /// Fail on machine-dependent metrics even when the environments differ.
     pub strict_env: Option<bool>,
+    /// Workloads deleted on purpose: in the baseline, not measured now,
+    /// and not a failure.
+    #[serde(default)]
+    pub removed: Vec<String>,
+    /// `WORKLOAD:METRIC` globs of metrics that may be absent now (e.g.
+    /// `"*:latency.*"`).
+    #[serde(default)]
+    pub optional: Vec<String>,
 }
 
 /// A resolved threshold for one (workload, metric).
@@ -229,6 +237,10 @@ pub struct GatePolicy {
     pub workload_thresholds: BTreeMap<String, BTreeMap<String, ThresholdSpec>>,
     /// Per workload, per metric: hard ceilings.
     pub budgets: BTreeMap<String, BTreeMap<String, Quantity>>,
+    /// See [`RawGate::removed`].
+    pub removed: Vec<String>,
+    /// See [`RawGate::optional`].
+    pub optional: Vec<String>,
 }
 
 /// A threshold or budget that does not fit the metric it names.
@@ -273,6 +285,18 @@ impl GatePolicy {
             field,
             problem: PolicyProblem::Unit { mismatch, metric },
         }
+    }
+
+    /// Whether a metric of the baseline may be absent now: its workload was
+    /// removed on purpose, or an `optional` glob matches it.
+    pub fn may_be_absent(&self, workload: &str, metric: &str) -> bool {
+        self.removed.iter().any(|w| w == workload)
+            || self.optional.iter().any(|p| {
+                p.split_once(':').is_some_and(|(w, m)| {
+                    let glob = |g: &str, s: &str| glob::Pattern::new(g).is_ok_and(|g| g.matches(s));
+                    glob(w, workload) && glob(m, metric)
+                })
+            })
     }
 
     /// The confidence level in use.

@@ -25,15 +25,25 @@ pub enum Status {
     OverBudget,
     /// Significantly worse, beyond the tolerances. Fails the gate.
     Regression,
+    /// Not measured now because the workload's current build or runs
+    /// failed. Fails the gate.
+    Failed,
+    /// In the baseline, not measured now: a collector broke or a workload
+    /// disappeared. Fails the gate unless the config says it was removed.
+    Missing,
     /// A regression someone declared intended (`--accept`). Reported, does not fail.
     Accepted,
     /// A regression of a machine-dependent metric measured in another
     /// environment than its baseline. Reported, does not fail.
     Warning,
-    /// Too few samples to ever reach significance.
+    /// Too few samples to reach significance, and no change far beyond the
+    /// tolerances. Reported with the runs needed, does not fail.
     Inconclusive,
-    /// The metric or workload is on one side only.
-    Missing,
+    /// In the baseline only, and the config says the workload was removed
+    /// or the metric is optional. Reported, does not fail.
+    Removed,
+    /// New: measured now, not in the baseline. Reported, does not fail.
+    New,
     /// Significantly better, beyond the tolerances.
     Improvement,
     /// No change worth reporting.
@@ -43,7 +53,10 @@ pub enum Status {
 impl Status {
     /// Whether this verdict fails the gate.
     pub fn fails(self) -> bool {
-        matches!(self, Status::OverBudget | Status::Regression)
+        matches!(
+            self,
+            Status::OverBudget | Status::Regression | Status::Failed | Status::Missing
+        )
     }
 
     /// The name used in reports and JSON.
@@ -51,10 +64,13 @@ impl Status {
         match self {
             Status::OverBudget => "over-budget",
             Status::Regression => "regression",
+            Status::Failed => "failed",
+            Status::Missing => "missing",
             Status::Accepted => "accepted",
             Status::Warning => "warning",
             Status::Inconclusive => "inconclusive",
-            Status::Missing => "missing",
+            Status::Removed => "removed",
+            Status::New => "new",
             Status::Improvement => "improvement",
             Status::Unchanged => "unchanged",
         }
@@ -72,8 +88,12 @@ impl fmt::Display for Status {
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "kebab-case")]
 pub enum Method {
-    /// Medians compared directly against the tolerances.
+    /// Every sample of both sides is the same value: nothing to test.
     Exact,
+    /// The samples do not overlap: every current run lies beyond every
+    /// baseline run (a tight baseline and a gap beyond the tolerances, or
+    /// a change far beyond them).
+    Separated,
     /// Two-sided Mann-Whitney U test, then the tolerances.
     MannWhitneyU,
 }
@@ -235,12 +255,19 @@ pub struct Settings {
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Tally {
-    /// Whether the gate passed (no regression, no budget breach).
+    /// Whether the gate passed: no regression, no budget breach, nothing
+    /// missing, no failed workload.
     pub passed: bool,
+    /// Current workloads whose build or runs failed.
+    #[serde(default)]
+    pub failed_workloads: usize,
     /// Over-budget verdicts.
     pub over_budget: usize,
     /// Regressions.
     pub regressions: usize,
+    /// Metrics not measured now because their workload failed.
+    #[serde(default)]
+    pub failed: usize,
     /// Regressions accepted as intended.
     #[serde(default)]
     pub accepted: usize,
@@ -248,8 +275,14 @@ pub struct Tally {
     pub warnings: usize,
     /// Inconclusive verdicts.
     pub inconclusive: usize,
-    /// Metrics or workloads on one side only.
+    /// Metrics in the baseline and not measured now.
     pub missing: usize,
+    /// Metrics the config says were removed on purpose or are optional.
+    #[serde(default)]
+    pub removed: usize,
+    /// Metrics measured now and not in the baseline.
+    #[serde(default)]
+    pub new: usize,
     /// Improvements.
     pub improvements: usize,
     /// Unchanged.
@@ -312,6 +345,35 @@ pub struct TimelinePair {
     pub baseline: Option<Timeline>,
     /// The current median run.
     pub current: Option<Timeline>,
+}
+
+impl Verdict {
+    /// The p cell of reports: p after correction, the rule that needed no
+    /// test (`exact`, `separated`), or `-`.
+    pub fn p_text(&self) -> String {
+        match self.test {
+            Some(t) => match (t.p_adjusted.or(t.p), t.method) {
+                (Some(p), _) => crate::units::fmt_p(p),
+                (None, Method::Separated) => "separated".into(),
+                (None, _) => "exact".into(),
+            },
+            None => "-".into(),
+        }
+    }
+}
+
+impl Tally {
+    /// Metrics judged on both sides (everything but failed, missing,
+    /// removed and new).
+    pub fn compared(&self) -> usize {
+        self.over_budget
+            + self.regressions
+            + self.accepted
+            + self.warnings
+            + self.inconclusive
+            + self.improvements
+            + self.unchanged
+    }
 }
 
 impl Verdicts {

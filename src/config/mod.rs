@@ -216,6 +216,15 @@ impl Config {
     /// Workloads selected by name, in config order; an unknown name is an error
     /// that suggests the closest known one.
     pub fn select(&self, names: &[String]) -> Result<Vec<&Workload>, ConfigError> {
+        if self.workloads.is_empty() {
+            return Err(ConfigError {
+                path: self.path.clone(),
+                kind: ConfigErrorKind::Invalid {
+                    field: "workloads".into(),
+                    message: "the list is empty: there is nothing to run (a config of thresholds alone serves `memgate compare`)".into(),
+                },
+            });
+        }
         if names.is_empty() {
             return Ok(self.workloads.iter().collect());
         }

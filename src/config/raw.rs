@@ -103,6 +103,7 @@ pub(super) struct RawConfig {
     pub(super) thresholds: BTreeMap<String, ThresholdSpec>,
     #[serde(default)]
     pub(super) budgets: BTreeMap<String, BTreeMap<String, Quantity>>,
+    #[serde(default)]
     pub(super) workloads: Vec<RawWorkload>,
 }
 

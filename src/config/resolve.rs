@@ -39,6 +39,8 @@ pub(super) fn policy(raw: &RawConfig) -> GatePolicy {
             .map(|w| (w.name.clone(), w.thresholds.clone()))
             .collect(),
         budgets,
+        removed: raw.gate.removed.clone(),
+        optional: raw.gate.optional.clone(),
     }
 }
 

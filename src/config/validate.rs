@@ -22,12 +22,6 @@ pub(super) fn validate(raw: &RawConfig) -> Result<(), ConfigErrorKind> {
             ),
         ));
     }
-    if raw.workloads.is_empty() {
-        return Err(invalid(
-            "workloads".into(),
-            "the list is empty; add at least one workload".into(),
-        ));
-    }
     check_settings(
         "defaults",
         raw.defaults.repetitions,
@@ -64,6 +58,27 @@ pub(super) fn validate(raw: &RawConfig) -> Result<(), ConfigErrorKind> {
                 message.push_str(&format!("; did you mean `{s}`?"));
             }
             return Err(invalid(format!("budgets.{workload}"), message));
+        }
+    }
+    for (i, name) in raw.gate.removed.iter().enumerate() {
+        if names.contains(&name.as_str()) {
+            return Err(invalid(
+                format!("gate.removed[{i}]"),
+                format!("`{name}` is still a workload; remove it from `workloads` or from here"),
+            ));
+        }
+    }
+    for (i, pattern) in raw.gate.optional.iter().enumerate() {
+        let field = format!("gate.optional[{i}]");
+        let Some((w, m)) = pattern.split_once(':') else {
+            return Err(invalid(
+                field,
+                format!("`{pattern}` is not WORKLOAD:METRIC (globs allowed, e.g. `*:latency.*`)"),
+            ));
+        };
+        for g in [w, m] {
+            glob::Pattern::new(g)
+                .map_err(|e| invalid(field.clone(), format!("`{pattern}`: {e}")))?;
         }
     }
     policy(raw)

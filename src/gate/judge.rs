@@ -1,7 +1,25 @@
-//! Judging one (workload, metric): the exact rule for constant or
-//! deterministic samples, the Mann-Whitney U test otherwise (concluded once
-//! the run's multiple-testing correction is known), tolerances, budgets,
-//! and the downgrade of machine-dependent metrics across environments.
+//! Judging one (workload, metric). In order:
+//!
+//! 1. A side without samples: missing (fails), failed (its workload failed;
+//!    fails), removed (the config says so; passes) or new (passes).
+//! 2. Every sample of both sides the same value: unchanged, nothing to test.
+//! 3. **Separated**: every current run beyond every baseline run, either by
+//!    more than the tolerances with at least [`SEPARATED_MIN_RUNS`] runs a
+//!    side and a baseline whose range fits inside the tolerances (the rule
+//!    for near-deterministic metrics: allocation counts, footprints), or
+//!    with the median changed by more than [`FAR_MULTIPLE`] times the
+//!    tolerances at any number of runs (a change that large never passes
+//!    as "inconclusive").
+//! 4. Otherwise the two-sided Mann-Whitney U test, concluded once the run's
+//!    multiple-testing correction is known: significant and beyond the
+//!    tolerances is a change; too few runs to ever reach significance is
+//!    inconclusive, with the runs needed.
+//!
+//! Every rule only ever reads the samples through quantities that move one
+//! way when a current sample grows (its minimum, its median, the U
+//! statistic), so making a current run worse never turns a failure into a
+//! pass. Then budgets, and the downgrade of machine-dependent metrics
+//! across environments.
 
 use crate::metrics::{Better, Stability, Unit};
 use crate::policy::{Correction, Limit, Threshold};
@@ -10,6 +28,14 @@ use crate::stats::{self, Summary};
 use crate::units::{fmt_p, human};
 use crate::verdicts::{Change, Method, Status, TestOutcome, Verdict};
 
+/// Runs a side the separated rule needs, with a baseline tight enough:
+/// fewer, and one unlucky run decides.
+pub const SEPARATED_MIN_RUNS: usize = 3;
+
+/// How many times the tolerances a change of the median must exceed, with
+/// no overlap between the sides, to fail however few runs there are.
+pub const FAR_MULTIPLE: f64 = 4.0;
+
 /// Why a metric is on one side only.
 #[derive(Debug, Clone, Copy)]
 pub(super) enum OneSided {
@@ -17,6 +43,8 @@ pub(super) enum OneSided {
     CurrentFailed,
     /// Not measured now.
     BaselineOnly,
+    /// In the baseline only, and the config allows it.
+    Removed,
     /// New: not in the baseline.
     CurrentOnly,
 }
@@ -33,7 +61,7 @@ pub(super) struct Subject<'a> {
 }
 
 impl Subject<'_> {
-    /// A verdict on this subject with no samples and no conclusion yet.
+    /// A verdict on this subject with no conclusion yet.
     fn verdict(&self, s: &Series, status: Status, xs: Vec<f64>, ys: Vec<f64>) -> Verdict {
         Verdict {
             workload: self.workload.to_owned(),
@@ -58,26 +86,30 @@ impl Subject<'_> {
 /// The verdict on a metric that is on one side only.
 pub(super) fn missing(subject: &Subject<'_>, s: &Series, side: OneSided) -> Verdict {
     let xs = values(s);
-    let (reason, baseline_samples, current_samples) = match side {
+    let (status, reason) = match side {
         OneSided::CurrentFailed => (
-            "not measured now: the workload's current runs failed (see the failed workloads)"
-                .to_owned(),
-            xs,
-            Vec::new(),
+            Status::Failed,
+            "not measured now: the workload's current build or runs failed (see the failed workloads)",
         ),
         OneSided::BaselineOnly => (
-            "in the baseline only: not measured now".to_owned(),
-            xs,
-            Vec::new(),
+            Status::Missing,
+            "in the baseline, not measured now: a collector or workload is gone; if on purpose, list the workload in gate.removed or the metric in gate.optional",
+        ),
+        OneSided::Removed => (
+            Status::Removed,
+            "in the baseline only: removed on purpose (gate.removed or gate.optional)",
         ),
         OneSided::CurrentOnly => (
-            "new: not in the baseline, nothing to compare with".to_owned(),
-            Vec::new(),
-            xs,
+            Status::New,
+            "new: not in the baseline, nothing to compare with",
         ),
     };
-    let mut v = subject.verdict(s, Status::Missing, baseline_samples, current_samples);
-    v.reason = reason;
+    let (baseline, current) = match side {
+        OneSided::CurrentOnly => (Vec::new(), xs),
+        _ => (xs, Vec::new()),
+    };
+    let mut v = subject.verdict(s, status, baseline, current);
+    v.reason = reason.to_owned();
     v
 }
 
@@ -93,25 +125,32 @@ pub(super) struct Pending {
     env_differs: bool,
 }
 
-/// Whether a change of the median is beyond both tolerances, and in which
-/// direction: `Some(true)` worse, `Some(false)` better, `None` within.
-fn beyond_tolerance(better: Better, base: f64, cur: f64, t: &Threshold) -> Option<bool> {
-    let worse_by = match better {
+/// How much worse `cur` is than `base` for a metric where `better` wins:
+/// positive when worse, in the metric's unit.
+fn worse_by(better: Better, base: f64, cur: f64) -> f64 {
+    match better {
         Better::Lower => cur - base,
         Better::Higher => base - cur,
-    };
+    }
+}
+
+/// Whether a change of `worse` (in the unit, positive when worse) from a
+/// baseline at `base` is beyond both tolerances scaled by `scale`, and in
+/// which direction: `Some(true)` worse, `Some(false)` better, `None` within.
+fn beyond(worse: f64, base: f64, t: &Threshold, scale: f64) -> Option<bool> {
     let relative = if base == 0.0 {
-        if worse_by == 0.0 {
+        if worse == 0.0 {
             0.0
         } else {
-            f64::INFINITY.copysign(worse_by)
+            f64::INFINITY.copysign(worse)
         }
     } else {
-        worse_by / base.abs()
+        worse / base.abs()
     };
-    if relative > t.max_increase && worse_by > t.min_change {
+    let (rel_limit, abs_limit) = (t.max_increase * scale, t.min_change * scale);
+    if relative > rel_limit && worse > abs_limit {
         Some(true)
-    } else if -relative > t.max_increase && -worse_by > t.min_change {
+    } else if -relative > rel_limit && -worse > abs_limit {
         Some(false)
     } else {
         None
@@ -126,9 +165,10 @@ fn describe_change(unit: Unit, base: f64, cur: f64, change: &Change) -> String {
     format!("{pct}(median {} → {})", human(unit, base), human(unit, cur))
 }
 
-/// Judges a metric on both sides: done at once under the exact rule, or a
-/// U test waiting for the run's correction. `env_differs`: the sides ran in
-/// environments whose difference may downgrade machine-dependent metrics.
+/// Judges a metric on both sides: done at once (no samples, identical,
+/// separated), or a U test waiting for the run's correction.
+/// `env_differs`: the sides ran in environments whose difference may
+/// downgrade machine-dependent metrics.
 pub(super) fn judge(
     subject: &Subject<'_>,
     b: &Series,
@@ -138,12 +178,17 @@ pub(super) fn judge(
 ) -> Judged {
     let unit = c.unit;
     let mut v = subject.verdict(c, Status::Inconclusive, values(b), values(c));
-    let (xs, ys) = (v.baseline_samples.clone(), v.current_samples.clone());
-    let (bs, cs) = (v.baseline, v.current);
-    let (Some(bs), Some(cs)) = (bs, cs) else {
+    let (Some(bs), Some(cs)) = (v.baseline, v.current) else {
+        // A series with no samples although its runs did not fail: the
+        // collector gave nothing this time.
+        v.status = Status::Missing;
         v.reason = format!(
-            "no successful runs on the {} side",
-            if bs.is_none() { "baseline" } else { "current" }
+            "no samples on the {} side",
+            if v.baseline.is_none() {
+                "baseline"
+            } else {
+                "current"
+            }
         );
         return Judged::Done(apply_budget(v));
     };
@@ -153,15 +198,31 @@ pub(super) fn judge(
     };
     v.change = Some(change);
     let what = describe_change(unit, bs.median, cs.median, &change);
-
-    let constant = bs.is_constant() && cs.is_constant();
-    if constant || c.stability == Stability::Deterministic {
-        return Judged::Done(exact(v, bs, cs, &what, constant, env_differs));
+    if bs.min == bs.max && cs.min == cs.max && bs.min == cs.min {
+        v.test = Some(TestOutcome::exact(Method::Exact));
+        v.status = Status::Unchanged;
+        v.reason = format!(
+            "identical on both sides ({} x{} vs x{})",
+            human(unit, bs.median),
+            bs.n,
+            cs.n
+        );
+        return Judged::Done(apply_budget(v));
     }
-    let u = match stats::mann_whitney(&xs, &ys) {
+    if let Some(separated) = separated(&v, bs, cs) {
+        v.test = Some(TestOutcome::exact(Method::Separated));
+        (v.status, v.reason) = separated;
+        v.reason = format!("{what}; {}", v.reason);
+        if env_differs {
+            downgrade_machine_dependent(&mut v);
+        }
+        return Judged::Done(apply_budget(v));
+    }
+    let (xs, ys) = (&v.baseline_samples, &v.current_samples);
+    let u = match stats::mann_whitney(xs, ys) {
         Ok(u) => u,
         Err(e) => {
-            v.reason = e.to_string();
+            v.reason = format!("{what}; {e}");
             return Judged::Done(apply_budget(v));
         }
     };
@@ -172,7 +233,7 @@ pub(super) fn judge(
         exact_distribution: u.exact,
         min_attainable_p: Some(stats::min_attainable_p(xs.len(), ys.len())),
         detection_threshold: None,
-        shift: stats::hodges_lehmann(&xs, &ys, confidence),
+        shift: stats::hodges_lehmann(xs, ys, confidence),
     });
     v.reason = what;
     Judged::Test(Pending {
@@ -182,68 +243,81 @@ pub(super) fn judge(
     })
 }
 
-/// The exact rule, for samples constant on both sides or a deterministic
-/// metric: the change of the median against the tolerances, no test.
-fn exact(
-    mut v: Verdict,
-    bs: Summary,
-    cs: Summary,
-    what: &str,
-    constant: bool,
-    env_differs: bool,
-) -> Verdict {
+/// The separated rule: `Some((status, why))` when every current run lies
+/// beyond every baseline run and either the baseline is tight, both sides
+/// have enough runs and the gap is beyond the tolerances, or the median
+/// moved far beyond them.
+fn separated(v: &Verdict, bs: Summary, cs: Summary) -> Option<(Status, String)> {
+    let t = &v.threshold;
     let unit = v.unit;
-    let threshold = v.threshold;
-    v.test = Some(TestOutcome {
-        method: Method::Exact,
-        p: None,
-        p_adjusted: None,
-        exact_distribution: false,
-        min_attainable_p: None,
-        detection_threshold: None,
-        shift: None,
-    });
-    let basis = if constant {
-        if bs.median == cs.median {
-            format!(
-                "identical on both sides ({} x{} vs x{})",
-                human(unit, bs.median),
-                bs.n,
-                cs.n
-            )
-        } else {
-            "constant on both sides".to_owned()
-        }
+    // The nearest current run to the baseline, in the direction of the change.
+    let (worse_gap, better_gap) = match v.better {
+        Better::Lower => (cs.min - bs.max, bs.min - cs.max),
+        Better::Higher => (bs.min - cs.max, cs.min - bs.max),
+    };
+    let (gap, status) = if worse_gap > 0.0 {
+        (worse_gap, Status::Regression)
+    } else if better_gap > 0.0 {
+        (better_gap, Status::Improvement)
     } else {
-        format!(
-            "deterministic metric, compared exactly (it varied: {} to {})",
-            human(unit, cs.min.min(bs.min)),
-            human(unit, cs.max.max(bs.max))
-        )
+        return None;
     };
-    (v.status, v.reason) = match beyond_tolerance(v.better, bs.median, cs.median, &threshold) {
-        Some(true) => (
-            Status::Regression,
-            format!("{what}, beyond {}; {basis}", threshold.describe(unit)),
-        ),
-        Some(false) => (Status::Improvement, format!("{what}; {basis}")),
-        None if bs.median == cs.median => (Status::Unchanged, basis),
-        None => (
-            Status::Unchanged,
-            format!("{what}, within {}; {basis}", threshold.describe(unit)),
-        ),
+    let word = if cs.min > bs.max { "above" } else { "below" };
+    let (n1, n2) = (bs.n, cs.n);
+    let band = t.min_change.max(t.max_increase * bs.median.abs());
+    let tight = bs.max - bs.min <= band;
+    let signed_gap = if status == Status::Regression {
+        gap
+    } else {
+        -gap
     };
-    if v.status == Status::Regression && env_differs && v.stability == Stability::MachineDependent {
-        downgrade(&mut v);
+    if n1 >= SEPARATED_MIN_RUNS
+        && n2 >= SEPARATED_MIN_RUNS
+        && tight
+        && beyond(signed_gap, bs.median, t, 1.0).is_some()
+    {
+        return Some((
+            status,
+            format!(
+                "every current run is {word} every baseline run by at least {} ({n1} vs {n2} runs, baseline range {} within the tolerances {})",
+                human(unit, gap),
+                human(unit, bs.max - bs.min),
+                t.describe(unit)
+            ),
+        ));
     }
-    apply_budget(v)
+    let median_worse = worse_by(v.better, bs.median, cs.median);
+    if beyond(median_worse, bs.median, t, FAR_MULTIPLE).is_some() {
+        return Some((
+            status,
+            format!(
+                "more than {FAR_MULTIPLE} times the tolerances {}, and every current run is {word} every baseline run ({n1} vs {n2} runs: too few for the test, too far to pass)",
+                t.describe(unit)
+            ),
+        ));
+    }
+    None
+}
+
+impl TestOutcome {
+    /// The outcome of a rule that needs no test.
+    fn exact(method: Method) -> TestOutcome {
+        TestOutcome {
+            method,
+            p: None,
+            p_adjusted: None,
+            exact_distribution: false,
+            min_attainable_p: None,
+            detection_threshold: None,
+            shift: None,
+        }
+    }
 }
 
 impl Pending {
     /// Concludes the U test once the run's correction is known: significant
     /// and beyond the tolerances is a change; too few runs to ever reach
-    /// significance is inconclusive, with the runs needed. (Long because the
-    /// four outcomes share the p and tolerance texts.)
+    /// significance is inconclusive, with the runs needed.
     pub(super) fn conclude(
         self,
         p_adjusted: f64,
@@ -257,86 +331,95 @@ impl Pending {
             env_differs,
         } = self;
         let t = verdict.threshold;
-        let unit = verdict.unit;
         let detect = t.alpha / divisor;
         let what = std::mem::take(&mut verdict.reason);
-        let (n1, n2) = (
-            verdict.baseline_samples.len(),
-            verdict.current_samples.len(),
-        );
-        let min_p = stats::min_attainable_p(n1, n2);
         if let Some(test) = verdict.test.as_mut() {
             test.p_adjusted = Some(p_adjusted);
             test.detection_threshold = Some(detect);
         }
-        let correction_text = match correction {
-            Correction::Holm if m > 1 => format!(" after Holm over {m} tests"),
-            _ => String::new(),
-        };
-        let p_text = if correction_text.is_empty() {
-            format!("p = {}", fmt_p(u.p))
+        let holm = matches!(correction, Correction::Holm) && m > 1;
+        let p_text = if holm {
+            format!(
+                "p = {}, {} after Holm over {m} tests",
+                fmt_p(u.p),
+                fmt_p(p_adjusted)
+            )
         } else {
-            format!("p = {}, {}{correction_text}", fmt_p(u.p), fmt_p(p_adjusted))
-        };
-        let (base, cur) = match (verdict.baseline, verdict.current) {
-            (Some(b), Some(c)) => (b.median, c.median),
-            _ => (f64::NAN, f64::NAN),
+            format!("p = {}", fmt_p(u.p))
         };
         // benchstat counts p == alpha as significant: `FormatDelta` in x/perf
         // `benchmath/sample.go` prints "~" only when p > alpha.
         let significant = p_adjusted <= t.alpha;
         (verdict.status, verdict.reason) = if significant {
-            match beyond_tolerance(verdict.better, base, cur, &t) {
-                Some(true) => (
-                    Status::Regression,
-                    format!("{what}, {p_text}; beyond {}", t.describe(unit)),
-                ),
-                Some(false) => (Status::Improvement, format!("{what}, {p_text}")),
-                None => (
-                    Status::Unchanged,
-                    format!(
-                        "{what}, {p_text}: significant but within {}",
-                        t.describe(unit)
-                    ),
-                ),
-            }
-        } else if min_p > detect {
-            let needed = stats::runs_needed(detect);
-            (
-                Status::Inconclusive,
-                format!(
-                    "{what}; {n1} vs {n2} runs cannot reach significance: the smallest possible p is {}, {} needs p <= {}; use at least {needed} runs per side",
-                    fmt_p(min_p),
-                    if correction_text.is_empty() {
-                        format!("alpha {}", t.alpha)
-                    } else {
-                        format!("Holm over {m} tests")
-                    },
-                    fmt_p(detect)
-                ),
-            )
+            significant_change(&verdict, &what, &p_text)
         } else {
-            (
-                Status::Unchanged,
-                format!("{what}, {p_text}: no significant difference"),
-            )
+            let (n1, n2) = (
+                verdict.baseline_samples.len(),
+                verdict.current_samples.len(),
+            );
+            let min_p = stats::min_attainable_p(n1, n2);
+            if min_p > detect {
+                let level = if holm {
+                    format!("Holm over {m} tests")
+                } else {
+                    format!("alpha {}", t.alpha)
+                };
+                (
+                    Status::Inconclusive,
+                    format!(
+                        "{what}; {n1} vs {n2} runs cannot reach significance: the smallest possible p is {}, {level} needs p <= {}; use at least {} runs per side",
+                        fmt_p(min_p),
+                        fmt_p(detect),
+                        stats::runs_needed(detect)
+                    ),
+                )
+            } else {
+                (
+                    Status::Unchanged,
+                    format!("{what}, {p_text}: no significant difference"),
+                )
+            }
         };
-        if verdict.status == Status::Regression
-            && env_differs
-            && verdict.stability == Stability::MachineDependent
-        {
-            downgrade(&mut verdict);
+        if env_differs {
+            downgrade_machine_dependent(&mut verdict);
         }
         apply_budget(verdict)
     }
 }
 
-fn downgrade(v: &mut Verdict) {
-    v.status = Status::Warning;
-    v.reason = format!(
-        "{}; a warning, not a failure: the baseline was measured in another environment (see the differences) and this metric depends on the machine; set gate.strict_env to fail anyway",
-        v.reason
-    );
+/// A significant difference: a change when beyond the tolerances.
+fn significant_change(v: &Verdict, what: &str, p_text: &str) -> (Status, String) {
+    let (base, cur) = match (v.baseline, v.current) {
+        (Some(b), Some(c)) => (b.median, c.median),
+        _ => (f64::NAN, f64::NAN),
+    };
+    let t = &v.threshold;
+    match beyond(worse_by(v.better, base, cur), base, t, 1.0) {
+        Some(true) => (
+            Status::Regression,
+            format!("{what}, {p_text}; beyond {}", t.describe(v.unit)),
+        ),
+        Some(false) => (Status::Improvement, format!("{what}, {p_text}")),
+        None => (
+            Status::Unchanged,
+            format!(
+                "{what}, {p_text}: significant but within {}",
+                t.describe(v.unit)
+            ),
+        ),
+    }
+}
+
+/// A regression of a machine-dependent metric measured in another
+/// environment than its baseline becomes a warning.
+fn downgrade_machine_dependent(v: &mut Verdict) {
+    if v.status == Status::Regression && v.stability == Stability::MachineDependent {
+        v.status = Status::Warning;
+        v.reason = format!(
+            "{}; a warning, not a failure: the baseline was measured in another environment (see the differences) and this metric depends on the machine; set gate.strict_env to fail anyway",
+            v.reason
+        );
+    }
 }
 
 fn apply_budget(mut v: Verdict) -> Verdict {

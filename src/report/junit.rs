@@ -1,6 +1,7 @@
 //! JUnit XML, so CI test-report views show the gate: one test suite per
 //! workload, one test case per (workload, metric); regressions and budget
-//! breaches are failures, inconclusive and missing metrics are skipped,
+//! breaches, missing metrics and failed workloads are failures,
+//! inconclusive, removed and new metrics are skipped,
 //! warnings and accepted increases pass with the reason in system-out.
 
 use std::io::Write;
@@ -17,18 +18,40 @@ impl Render for Junit {
     fn render(&self, v: &Verdicts, w: &mut dyn Write) -> Result<(), ReportError> {
         let names = v.workload_names();
         let failures = v.verdicts.iter().filter(|x| x.status.fails()).count();
+        let tests = v.verdicts.len() + v.failed_workloads.len();
         writeln!(w, r#"<?xml version="1.0" encoding="UTF-8"?>"#)?;
         writeln!(
             w,
-            r#"<testsuites name="memgate" tests="{}" failures="{failures}">"#,
-            v.verdicts.len()
+            r#"<testsuites name="memgate" tests="{tests}" failures="{}">"#,
+            failures + v.failed_workloads.len()
         )?;
+        if !v.failed_workloads.is_empty() {
+            let n = v.failed_workloads.len();
+            writeln!(
+                w,
+                r#"  <testsuite name="builds and runs" tests="{n}" failures="{n}" skipped="0">"#
+            )?;
+            for f in &v.failed_workloads {
+                writeln!(
+                    w,
+                    r#"    <testcase classname="memgate.runs" name="{}" time="0"><failure type="failed" message="{}"/></testcase>"#,
+                    escape::xml(&f.workload),
+                    escape::xml(&f.reason)
+                )?;
+            }
+            writeln!(w, "  </testsuite>")?;
+        }
         for name in names {
             let mine: Vec<_> = v.verdicts.iter().filter(|x| x.workload == name).collect();
             let f = mine.iter().filter(|x| x.status.fails()).count();
             let skipped = mine
                 .iter()
-                .filter(|x| matches!(x.status, Status::Inconclusive | Status::Missing))
+                .filter(|x| {
+                    matches!(
+                        x.status,
+                        Status::Inconclusive | Status::Removed | Status::New
+                    )
+                })
                 .count();
             writeln!(
                 w,
@@ -49,14 +72,14 @@ impl Render for Junit {
                     row.status, row.baseline, row.current, row.change, row.p, row.threshold
                 );
                 match x.status {
-                    Status::Regression | Status::OverBudget => write!(
+                    s if s.fails() => write!(
                         w,
                         r#"<failure type="{}" message="{}">{}</failure>"#,
                         x.status,
                         escape::xml(&x.reason),
                         escape::xml(&summary)
                     )?,
-                    Status::Inconclusive | Status::Missing => write!(
+                    Status::Inconclusive | Status::Removed | Status::New => write!(
                         w,
                         r#"<skipped message="{}"/>"#,
                         escape::xml(&format!("{}: {}", x.status, x.reason))

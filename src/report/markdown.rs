@@ -166,8 +166,11 @@ fn squeeze_blank_lines(text: &str) -> String {
 /// The headline: icon and one sentence.
 fn headline(v: &Verdicts) -> (&'static str, String) {
     let t = &v.tally;
-    if v.verdicts.is_empty() {
-        return ("⚪", "nothing was measured: no metric to compare".into());
+    if t.compared() == 0 && v.failed_workloads.is_empty() {
+        return (
+            "❌",
+            "gate failed: nothing was compared with the baseline".into(),
+        );
     }
     if !v.failed_workloads.is_empty() {
         return (
@@ -185,6 +188,9 @@ fn headline(v: &Verdicts) -> (&'static str, String) {
         }
         if t.over_budget > 0 {
             parts.push(format!("{} over budget", t.over_budget));
+        }
+        if t.missing > 0 {
+            parts.push(format!("{} missing metric(s)", t.missing));
         }
         return ("❌", format!("gate failed: {}", parts.join(", ")));
     }

@@ -17,7 +17,6 @@ pub mod terminal;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use crate::units::fmt_p;
 use crate::units::human;
 use crate::verdicts::{VERDICTS_SCHEMA, Verdict, Verdicts};
 
@@ -140,14 +139,7 @@ impl Row {
             }
             None => "-".into(),
         };
-        let p = match v.test {
-            Some(t) => t
-                .p_adjusted
-                .or(t.p)
-                .map(fmt_p)
-                .unwrap_or_else(|| "exact".into()),
-            None => "-".into(),
-        };
+        let p = v.p_text();
         let mut threshold = format!(
             "{}, {}",
             v.threshold.max_increase_text(),

@@ -4,7 +4,7 @@
 use std::io::{self, Write};
 
 use super::{Render, ReportError};
-use crate::units::{fmt_p, human};
+use crate::units::human;
 use crate::verdicts::{Status, Verdict, Verdicts};
 
 /// The verdict table, the reasons of everything that is not unchanged,
@@ -38,10 +38,10 @@ fn paint(text: &str, status: Status, color: bool) -> String {
         return text.to_owned();
     }
     let code = match status {
-        Status::OverBudget | Status::Regression => "1;31",
+        Status::OverBudget | Status::Regression | Status::Failed | Status::Missing => "1;31",
         Status::Warning | Status::Accepted => "33",
         Status::Improvement => "32",
-        Status::Inconclusive | Status::Missing => "2",
+        Status::Inconclusive | Status::Removed | Status::New => "2",
         Status::Unchanged => "0",
     };
     format!("\x1b[{code}m{text}\x1b[0m")
@@ -62,17 +62,7 @@ fn cells(v: &Verdict) -> [String; 7] {
         .and_then(|c| c.percent())
         .map(|p| format!("{p:+.2}%"))
         .unwrap_or_else(|| "-".into());
-    let p = v
-        .test
-        .and_then(|t| t.p_adjusted.or(t.p))
-        .map(fmt_p)
-        .unwrap_or_else(|| {
-            if v.test.is_some() {
-                "exact".into()
-            } else {
-                "-".into()
-            }
-        });
+    let p = v.p_text();
     [
         v.workload.clone(),
         v.metric.clone(),
@@ -162,12 +152,16 @@ pub fn summary_line(v: &Verdicts) -> String {
     let t = &v.tally;
     let mut parts = Vec::new();
     for (n, what) in [
+        (t.failed_workloads, "failed workloads"),
         (t.over_budget, "over budget"),
         (t.regressions, "regressions"),
+        (t.failed, "not measured (workload failed)"),
+        (t.missing, "missing"),
         (t.accepted, "accepted"),
         (t.warnings, "warnings"),
         (t.inconclusive, "inconclusive"),
-        (t.missing, "missing"),
+        (t.removed, "removed"),
+        (t.new, "new"),
         (t.improvements, "improvements"),
         (t.unchanged, "unchanged"),
     ] {
@@ -180,9 +174,8 @@ pub fn summary_line(v: &Verdicts) -> String {
     } else {
         "gate FAILED"
     };
-    if parts.is_empty() {
-        format!("{head}: nothing was compared")
-    } else {
-        format!("{head}: {}", parts.join(", "))
+    if t.compared() == 0 {
+        parts.push("nothing was compared with the baseline".into());
     }
+    format!("{head}: {}", parts.join(", "))
 }

@@ -6,7 +6,9 @@
 //! - the exact null distribution when there are no ties and both samples
 //!   have at most [`EXACT_LIMIT`] values, or there are ties and both have at
 //!   most [`TIES_EXACT_LIMIT`]; two-sided p = 2 * CDF(U_small), or 1 when
-//!   U1 = U2;
+//!   U1 = U2, without ties; with ties, where the distribution need not be
+//!   symmetric, p = 2 * min(P(U1 <= u1), P(U1 >= u1)) (here memgate departs
+//!   from go-moremath, whose doubled CDF can exceed 1 or read the wrong tail);
 //! - otherwise the normal approximation with tie correction and continuity
 //!   correction;
 //! - an empty sample, or all values equal, is an error: the test says nothing.
@@ -102,7 +104,15 @@ pub fn mann_whitney(x: &[f64], y: &[f64]) -> Result<MannWhitney, UTestError> {
     if groups.len() == 1 {
         return Err(UTestError::AllEqual);
     }
-    let p = if exact {
+    let p = if exact && has_ties {
+        // With ties U1's null distribution need not be symmetric, so the
+        // two tails are counted apart: p = 2 min(P(U1 <= u1), P(U1 >= u1)).
+        // (go-moremath doubles P(U <= min(U1, U2)), which picks the wrong
+        // tail when the tie structure is asymmetric.)
+        let lower = exact_cdf(n1, n2, &groups, u1);
+        let upper = 1.0 - exact_cdf(n1, n2, &groups, u1 - 0.5);
+        (2.0 * lower.min(upper)).min(1.0)
+    } else if exact {
         if u1 == nn - u1 {
             // Symmetric about U: doubling the CDF would count the mass at U twice.
             1.0
@@ -143,6 +153,9 @@ pub(crate) fn standard_normal_quantile(p: f64) -> f64 {
 
 /// P(U1 <= u) under the null for these tie groups.
 fn exact_cdf(n1: usize, n2: usize, groups: &[(usize, u64, usize)], u: f64) -> f64 {
+    if u < 0.0 {
+        return 0.0;
+    }
     // U1 = R1 - n1(n1+1)/2, so 2*U1 <= 2u  <=>  2*R1 <= 2u + n1(n1+1).
     let limit = (2.0 * u).round() as u64 + (n1 * (n1 + 1)) as u64;
     if groups.len() == n1 + n2 {
@@ -283,6 +296,72 @@ mod tests {
 
     fn p(x: &[f64], y: &[f64]) -> f64 {
         mann_whitney(x, y).unwrap().p
+    }
+
+    /// Two-sided p by brute force: every way of drawing n1 of the pooled
+    /// values as the first sample, p = 2 min(P(U1 <= u1), P(U1 >= u1)).
+    fn enumerated_p(x: &[f64], y: &[f64]) -> f64 {
+        let pooled: Vec<f64> = x.iter().chain(y).copied().collect();
+        let u1_of = |first: &[bool]| {
+            let side = |in_first: bool| {
+                pooled
+                    .iter()
+                    .zip(first)
+                    .filter(move |(_, f)| **f == in_first)
+                    .map(|(v, _)| *v)
+            };
+            let mut u = 0.0;
+            for a in side(true) {
+                for b in side(false) {
+                    u += if a > b {
+                        1.0
+                    } else if a == b {
+                        0.5
+                    } else {
+                        0.0
+                    };
+                }
+            }
+            u
+        };
+        let n = pooled.len();
+        let observed: Vec<bool> = (0..n).map(|i| i < x.len()).collect();
+        let u_obs = u1_of(&observed);
+        let (mut le, mut ge, mut total) = (0u32, 0u32, 0u32);
+        for mask in 0u32..(1 << n) {
+            if mask.count_ones() as usize != x.len() {
+                continue;
+            }
+            let first: Vec<bool> = (0..n).map(|i| mask & (1 << i) != 0).collect();
+            let u = u1_of(&first);
+            total += 1;
+            le += u32::from(u <= u_obs);
+            ge += u32::from(u >= u_obs);
+        }
+        (2.0 * f64::from(le.min(ge)) / f64::from(total)).min(1.0)
+    }
+
+    #[test]
+    fn tied_p_values_match_enumeration_and_stay_in_zero_one() {
+        let cases: [(&[f64], &[f64]); 6] = [
+            (&[1.0, 1.0, 3.0, 3.0], &[1.0, 3.0, 3.0]),
+            (&[2.0, 3.0, 3.0, 3.0, 3.0], &[1.0, 1.0, 2.0]),
+            (&[1.0, 1.0, 2.0], &[2.0, 3.0, 3.0, 3.0, 3.0]),
+            (&[5.0, 5.0, 5.0, 6.0], &[6.0, 6.0, 7.0, 7.0, 7.0]),
+            (&[1.0, 2.0, 2.0, 2.0, 9.0], &[2.0, 2.0, 3.0]),
+            (&[4.0, 4.0, 4.0, 4.0, 4.0, 5.0], &[4.0, 5.0, 5.0]),
+        ];
+        for (x, y) in cases {
+            let got = p(x, y);
+            let want = enumerated_p(x, y);
+            assert!((0.0..=1.0).contains(&got), "{x:?} vs {y:?}: p = {got}");
+            assert!(
+                (got - want).abs() < 1e-12,
+                "{x:?} vs {y:?}: p = {got}, enumeration {want}"
+            );
+        }
+        // The asymmetric case that doubled the wrong tail: 4/56.
+        assert!((p(&[2.0, 3.0, 3.0, 3.0, 3.0], &[1.0, 1.0, 2.0]) - 4.0 / 56.0).abs() < 1e-12);
     }
 
     #[test]

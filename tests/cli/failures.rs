@@ -114,9 +114,10 @@ fn timeout_ends_the_whole_process_group() {
 #[test]
 fn sigterm_ignoring_workload_is_killed_after_grace() {
     let dir = Dir::new();
+    // The shell and its child both ignore SIGTERM; the child's PID is kept.
     one(
         &dir,
-        "{name: stubborn, lang: other, repetitions: 1, timeout: 200ms, run: [sh, -c, 'trap \"\" TERM; sleep 30']}",
+        "{name: stubborn, lang: other, repetitions: 1, timeout: 200ms, run: [sh, -c, 'trap \"\" TERM; sleep 30 & echo $! > child.pid; echo $$ > shell.pid; wait']}",
     );
     let start = Instant::now();
     dir.memgate().args(["run", "-o", "r.json"]).assert().code(3);
@@ -125,6 +126,20 @@ fn sigterm_ignoring_workload_is_killed_after_grace() {
         "took {:?}",
         start.elapsed()
     );
+    let r = dir.results("r.json");
+    assert!(
+        matches!(r.workloads[0].runs[0].status, RunStatus::TimedOut { .. }),
+        "{:?}",
+        r.workloads[0].runs[0].status
+    );
+    // SIGKILL after the grace period ended the whole group, grandchild too.
+    for file in ["shell.pid", "child.pid"] {
+        let pid = std::fs::read_to_string(dir.path().join(file)).unwrap();
+        let proc = std::path::PathBuf::from(format!("/proc/{}", pid.trim()));
+        let alive = std::fs::read_to_string(proc.join("cmdline"))
+            .is_ok_and(|c| c.contains("sleep") || c.starts_with("sh"));
+        assert!(!alive, "{file}: process {} survived", pid.trim());
+    }
 }
 
 /// A command that does not exist fails the run with the program's name.

@@ -71,9 +71,11 @@ fn every_go_workload_reports_sane_gc_metrics() {
         }
         // The heap at GC start counts allocated bytes the program may never
         // have touched (fresh spans from the OS are already zero), so it can
-        // exceed RSS; it is at least the 4 MiB minimum heap goal's trigger.
+        // exceed RSS. With GOGC=100 the goal is at least the runtime's 4 MiB
+        // minimum and the pacer triggers a little before it; gctrace prints
+        // whole MiB, truncated: at least 3 MiB (go-churn reads 3).
         let peak = median(&samples(&r, w, "heap.peak.bytes"));
-        assert!(peak >= (2u64 << 20) as f64, "{w}: heap peak {peak}");
+        assert!(peak >= (3u64 << 20) as f64, "{w}: heap peak {peak}");
         // (A record cut off by the program's exit is a note, not a warning.)
         assert!(
             wr.runs.iter().all(|run| run.warnings.is_empty()),

@@ -164,7 +164,7 @@ fn missing_refs_and_new_workloads() {
         .assert()
         .success()
         .stdout(contains(
-            "missing extra/process.rss.peak: new: not in the baseline",
+            "new extra/process.rss.peak: new: not in the baseline",
         ))
         .stderr(contains("extra: new in head"));
 }

@@ -32,15 +32,18 @@ fn known_200mib_toucher_peak_is_within_5_percent() {
         );
     }
     // Every page was written once: at least one minor fault per 4 KiB page,
-    // unless THP is `always` and the kernel used 2 MiB pages.
-    if r.environments[0]
+    // or, where THP may be `always` (or its setting is unknown), per 2 MiB page.
+    let small_pages = r.environments[0]
         .thp
         .as_ref()
-        .is_some_and(|t| t.enabled != "always")
-    {
-        for f in samples(&r, "toucher", "process.faults.minor") {
-            assert!(f >= 0.9 * 200.0 * 256.0, "only {f} minor faults");
-        }
+        .is_some_and(|t| t.enabled != "always");
+    let at_least = if small_pages {
+        0.9 * 200.0 * 256.0
+    } else {
+        0.9 * 100.0
+    };
+    for f in samples(&r, "toucher", "process.faults.minor") {
+        assert!(f >= at_least, "only {f} minor faults (at least {at_least})");
     }
 }
 

@@ -1,6 +1,6 @@
 //! The JSON Schemas of results.json and verdicts.json, generated from the
-//! types (feature `schema`) and checked in under schemas/. Regenerate with
-//! `MEMGATE_UPDATE_SCHEMAS=1 cargo test --features schema --test cli schema`.
+//! types (feature `schema`, on by default) and checked in under schemas/.
+//! Regenerate with `MEMGATE_UPDATE_SCHEMAS=1 cargo test --test cli schema`.
 
 use crate::util::repo_root;
 
