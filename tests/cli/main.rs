@@ -21,6 +21,8 @@ mod help;
 mod import;
 /// `--shard` and `memgate merge`.
 mod merge;
+/// Properties of the gate on random samples (proptest).
+mod properties;
 /// Relative mode: base and head interleaved in a throwaway repository.
 mod relative;
 /// Report formats, escaping, templates.

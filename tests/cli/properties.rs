@@ -1,0 +1,136 @@
+//! Properties of the gate on random samples (proptest): p is a
+//! probability; a worse current run never turns a failure into a pass; A
+//! vs A is never a regression. Each property runs `CASES` random cases.
+
+use std::collections::BTreeMap;
+
+use memgate::fingerprint::Environment;
+use memgate::gate::evaluate;
+use memgate::lang::Lang;
+use memgate::metrics::{self, MetricDef};
+use memgate::policy::GatePolicy;
+use memgate::results::{Results, Series, Value, WorkloadResults};
+use memgate::stats::mann_whitney;
+use memgate::verdicts::{Side, Status, Verdict};
+use proptest::prelude::*;
+
+const CASES: u32 = 5000;
+const MIB: f64 = 1048576.0;
+
+fn results(metric: &MetricDef, samples: &[f64]) -> Results {
+    let mut s = Series::new(metric, "test");
+    s.samples = samples.iter().map(|&v| Value::Int(v as u64)).collect();
+    // Detecting runs the toolchains; once is enough.
+    static ENV: std::sync::OnceLock<Environment> = std::sync::OnceLock::new();
+    let env = ENV
+        .get_or_init(|| Environment::detect(std::path::Path::new("/nonexistent")))
+        .clone();
+    Results::new(
+        vec![env],
+        vec![WorkloadResults {
+            name: "w".into(),
+            lang: Lang::Other,
+            environment: 0,
+            command: vec!["x".into()],
+            tags: BTreeMap::new(),
+            binary_sha256: None,
+            build_failure: None,
+            runs: vec![],
+            metrics: BTreeMap::from([(metric.name.to_owned(), s)]),
+        }],
+    )
+}
+
+fn verdict(metric: &MetricDef, base: &[f64], cur: &[f64]) -> Verdict {
+    let (b, c) = (results(metric, base), results(metric, cur));
+    let v = evaluate(
+        &GatePolicy::default(),
+        &Side::of("b", &b),
+        &b,
+        &Side::of("c", &c),
+        &c,
+    )
+    .unwrap();
+    v.verdicts[0].clone()
+}
+
+/// Whole-byte samples around 100 MiB: tight (0.1%), noisy (15%), or a few
+/// tied levels, 1 to 12 runs.
+fn sample() -> impl Strategy<Value = Vec<f64>> {
+    let tight = prop::collection::vec(100.0 * MIB..100.1 * MIB, 1..12);
+    let noisy = prop::collection::vec(100.0 * MIB..115.0 * MIB, 1..12);
+    let tied = prop::collection::vec(
+        (0u32..4).prop_map(|k| (100.0 + 3.0 * f64::from(k)) * MIB),
+        1..12,
+    );
+    prop_oneof![tight, noisy, tied].prop_map(|v| v.into_iter().map(f64::floor).collect())
+}
+
+/// A sample, scaled by a factor between 0.7 and 2.
+fn shifted() -> impl Strategy<Value = Vec<f64>> {
+    (sample(), 0.7f64..2.0).prop_map(|(v, k)| v.into_iter().map(|x| (x * k).floor()).collect())
+}
+
+fn metric() -> impl Strategy<Value = &'static MetricDef> {
+    prop_oneof![
+        Just(&metrics::RSS_PEAK),
+        Just(&metrics::HEAP_ALLOC_BYTES),
+        Just(&metrics::FAULTS_MINOR)
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(CASES))]
+
+    #[test]
+    fn p_is_a_probability(x in sample(), y in shifted()) {
+        if let Ok(u) = mann_whitney(&x, &y) {
+            prop_assert!((0.0..=1.0).contains(&u.p), "p = {}", u.p);
+        }
+        let v = verdict(&metrics::RSS_PEAK, &x, &y);
+        if let Some(t) = v.test {
+            for p in [t.p, t.p_adjusted].into_iter().flatten() {
+                prop_assert!((0.0..=1.0).contains(&p), "p = {p}: {}", v.reason);
+            }
+        }
+    }
+
+    #[test]
+    fn a_larger_current_run_never_turns_a_failure_into_a_pass(
+        m in metric(), x in sample(), y in shifted(), which in any::<prop::sample::Index>(), by in 1.0f64..(20.0 * MIB)
+    ) {
+        let before = verdict(m, &x, &y);
+        let mut worse = y.clone();
+        let i = which.index(worse.len());
+        worse[i] = (worse[i] + by).floor();
+        let after = verdict(m, &x, &worse);
+        prop_assert!(
+            !before.status.fails() || after.status.fails(),
+            "{:?} -> {:?}\nbefore: {}\nafter: {}", before.status, after.status, before.reason, after.reason
+        );
+    }
+
+    #[test]
+    fn another_run_above_every_sample_never_turns_a_failure_into_a_pass(
+        m in metric(), x in sample(), y in shifted(), above in 1.0f64..(50.0 * MIB)
+    ) {
+        let before = verdict(m, &x, &y);
+        let top = x.iter().chain(&y).copied().fold(f64::MIN, f64::max);
+        let mut more = y.clone();
+        more.push((top + above).floor());
+        let after = verdict(m, &x, &more);
+        prop_assert!(
+            !before.status.fails() || after.status.fails(),
+            "{:?} -> {:?}\nbefore: {}\nafter: {}", before.status, after.status, before.reason, after.reason
+        );
+    }
+
+    #[test]
+    fn a_vs_a_is_never_a_regression(m in metric(), x in sample()) {
+        let v = verdict(m, &x, &x);
+        prop_assert!(
+            matches!(v.status, Status::Unchanged | Status::Inconclusive),
+            "{:?}: {}", v.status, v.reason
+        );
+    }
+}
