@@ -345,7 +345,12 @@ impl<'de> Deserialize<'de> for Value {
                     .map_err(|_| E::custom(format!("negative sample {v}")))
             }
             fn visit_f64<E: de::Error>(self, v: f64) -> Result<Value, E> {
-                Ok(Value::Float(v))
+                if v.is_finite() && v >= 0.0 {
+                    // -0.0 is zero.
+                    Ok(Value::Float(v.abs()))
+                } else {
+                    Err(E::custom(format!("negative sample {v}")))
+                }
             }
         }
         d.deserialize_any(V)
@@ -474,10 +479,60 @@ impl Results {
             }
         }
         let mut de = serde_json::Deserializer::from_str(text);
-        serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let results: Results = serde_path_to_error::deserialize(&mut de).map_err(|e| {
             let field = e.path().to_string();
             parse_error(e.into_inner(), field)
-        })
+        })?;
+        results
+            .check()
+            .map_err(|(field, message)| ResultsError::Parse {
+                path: path.to_owned(),
+                line: None,
+                column: None,
+                field,
+                message,
+            })?;
+        Ok(results)
+    }
+
+    /// Checks across fields that serde cannot: unique workload names,
+    /// environment indices that exist, timelines that run forward with one
+    /// RSS value per time. Returns the field and the problem.
+    fn check(&self) -> Result<(), (String, String)> {
+        let mut seen = std::collections::BTreeMap::new();
+        for (i, w) in self.workloads.iter().enumerate() {
+            let at = format!("workloads[{i}]");
+            if let Some(first) = seen.insert(w.name.as_str(), i) {
+                return Err((
+                    format!("{at}.name"),
+                    format!(
+                        "workload `{}` appears twice (first as workloads[{first}]); one file holds each workload once",
+                        w.name
+                    ),
+                ));
+            }
+            if w.environment >= self.environments.len() {
+                return Err((
+                    format!("{at}.environment"),
+                    format!(
+                        "{} is not an index of the {} environments",
+                        w.environment,
+                        self.environments.len()
+                    ),
+                ));
+            }
+            for (j, run) in w.runs.iter().enumerate() {
+                let Some(t) = &run.timeline else { continue };
+                let field = format!("{at}.runs[{j}].timeline");
+                if t.t_us.len() != t.rss_bytes.len() {
+                    return Err((field, "t_us and rss_bytes differ in length".into()));
+                }
+                if t.t_us.windows(2).any(|p| p[1] < p[0]) {
+                    return Err((format!("{field}.t_us"), "times run backwards".into()));
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Whether any workload's build or run failed.

@@ -396,9 +396,10 @@ pub fn parse(text: &str) -> Trace {
     trace
 }
 
-/// Cycle numbers missing from the sequence 1..=max: cycles whose record
-/// was lost without a readable start.
-pub fn missing_cycles(trace: &Trace) -> Vec<u64> {
+/// Cycle numbers missing from the sequence 1..=max, as inclusive ranges:
+/// cycles whose record was lost without a readable start. Bounded by the
+/// records seen, however large the numbers.
+pub fn missing_cycles(trace: &Trace) -> Vec<(u64, u64)> {
     let mut seen: Vec<u64> = trace
         .cycles
         .iter()
@@ -407,10 +408,40 @@ pub fn missing_cycles(trace: &Trace) -> Vec<u64> {
         .collect();
     seen.sort_unstable();
     seen.dedup();
-    let max = seen.last().copied().unwrap_or(0);
-    (1..=max)
-        .filter(|n| seen.binary_search(n).is_err())
-        .collect()
+    let mut gaps = Vec::new();
+    let mut next = 1;
+    for n in seen {
+        if n > next {
+            gaps.push((next, n - 1));
+        }
+        next = n.saturating_add(1);
+    }
+    gaps
+}
+
+/// How many cycle numbers the ranges of [`missing_cycles`] cover.
+fn count(gaps: &[(u64, u64)]) -> u64 {
+    gaps.iter().map(|(a, b)| b - a + 1).sum()
+}
+
+/// The ranges for people, the first few: `3, 7-9 (and 2 more ranges)`.
+fn describe(gaps: &[(u64, u64)]) -> String {
+    const SHOWN: usize = 5;
+    let mut text: Vec<String> = gaps
+        .iter()
+        .take(SHOWN)
+        .map(|&(a, b)| {
+            if a == b {
+                a.to_string()
+            } else {
+                format!("{a}-{b}")
+            }
+        })
+        .collect();
+    if gaps.len() > SHOWN {
+        text.push(format!("and {} more ranges", gaps.len() - SHOWN));
+    }
+    text.join(", ")
 }
 
 /// p99 by the nearest-rank method; 0 for no values.
@@ -445,18 +476,24 @@ pub fn samples(trace: &Trace) -> Vec<Sample> {
                     .unwrap_or(0),
             ),
         ),
-        s(&metrics::GC_PAUSE_TOTAL, Value::Float(pauses.iter().sum())),
-        s(
-            &metrics::GC_PAUSE_MAX,
-            Value::Float(pauses.iter().copied().fold(0.0, f64::max)),
-        ),
-        s(&metrics::GC_PAUSE_P99, Value::Float(p99(&mut pauses))),
         s(
             &metrics::GC_CYCLES_FORCED,
             Value::Int(trace.cycles.iter().filter(|c| c.forced).count() as u64),
         ),
     ];
+    // Pauses of no cycle are not zero pauses: with no readable record the
+    // pause metrics are absent, and a baseline that had them shows them
+    // missing rather than improved.
     if let Some(last) = trace.cycles.last() {
+        out.push(s(
+            &metrics::GC_PAUSE_TOTAL,
+            Value::Float(pauses.iter().fold(0.0, |a, b| a + b)),
+        ));
+        out.push(s(
+            &metrics::GC_PAUSE_MAX,
+            Value::Float(pauses.iter().copied().fold(0.0, f64::max)),
+        ));
+        out.push(s(&metrics::GC_PAUSE_P99, Value::Float(p99(&mut pauses))));
         out.push(s(
             &metrics::HEAP_PEAK,
             mib(trace
@@ -488,6 +525,10 @@ pub fn with_gctrace(godebug: Option<&str>) -> String {
     parts.push("gctrace=1");
     parts.join(",")
 }
+
+/// Cycles without a record tolerated before a trace is refused, however
+/// few records it has.
+const MAX_LOST_CYCLES: u64 = 16;
 
 /// Collects gctrace metrics; turns the trace on for the run.
 #[derive(Debug, Clone, Copy, Default)]
@@ -527,10 +568,24 @@ impl Collect for Gctrace {
             ));
         }
         let missing = missing_cycles(&trace);
+        let lost = count(&missing);
+        let seen = trace.cycles.len() as u64 + u64::from(trace.cut_off_at_exit.is_some());
+        if lost > (2 * seen).max(MAX_LOST_CYCLES) {
+            // Interleaving loses a record now and then, never most of them:
+            // this is not the runtime's numbering.
+            return Err(CollectError {
+                collector: "gctrace",
+                message: format!(
+                    "{}: cycle numbers run to {} with {seen} record(s) read; {lost} cycles have no record: not a trace to count",
+                    run.stderr.display(),
+                    missing.last().map_or(0, |g| g.1 + 1)
+                ),
+            });
+        }
         if !missing.is_empty() {
             warnings.push(format!(
                 "gctrace: no readable record of cycle(s) {}; gc.pause.* miss them (gc.cycles counts them)",
-                missing.iter().map(u64::to_string).collect::<Vec<_>>().join(", ")
+                describe(&missing)
             ));
         }
         Ok(Collected {
@@ -699,7 +754,7 @@ mod tests {
         // Garbage where a number belongs, then a good record.
         let t = parse(&format!("gc 2 @xyz\n{GO119}\n"));
         assert_eq!((t.unreadable.len(), t.cycles.len()), (1, 1));
-        assert_eq!(missing_cycles(&t), [1, 2]);
+        assert_eq!(missing_cycles(&t), [(1, 2)]);
         // Binary noise around is ignored.
         let t = parse(&format!("{}junk\n{GO119}\n\x7f", "\u{fffd}\0"));
         assert_eq!((t.unreadable.len(), t.cycles.len()), (0, 1));
@@ -719,12 +774,34 @@ mod tests {
         ));
         assert!(t.unreadable.is_empty());
         assert_eq!(t.cut_off_at_exit, Some(4));
-        assert!(missing_cycles(&t).is_empty() || missing_cycles(&t) == [1, 2]);
+        // Cycle 3 was read, cycle 4 cut off: 1 and 2 have no record.
+        assert_eq!(missing_cycles(&t), [(1, 2)]);
         let by: BTreeMap<&str, f64> = samples(&t)
             .iter()
             .map(|s| (s.metric.name, s.value.as_f64()))
             .collect();
         assert_eq!(by["gc.cycles"], 4.0);
+    }
+
+    #[test]
+    fn missing_cycles_are_ranges_bounded_by_the_records() {
+        let t = parse("gc 1000000 @1");
+        assert_eq!(missing_cycles(&t), [(1, 999_999)]);
+        assert_eq!(count(&missing_cycles(&t)), 999_999);
+        let gaps: Vec<(u64, u64)> = (0..8).map(|i| (10 * i + 1, 10 * i + 2)).collect();
+        assert_eq!(
+            describe(&gaps),
+            "1-2, 11-12, 21-22, 31-32, 41-42, and 3 more ranges"
+        );
+    }
+
+    #[test]
+    fn no_cycle_means_no_pause_metrics() {
+        let names: Vec<&str> = samples(&parse("hello\n"))
+            .iter()
+            .map(|s| s.metric.name)
+            .collect();
+        assert_eq!(names, ["gc.cycles", "gc.cycles.forced"]);
     }
 
     #[test]

@@ -208,12 +208,20 @@ fn from_gctrace(files: &[PathBuf], name: Option<&str>) -> Result<Results, Import
                 ),
             });
         }
-        for u in &trace.unreadable {
+        const SHOWN: usize = 5;
+        for u in trace.unreadable.iter().take(SHOWN) {
             eprintln!(
                 "memgate: warning: {}:{}: unreadable gctrace record `{}`",
                 path.display(),
                 u.line,
                 u.text
+            );
+        }
+        if trace.unreadable.len() > SHOWN {
+            eprintln!(
+                "memgate: warning: {}: {} more unreadable gctrace records",
+                path.display(),
+                trace.unreadable.len() - SHOWN
             );
         }
         Ok(gctrace::samples(&trace))

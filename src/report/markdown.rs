@@ -225,6 +225,9 @@ fn headline(v: &Verdicts) -> (&'static str, String) {
     )
 }
 
+/// Most points of one chart line.
+const CHART_POINTS: usize = 120;
+
 /// A Mermaid line chart of both sides' median-run RSS, in MiB, on a common
 /// time axis; the title keeps only harmless characters of the name.
 fn chart(t: &TimelinePair) -> Option<String> {
@@ -237,8 +240,12 @@ fn chart(t: &TimelinePair) -> Option<String> {
         return None;
     }
     let step_ms = base.or(cur).map_or(10.0, |x| x.interval_seconds * 1e3);
+    // The gate keeps 60 points; a verdicts file from elsewhere may hold
+    // any number: the chart shows at most CHART_POINTS.
+    let every = len.div_ceil(CHART_POINTS).max(1);
     let series = |tl: Option<&crate::results::Timeline>| -> String {
         (0..len)
+            .step_by(every)
             .map(|i| {
                 let b = tl.and_then(|t| t.rss_bytes.get(i).copied()).unwrap_or(0);
                 format!("{:.1}", b as f64 / 1048576.0)
@@ -247,6 +254,7 @@ fn chart(t: &TimelinePair) -> Option<String> {
             .join(", ")
     };
     let ticks: Vec<String> = (0..len)
+        .step_by(every)
         .map(|i| format!("{:.0}", i as f64 * step_ms * thinning(t)))
         .collect();
     let title: String = t
@@ -266,10 +274,13 @@ fn chart(t: &TimelinePair) -> Option<String> {
 fn thinning(t: &TimelinePair) -> f64 {
     let tl = t.baseline.as_ref().or(t.current.as_ref());
     match tl {
-        Some(x) if x.t_us.len() >= 2 => {
-            let span = (x.t_us[x.t_us.len() - 1] - x.t_us[0]) as f64 / 1e3;
+        // A verdicts file is input: its ticks may run backwards and its
+        // interval may be zero; neither may wrap or divide by zero.
+        Some(x) if x.t_us.len() >= 2 && x.interval_seconds > 0.0 => {
+            let span = x.t_us[x.t_us.len() - 1].saturating_sub(x.t_us[0]) as f64 / 1e3;
             let per = span / (x.t_us.len() - 1) as f64;
-            (per / (x.interval_seconds * 1e3)).max(1.0)
+            let k = per / (x.interval_seconds * 1e3);
+            if k.is_finite() { k.max(1.0) } else { 1.0 }
         }
         _ => 1.0,
     }

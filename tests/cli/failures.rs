@@ -294,3 +294,29 @@ fn sigkill_of_memgate_leaves_no_orphans() {
         assert!(wait_gone(pid, 8), "{pid} was orphaned");
     }
 }
+
+/// A stderr that claims a millionth GC cycle in 14 bytes is refused as a
+/// trace (the run fails, exit 3) in a few lines, not counted or listed.
+#[test]
+fn absurd_gctrace_numbers_fail_the_run_in_bounded_output() {
+    let dir = Dir::new();
+    one(
+        &dir,
+        "{name: liar, lang: go, run: [sh, -c, 'printf \"gc 1000000 @1\" >&2'], collect: [gctrace]}",
+    );
+    let out = dir
+        .memgate()
+        .args(["run", "-o", "r.json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    assert!(
+        out.stderr.len() < 10_000,
+        "{} bytes of stderr",
+        out.stderr.len()
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("not a trace to count"), "{err}");
+    let r = dir.results("r.json");
+    assert!(!r.workloads[0].metrics.contains_key("gc.cycles"));
+}
