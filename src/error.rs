@@ -160,7 +160,9 @@ impl Error {
             // Run errors arrive as Error::Run (see the From impl).
             Error::Relative(_) => exit::BAD_INPUT,
             Error::Run(RunError::Interrupted) => exit::INTERRUPTED,
-            Error::Run(RunError::MissingDir { .. }) => exit::BAD_INPUT,
+            // A workload directory that does not exist, or a scratch file
+            // memgate cannot use: nothing ran, the setup is wrong.
+            Error::Run(RunError::MissingDir { .. } | RunError::Scratch { .. }) => exit::BAD_INPUT,
             Error::Run(_) => exit::WORKLOAD_FAILED,
         }
     }

@@ -658,4 +658,35 @@ mod tests {
         assert!(e.to_string().starts_with("r.json:3:"), "{e}");
         assert!(e.to_string().contains("unknown field `bogus`"), "{e}");
     }
+
+    /// A real results file, edited: what the checks refuse, by field.
+    #[test]
+    fn edited_files_are_refused_naming_the_field() {
+        let text = std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join(".memgate/baseline.json"),
+        )
+        .unwrap();
+        assert!(Results::parse(Path::new("b.json"), &text).is_ok());
+        let mut doc: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let refuse = |doc: &serde_json::Value, want: &str| {
+            let e = Results::parse(Path::new("b.json"), &doc.to_string()).unwrap_err();
+            assert!(e.to_string().contains(want), "{e}");
+        };
+        let first = doc["workloads"][0].clone();
+        let mut dup = doc.clone();
+        dup["workloads"].as_array_mut().unwrap().push(first);
+        refuse(&dup, "appears twice");
+        let metric = doc["workloads"][0]["metrics"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .next()
+            .unwrap()
+            .clone();
+        doc["workloads"][0]["metrics"][&metric]["samples"][0] = serde_json::json!(-1.5);
+        refuse(&doc, "negative sample -1.5");
+        doc["workloads"][0]["metrics"][&metric]["samples"][0] = serde_json::json!(1);
+        doc["workloads"][0]["environment"] = serde_json::json!(7);
+        refuse(&doc, "workloads[0].environment: 7 is not an index");
+    }
 }

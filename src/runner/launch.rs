@@ -16,7 +16,10 @@
 //! cannot read.
 //!
 //! If memgate dies, `PR_SET_PDEATHSIG` delivers SIGTERM to the launcher,
-//! which ends the workload's group: no orphans.
+//! which ends the workload's group: no orphans. (The request is checked,
+//! and so is the parent: one that died before it took effect sends
+//! nothing, so the launcher then runs nothing.) The group is signalled only
+//! while its leader is unreaped, so a reused PID is never hit.
 
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -26,7 +29,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use super::procfs;
+use super::{procfs, reap};
 use crate::collect::launch_report::{End, LaunchReport, Rusage};
 
 /// The hidden subcommand that runs the launcher.
@@ -47,6 +50,9 @@ pub struct LaunchSpec {
     pub grace: Duration,
     /// RSS sampling interval; zero is off.
     pub interval: Duration,
+    /// memgate's PID: the launcher's parent, checked after the launcher
+    /// asks to be signalled when its parent dies.
+    pub parent: libc::pid_t,
     /// The command to run.
     pub argv: Vec<OsString>,
 }
@@ -63,6 +69,8 @@ impl LaunchSpec {
             self.grace.as_micros().to_string().into(),
             "--interval-us".into(),
             self.interval.as_micros().to_string().into(),
+            "--parent".into(),
+            self.parent.to_string().into(),
             "--".into(),
         ];
         args.extend(self.argv.iter().cloned());
@@ -72,7 +80,7 @@ impl LaunchSpec {
     /// Parses what [`LaunchSpec::to_args`] wrote.
     pub fn from_args(args: &[OsString]) -> Result<LaunchSpec, LaunchArgsError> {
         let mut report = None;
-        let (mut timeout, mut grace, mut interval) = (None, None, None);
+        let (mut timeout, mut grace, mut interval, mut parent) = (None, None, None, None);
         let mut it = args.iter();
         while let Some(flag) = it.next() {
             if flag == "--" {
@@ -92,6 +100,14 @@ impl LaunchSpec {
                 Some("--timeout-us") => timeout = Some(micros()?),
                 Some("--grace-us") => grace = Some(micros()?),
                 Some("--interval-us") => interval = Some(micros()?),
+                Some("--parent") => {
+                    parent = Some(
+                        value
+                            .to_str()
+                            .and_then(|v| v.parse::<libc::pid_t>().ok())
+                            .ok_or_else(|| LaunchArgsError::BadValue(name()))?,
+                    )
+                }
                 _ => return Err(LaunchArgsError::Unknown(name())),
             }
         }
@@ -105,6 +121,7 @@ impl LaunchSpec {
             timeout: timeout.ok_or(required("--timeout-us"))?,
             grace: grace.ok_or(required("--grace-us"))?,
             interval: interval.ok_or(required("--interval-us"))?,
+            parent: parent.ok_or(required("--parent"))?,
             argv,
         })
     }
@@ -116,8 +133,8 @@ pub enum LaunchArgsError {
     /// A flag at the end, with no value.
     #[error("{0} needs a value")]
     NoValue(String),
-    /// A duration flag whose value is not whole microseconds.
-    #[error("bad value for {0}: expected whole microseconds")]
+    /// A value that is not a whole number (microseconds, a PID).
+    #[error("bad value for {0}: expected a whole number")]
     BadValue(String),
     /// A flag the launcher does not know.
     #[error("unknown launcher flag {0}")]
@@ -133,12 +150,6 @@ pub enum LaunchArgsError {
 /// Entry point of `memgate __launch`; returns the launcher's exit code
 /// (0 when the report was written, whatever the workload did).
 pub fn launcher_main(args: &[OsString]) -> i32 {
-    // SAFETY: prctl with PR_SET_PDEATHSIG takes a signal number and has no
-    // memory effects.
-    #[cfg(target_os = "linux")]
-    unsafe {
-        libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM);
-    }
     let spec = match LaunchSpec::from_args(args) {
         Ok(s) => s,
         Err(e) => {
@@ -146,6 +157,22 @@ pub fn launcher_main(args: &[OsString]) -> i32 {
             return 2;
         }
     };
+    // SAFETY: prctl with PR_SET_PDEATHSIG takes a signal number and has no
+    // memory effects.
+    if unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM) } != 0 {
+        eprintln!(
+            "memgate launcher: cannot ask for SIGTERM when memgate dies: {}",
+            std::io::Error::last_os_error()
+        );
+        return 2;
+    }
+    // memgate may have died before the request took effect; then no signal
+    // will come, and the launcher must not run a workload nobody waits for.
+    // SAFETY: getppid has no preconditions.
+    if unsafe { libc::getppid() } != spec.parent {
+        eprintln!("memgate launcher: memgate (pid {}) is gone", spec.parent);
+        return 2;
+    }
     let stop = Arc::new(AtomicBool::new(false));
     for sig in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
         if let Err(e) = signal_hook::flag::register(sig, Arc::clone(&stop)) {
@@ -153,7 +180,13 @@ pub fn launcher_main(args: &[OsString]) -> i32 {
             return 2;
         }
     }
-    let report = supervise(&spec, &stop);
+    let report = match supervise(&spec, &stop) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("memgate launcher: {e}");
+            return 2;
+        }
+    };
     let json = match serde_json::to_vec(&report) {
         Ok(j) => j,
         Err(e) => {
@@ -187,7 +220,7 @@ struct Watch {
     rss: Vec<u64>,
 }
 
-fn supervise(spec: &LaunchSpec, stop: &AtomicBool) -> LaunchReport {
+fn supervise(spec: &LaunchSpec, stop: &AtomicBool) -> Result<LaunchReport, SuperviseError> {
     let floor = procfs::mem_status("self").map(|m| m.hwm).unwrap_or(0);
     let mut report = LaunchReport {
         rss_floor_bytes: floor,
@@ -199,7 +232,7 @@ fn supervise(spec: &LaunchSpec, stop: &AtomicBool) -> LaunchReport {
         rss_bytes: Vec::new(),
     };
     if stop.load(Ordering::SeqCst) {
-        return report;
+        return Ok(report);
     }
     let mut cmd = Command::new(&spec.argv[0]);
     cmd.args(&spec.argv[1..]);
@@ -211,33 +244,40 @@ fn supervise(spec: &LaunchSpec, stop: &AtomicBool) -> LaunchReport {
             report.end = End::SpawnFailed {
                 message: format!("`{}`: {e}", spec.argv[0].to_string_lossy()),
             };
-            return report;
+            return Ok(report);
         }
     };
     let pid = child.id() as libc::pid_t;
     let (done_tx, done_rx) = mpsc::channel::<()>();
-    let watch = std::thread::scope(|scope| {
+    let (exited, watch) = std::thread::scope(|scope| {
         let monitor = scope.spawn(|| monitor(pid, start, spec, stop, done_rx));
-        let (status, usage) = wait4(pid);
+        // Exited but not reaped: the group ID stays ours until wait4 below,
+        // so the monitor's and this killpg cannot reach a reused PID.
+        let exited = reap::wait_exited(pid);
         report.wall_ns = start.elapsed().as_nanos() as u64;
         drop(done_tx);
-        report.rusage = usage;
-        report.end = match status {
-            Some(s) if libc::WIFEXITED(s) => End::Exited {
-                code: libc::WEXITSTATUS(s),
-            },
-            Some(s) if libc::WIFSIGNALED(s) => End::Signaled {
-                signal: libc::WTERMSIG(s),
-            },
-            _ => End::Signaled { signal: 0 },
-        };
-        monitor.join().unwrap_or_default()
+        (exited, monitor.join())
     });
-    // The leader is gone; end whatever it left behind in its group.
+    let Ok(watch) = watch else {
+        return Err(SuperviseError::MonitorPanicked);
+    };
+    // The leader has exited; end whatever it left behind in its group.
     // SAFETY: killpg only sends a signal.
     unsafe {
         libc::killpg(pid, libc::SIGKILL);
     }
+    exited.map_err(SuperviseError::Wait)?;
+    let (status, usage) = wait4(pid).map_err(SuperviseError::Wait)?;
+    report.rusage = Some(usage);
+    report.end = if libc::WIFEXITED(status) {
+        End::Exited {
+            code: libc::WEXITSTATUS(status),
+        }
+    } else {
+        End::Signaled {
+            signal: libc::WTERMSIG(status),
+        }
+    };
     match watch.ended {
         Some(Ended::Timeout) => report.end = End::TimedOut,
         Some(Ended::Interrupt) => report.end = End::Interrupted,
@@ -246,11 +286,22 @@ fn supervise(spec: &LaunchSpec, stop: &AtomicBool) -> LaunchReport {
     report.hwm_sampled_bytes = watch.hwm;
     report.t_us = watch.t_us;
     report.rss_bytes = watch.rss;
-    report
+    Ok(report)
 }
 
-/// Blocks until `pid` exits; returns its wait status and rusage.
-fn wait4(pid: libc::pid_t) -> (Option<libc::c_int>, Option<Rusage>) {
+/// Why the launcher could not tell how its workload ended.
+#[derive(Debug, thiserror::Error)]
+enum SuperviseError {
+    /// waitid or wait4 failed.
+    #[error("cannot wait for the workload: {0}")]
+    Wait(std::io::Error),
+    /// The RSS and timeout monitor panicked.
+    #[error("the monitor thread panicked")]
+    MonitorPanicked,
+}
+
+/// Reaps `pid`; returns its wait status and rusage.
+fn wait4(pid: libc::pid_t) -> std::io::Result<(libc::c_int, Rusage)> {
     let mut status: libc::c_int = 0;
     // SAFETY: rusage is plain old data; zeroed is a valid value.
     let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
@@ -260,10 +311,11 @@ fn wait4(pid: libc::pid_t) -> (Option<libc::c_int>, Option<Rusage>) {
         if r == pid {
             break;
         }
-        if r == -1 && std::io::Error::last_os_error().raw_os_error() == Some(libc::EINTR) {
+        let e = std::io::Error::last_os_error();
+        if r == -1 && e.raw_os_error() == Some(libc::EINTR) {
             continue;
         }
-        return (None, None);
+        return Err(e);
     }
     let micros = |tv: libc::timeval| tv.tv_sec as u64 * 1_000_000 + tv.tv_usec as u64;
     let usage = Rusage {
@@ -275,7 +327,7 @@ fn wait4(pid: libc::pid_t) -> (Option<libc::c_int>, Option<Rusage>) {
         nvcsw: ru.ru_nvcsw as u64,
         nivcsw: ru.ru_nivcsw as u64,
     };
-    (Some(status), Some(usage))
+    Ok((status, usage))
 }
 
 /// Samples RSS and enforces the timeout and signals until `done` closes.
@@ -353,9 +405,18 @@ mod tests {
             timeout: Duration::from_millis(1500),
             grace: Duration::from_secs(3),
             interval: Duration::ZERO,
+            parent: 4242,
             argv: vec!["sh".into(), "-c".into(), "echo --report".into()],
         };
         assert_eq!(LaunchSpec::from_args(&spec.to_args()).unwrap(), spec);
         assert!(LaunchSpec::from_args(&["--report".into(), "x".into(), "--".into()]).is_err());
+        let mut args = spec.to_args();
+        let at = args.iter().position(|a| a == "--parent").unwrap();
+        args.remove(at + 1);
+        args.remove(at);
+        assert_eq!(
+            LaunchSpec::from_args(&args),
+            Err(LaunchArgsError::Missing("--parent"))
+        );
     }
 }

@@ -8,6 +8,7 @@
 
 pub mod launch;
 pub mod procfs;
+pub mod reap;
 pub mod relative;
 pub mod spawn;
 

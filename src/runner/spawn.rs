@@ -10,8 +10,8 @@ use std::ffi::OsString;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
-use std::sync::{Once, OnceLock};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, MutexGuard, Once, OnceLock};
 use std::time::Duration;
 
 use super::launch::{LAUNCH_SUBCOMMAND, LaunchSpec};
@@ -20,8 +20,11 @@ use crate::collect::launch_report::LaunchReport;
 
 /// Set once memgate has received SIGINT, SIGTERM or SIGHUP.
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
-/// The pid of the launcher now running, 0 when none.
-static CURRENT_LAUNCHER: AtomicI32 = AtomicI32::new(0);
+/// The pid of the launcher now running, `None` when none. Cleared only
+/// after the launcher has exited and before it is reaped, under the lock
+/// the signal thread holds while it signals: it can never signal a PID that
+/// was reaped and reused.
+static CURRENT_LAUNCHER: Mutex<Option<libc::pid_t>> = Mutex::new(None);
 static SIGNALS: Once = Once::new();
 static SIGNAL_ERROR: OnceLock<(std::io::ErrorKind, String)> = OnceLock::new();
 
@@ -34,9 +37,9 @@ pub fn install_interrupt_handler() -> Result<(), RunError> {
                 std::thread::spawn(move || {
                     for _ in signals.forever() {
                         INTERRUPTED.store(true, Ordering::SeqCst);
-                        let pid = CURRENT_LAUNCHER.load(Ordering::SeqCst);
-                        if pid > 0 {
-                            // SAFETY: kill only sends a signal.
+                        if let Some(pid) = *current_launcher() {
+                            // SAFETY: kill only sends a signal; the pid is
+                            // unreaped while the lock is held.
                             unsafe {
                                 libc::kill(pid, libc::SIGTERM);
                             }
@@ -55,6 +58,13 @@ pub fn install_interrupt_handler() -> Result<(), RunError> {
         }),
         None => Ok(()),
     }
+}
+
+/// The launcher slot; a panic elsewhere cannot leave it unusable.
+fn current_launcher() -> MutexGuard<'static, Option<libc::pid_t>> {
+    CURRENT_LAUNCHER
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// Whether memgate has been asked to stop.
@@ -117,6 +127,7 @@ pub fn launch(
         timeout: req.timeout,
         grace: req.grace,
         interval: req.interval,
+        parent: std::process::id() as libc::pid_t,
         argv: req.argv.iter().map(OsString::from).collect(),
     };
     let mut child = Command::new(launcher)
@@ -132,17 +143,20 @@ pub fn launch(
             launcher: launcher.to_owned(),
             problem: LauncherProblem::Spawn(source),
         })?;
-    CURRENT_LAUNCHER.store(child.id() as i32, Ordering::SeqCst);
+    let pid = child.id() as libc::pid_t;
+    *current_launcher() = Some(pid);
     // A signal that arrived between the check above and the store would have
     // found no launcher to forward to; forward it now.
     if interrupted() {
-        // SAFETY: kill only sends a signal.
+        // SAFETY: kill only sends a signal; the child is not reaped yet.
         unsafe {
-            libc::kill(child.id() as i32, libc::SIGTERM);
+            libc::kill(pid, libc::SIGTERM);
         }
     }
-    let status = child.wait();
-    CURRENT_LAUNCHER.store(0, Ordering::SeqCst);
+    // Exited, not reaped: clear the slot while the PID is still ours, then reap.
+    let exited = super::reap::wait_exited(pid);
+    *current_launcher() = None;
+    let status = exited.and_then(|()| child.wait());
     let status = status.map_err(|source| RunError::Launcher {
         launcher: launcher.to_owned(),
         problem: LauncherProblem::Wait(source),
