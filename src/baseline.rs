@@ -10,9 +10,6 @@ use std::path::{Path, PathBuf};
 use crate::atomic::{self, WriteError};
 use crate::results::{Results, ResultsError};
 
-/// The baseline file's name inside a store directory.
-pub const BASELINE_FILE: &str = "baseline.json";
-
 /// Why a baseline could not be saved or read.
 #[derive(Debug, thiserror::Error)]
 pub enum BaselineError {

@@ -219,18 +219,29 @@ pub struct CalibrateArgs {
     pub power: f64,
 }
 
+/// Where the baseline is: `--baseline`, else the config's `baseline:`.
+#[derive(Debug, Args)]
+pub struct BaselineLocation {
+    /// The baseline file [default: `baseline:` of the config, else .memgate/baseline.json].
+    #[arg(long, env = "MEMGATE_BASELINE")]
+    pub baseline: Option<PathBuf>,
+    /// The config whose `baseline:` names the file, when it exists.
+    #[arg(short, long, env = "MEMGATE_CONFIG", default_value = "memgate.yaml")]
+    pub config: PathBuf,
+}
+
 /// `memgate baseline` subcommands.
 #[derive(Debug, Subcommand)]
 pub enum BaselineCommand {
     /// Store a results file as the baseline, atomically.
     ///
-    /// Example: memgate baseline save results.json --store .memgate
+    /// Example: memgate baseline save .memgate/results.json
     Save {
         /// The results file to keep.
         results: PathBuf,
-        /// The baseline store directory; the baseline is `baseline.json` inside.
-        #[arg(long, default_value = ".memgate")]
-        store: PathBuf,
+        /// Where.
+        #[command(flatten)]
+        location: BaselineLocation,
         /// Keep results that contain failed runs.
         #[arg(long)]
         allow_failed: bool,
@@ -239,9 +250,9 @@ pub enum BaselineCommand {
     ///
     /// Example: memgate baseline show
     Show {
-        /// The baseline store directory; the baseline is `baseline.json` inside.
-        #[arg(long, default_value = ".memgate")]
-        store: PathBuf,
+        /// Where.
+        #[command(flatten)]
+        location: BaselineLocation,
     },
 }
 

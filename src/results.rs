@@ -535,6 +535,28 @@ impl Results {
         Ok(())
     }
 
+    /// These results with `newer`'s workloads in place of their namesakes
+    /// and the others kept: how a run of some workloads updates a baseline
+    /// of all. Environments are those the kept workloads use.
+    pub fn updated_with(&self, newer: &Results) -> Results {
+        let mut out = Results::new(Vec::new(), Vec::new());
+        out.created_at = newer.created_at.clone();
+        let fresh: Vec<&str> = newer.workloads.iter().map(|w| w.name.as_str()).collect();
+        let kept = self
+            .workloads
+            .iter()
+            .filter(|w| !fresh.contains(&w.name.as_str()))
+            .map(|w| (self, w));
+        for (from, w) in kept.chain(newer.workloads.iter().map(|w| (newer, w))) {
+            let mut w = w.clone();
+            if let Some(env) = from.environments.get(w.environment) {
+                w.environment = find_or_push(&mut out.environments, |e| e == env, || env.clone());
+            }
+            out.workloads.push(w);
+        }
+        out
+    }
+
     /// Whether any workload's build or run failed.
     pub fn has_failures(&self) -> bool {
         self.workloads.iter().any(WorkloadResults::has_failures)
@@ -688,5 +710,31 @@ mod tests {
         doc["workloads"][0]["metrics"][&metric]["samples"][0] = serde_json::json!(1);
         doc["workloads"][0]["environment"] = serde_json::json!(7);
         refuse(&doc, "workloads[0].environment: 7 is not an index");
+    }
+
+    #[test]
+    fn a_partial_run_updates_a_baseline_and_keeps_the_rest() {
+        let text = std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join(".memgate/baseline.json"),
+        )
+        .unwrap();
+        let all = Results::parse(Path::new("b.json"), &text).unwrap();
+        let mut one = all.clone();
+        one.workloads.retain(|w| w.name == "go-churn");
+        one.workloads[0].command = vec!["changed".into()];
+        let updated = all.updated_with(&one);
+        let names = |r: &Results| {
+            let mut n: Vec<String> = r.workloads.iter().map(|w| w.name.clone()).collect();
+            n.sort();
+            n
+        };
+        assert_eq!(names(&updated), names(&all));
+        let churn = updated
+            .workloads
+            .iter()
+            .find(|w| w.name == "go-churn")
+            .unwrap();
+        assert_eq!(churn.command, ["changed"]);
+        assert!(updated.check().is_ok());
     }
 }

@@ -1,7 +1,10 @@
 //! `memgate baseline save|show`.
 
-use crate::baseline::{self, BASELINE_FILE};
-use crate::cli::BaselineCommand;
+use std::path::PathBuf;
+
+use crate::baseline;
+use crate::cli::{BaselineCommand, BaselineLocation};
+use crate::config::{Config, DEFAULT_BASELINE};
 use crate::error::{Error, Outcome};
 use crate::report::Render;
 use crate::report::baseline::BaselineDescription;
@@ -11,10 +14,10 @@ pub fn baseline(cmd: BaselineCommand) -> Result<Outcome, Error> {
     match cmd {
         BaselineCommand::Save {
             results,
-            store,
+            location,
             allow_failed,
         } => {
-            let target = store.join(BASELINE_FILE);
+            let target = path(&location)?;
             let r = baseline::save(&results, &target, allow_failed)?;
             eprintln!(
                 "memgate: saved {} ({} workloads) as the baseline {}",
@@ -23,8 +26,8 @@ pub fn baseline(cmd: BaselineCommand) -> Result<Outcome, Error> {
                 target.display()
             );
         }
-        BaselineCommand::Show { store } => {
-            let target = store.join(BASELINE_FILE);
+        BaselineCommand::Show { location } => {
+            let target = path(&location)?;
             let r = baseline::load(&target)?;
             BaselineDescription { path: &target }
                 .render(&r, &mut std::io::stdout().lock())
@@ -32,4 +35,16 @@ pub fn baseline(cmd: BaselineCommand) -> Result<Outcome, Error> {
         }
     }
     Ok(Outcome::Pass)
+}
+
+/// `--baseline`, else the `baseline:` of the config when there is one (the
+/// file `check` reads), else the default.
+fn path(location: &BaselineLocation) -> Result<PathBuf, Error> {
+    if let Some(p) = &location.baseline {
+        return Ok(p.clone());
+    }
+    if location.config.exists() {
+        return Ok(Config::load(&location.config)?.baseline);
+    }
+    Ok(PathBuf::from(DEFAULT_BASELINE))
 }

@@ -107,7 +107,14 @@ pub fn check(args: CheckArgs) -> Result<Outcome, Error> {
     show(&verdicts, &args.outputs)?;
     let outcome = outcome(&verdicts, &cur);
     if args.save_baseline {
-        save_baseline(outcome, &cur, &args.run.output, &baseline_path)?;
+        // A subset run (-w, --shard) updates its workloads in the baseline
+        // and keeps the others.
+        let subset = !args.run.workloads.is_empty() || args.run.shard.is_some();
+        let new = match baseline::load(&baseline_path) {
+            Ok(old) if subset => old.updated_with(&cur),
+            _ => cur.clone(),
+        };
+        save_baseline(outcome, &new, &args.run.output, &baseline_path)?;
     }
     Ok(outcome)
 }

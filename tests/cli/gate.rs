@@ -175,8 +175,8 @@ fn baseline_store_rules() {
             "save",
             "bad.json",
             "--allow-failed",
-            "--store",
-            "kept",
+            "--baseline",
+            "kept/baseline.json",
         ])
         .assert()
         .success();
@@ -287,4 +287,44 @@ fn aa_and_scaled_on_go_and_rust_churn() {
         contains("regression go-churn/heap.alloc.bytes")
             .and(contains("regression rust-churn/heap.alloc.bytes")),
     );
+}
+
+/// `check -w a --save-baseline` updates a in the baseline and keeps b; and
+/// `baseline save` writes where the config's `baseline:` says, the file
+/// `check` reads.
+#[test]
+fn baselines_keep_what_a_partial_run_did_not_measure() {
+    let dir = Dir::new();
+    dir.create(
+        "memgate.yaml",
+        "version: 1\nbaseline: kept/base.json\ndefaults: {repetitions: 3, warmup: 0, sample_interval: 0}\nworkloads:\n  - {name: a, lang: other, run: [sleep, '0.01']}\n  - {name: b, lang: other, run: [sleep, '0.01']}\n",
+    );
+    dir.memgate()
+        .args(["run", "-o", "r.json"])
+        .assert()
+        .success();
+    dir.memgate()
+        .args(["baseline", "save", "r.json"])
+        .assert()
+        .success()
+        .stderr(contains("kept/base.json"));
+    let names = |dir: &Dir| {
+        let r = memgate::results::Results::read(&dir.path().join("kept/base.json")).unwrap();
+        let mut n: Vec<String> = r.workloads.iter().map(|w| w.name.clone()).collect();
+        n.sort();
+        n
+    };
+    assert_eq!(names(&dir), ["a", "b"]);
+    let before = std::fs::read_to_string(dir.path().join("kept/base.json")).unwrap();
+    dir.memgate()
+        .args(["check", "-w", "a", "--save-baseline"])
+        .assert()
+        .success()
+        .stderr(contains("saved the results as the baseline"));
+    assert_eq!(names(&dir), ["a", "b"]);
+    assert_ne!(
+        before,
+        std::fs::read_to_string(dir.path().join("kept/base.json")).unwrap()
+    );
+    dir.memgate().args(["check"]).assert().success();
 }
