@@ -11,6 +11,8 @@ mod config_errors;
 mod docs;
 /// Failed builds and runs, timeouts, process groups, Ctrl-C.
 mod failures;
+/// The parsers on mangled real inputs (proptest).
+mod fuzz;
 /// The gate: baseline, compare, check, calibrate.
 mod gate;
 /// The Go workloads, gctrace and the probe, end to end.
