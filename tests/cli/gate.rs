@@ -204,20 +204,41 @@ fn baseline_store_rules() {
     );
 }
 
-/// calibrate reports noise and a recommendation per metric.
+/// calibrate reports noise and a recommendation per metric: 1 run for a
+/// constant metric, else at least the exact test's floor at alpha/8 (6
+/// runs: 2/C(12,6) = 0.0022 <= 0.05/8), and the overall figure is the
+/// largest of them.
 #[test]
 fn calibrate_recommends_repetitions() {
     let dir = Dir::new();
     config(&dir, "1.0", "");
-    dir.memgate()
+    let out = dir
+        .memgate()
         .args(["calibrate", "-n", "5"])
         .assert()
-        .success()
-        .stdout(
-            contains("runs needed")
-                .and(contains("process.rss.peak"))
-                .and(contains("Holm over 8 metrics")),
-        );
+        .success();
+    let text = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    assert!(text.contains("Holm over 8 metrics"), "{text}");
+    let mut needed = Vec::new();
+    for line in text.lines().skip(1).take_while(|l| !l.is_empty()) {
+        let cells: Vec<&str> = line.split_whitespace().collect();
+        let (cv, n) = (cells[cells.len() - 2], cells[cells.len() - 1]);
+        let n: usize = n.trim_start_matches('>').parse().unwrap();
+        if cv == "0.00%" {
+            assert_eq!(n, 1, "a constant metric needs one run: {line}");
+        } else {
+            assert!(n >= 6, "below the exact test's floor: {line}");
+        }
+        needed.push(n);
+    }
+    assert_eq!(needed.len(), 8, "{text}");
+    assert!(text.contains("process.rss.peak"), "{text}");
+    let overall: usize = text
+        .rsplit("up to ")
+        .next()
+        .and_then(|t| t.trim().trim_start_matches('>').parse().ok())
+        .unwrap();
+    assert_eq!(overall, needed.into_iter().max().unwrap(), "{text}");
 }
 
 /// A threshold in the wrong unit for an imported metric is a config error
