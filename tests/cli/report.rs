@@ -204,3 +204,19 @@ fn csv_has_one_row_per_sample() {
     let mut rd = csv::Reader::from_reader(text.as_bytes());
     assert_eq!(rd.records().count(), samples);
 }
+
+/// A workload killed on every run: every output says the gate failed
+/// (recorded from a real run by fixtures/verdicts/record.sh).
+#[test]
+fn a_failed_workload_fails_every_output() {
+    let v = read_verdicts(std::path::Path::new(&fixture("failed"))).unwrap();
+    assert!(!v.tally.passed);
+    assert_eq!(v.tally.failed_workloads, 1);
+    assert!(
+        memgate::report::terminal::summary_line(&v).starts_with("gate FAILED: 1 failed workloads")
+    );
+    let junit = report("junit", "failed");
+    assert!(junit.contains(r#"failures="9""#), "{junit}");
+    let csv = report("csv", "failed");
+    assert!(csv.lines().skip(1).all(|l| l.ends_with(",failed")), "{csv}");
+}
