@@ -14,6 +14,28 @@ use crate::verdicts::{Status, Verdicts};
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Junit;
 
+/// One failing test case per workload whose build or runs failed.
+fn failed_workloads(v: &Verdicts, w: &mut dyn Write) -> Result<(), ReportError> {
+    if v.failed_workloads.is_empty() {
+        return Ok(());
+    }
+    let n = v.failed_workloads.len();
+    writeln!(
+        w,
+        r#"  <testsuite name="builds and runs" tests="{n}" failures="{n}" skipped="0">"#
+    )?;
+    for f in &v.failed_workloads {
+        writeln!(
+            w,
+            r#"    <testcase classname="memgate.runs" name="{}" time="0"><failure type="failed" message="{}"/></testcase>"#,
+            escape::xml(&f.workload),
+            escape::xml(&f.reason)
+        )?;
+    }
+    writeln!(w, "  </testsuite>")?;
+    Ok(())
+}
+
 impl Render for Junit {
     fn render(&self, v: &Verdicts, w: &mut dyn Write) -> Result<(), ReportError> {
         let names = v.workload_names();
@@ -25,22 +47,7 @@ impl Render for Junit {
             r#"<testsuites name="memgate" tests="{tests}" failures="{}">"#,
             failures + v.failed_workloads.len()
         )?;
-        if !v.failed_workloads.is_empty() {
-            let n = v.failed_workloads.len();
-            writeln!(
-                w,
-                r#"  <testsuite name="builds and runs" tests="{n}" failures="{n}" skipped="0">"#
-            )?;
-            for f in &v.failed_workloads {
-                writeln!(
-                    w,
-                    r#"    <testcase classname="memgate.runs" name="{}" time="0"><failure type="failed" message="{}"/></testcase>"#,
-                    escape::xml(&f.workload),
-                    escape::xml(&f.reason)
-                )?;
-            }
-            writeln!(w, "  </testsuite>")?;
-        }
+        failed_workloads(v, w)?;
         for name in names {
             let mine: Vec<_> = v.verdicts.iter().filter(|x| x.workload == name).collect();
             let f = mine.iter().filter(|x| x.status.fails()).count();

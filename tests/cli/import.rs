@@ -164,3 +164,33 @@ fn import_errors() {
         .stderr(contains("missing.txt: cannot read"));
     assert!(!dir.path().join("r.json").exists());
 }
+
+/// Two imported `go test -bench` files gate with a config of thresholds
+/// alone: no workload to run is needed for `compare`, while `run` says
+/// there is nothing to run.
+#[test]
+fn a_thresholds_only_config_serves_compare() {
+    let dir = Dir::new();
+    dir.create(
+        "memgate.yaml",
+        "version: 1\nthresholds:\n  default: {max_increase: 10%}\n",
+    );
+    let bench = repo_root().join("fixtures/gobench/with_allocs.txt");
+    for out in ["a.json", "b.json"] {
+        dir.memgate()
+            .args(["import", "--format", "gobench", "-o", out])
+            .arg(&bench)
+            .assert()
+            .success();
+    }
+    dir.memgate()
+        .args(["compare", "a.json", "b.json", "--format", "json"])
+        .assert()
+        .success()
+        .stdout(contains("\"max_increase\": 0.1"));
+    dir.memgate()
+        .args(["run"])
+        .assert()
+        .code(2)
+        .stderr(contains("workloads: the list is empty"));
+}
