@@ -277,7 +277,12 @@ fn threshold_in_the_wrong_unit_is_exit_2() {
 pub const LOADED_RUNNER_THRESHOLDS: &str = "  process.wall: {max_increase: 400%}\n  process.cpu.user: {max_increase: 400%}\n  process.cpu.system: {max_increase: 400%}\n  gc.pause.total: {max_increase: 400%}\n  gc.pause.max: {max_increase: 400%}\n  gc.pause.p99: {max_increase: 400%}\n  gc.pause.p50: {max_increase: 400%}\n  gc.cpu.fraction: {max_increase: 400%}\n  gc.cycles: {max_increase: 400%}\n";
 
 /// The real Go and Rust workloads: ten A/A gate runs in a row pass, and
-/// `-scale 1.10` fails with exit 1 naming heap.alloc.bytes.
+/// `-scale 1.10` fails naming heap.alloc.bytes. Go runs with one P and a
+/// stop-the-world collector (runtime `GODEBUG=gcstoptheworld=1`): with its
+/// concurrent collector, a busier machine makes the heap overshoot, and
+/// peak RSS, faults and heap peak move with the suite's load, not the code
+/// (go-churn A/A under two CPU-bound neighbours, 8 runs a side: RSS +28.6%,
+/// faults +50%, heap peak +83%; with these settings +1.7%, +2.1%, 0%).
 #[test]
 fn aa_and_scaled_on_go_and_rust_churn() {
     let dir = Dir::new();
@@ -285,7 +290,7 @@ fn aa_and_scaled_on_go_and_rust_churn() {
         dir.create(
             "memgate.yaml",
             &format!(
-                "version: 1\ndefaults: {{repetitions: 8, warmup: 1, sample_interval: 0, env: {{GOGC: 100, GOMAXPROCS: 2}}}}\nthresholds:\n{LOADED}workloads:\n  - {{name: go-churn, lang: go, run: [{}/churn, -scale, '{scale}'], collect: [gctrace, probe]}}\n  - {{name: rust-churn, lang: rust, run: [{}/churn, -scale, '{scale}'], collect: [probe]}}\n",
+                "version: 1\ndefaults: {{repetitions: 8, warmup: 1, sample_interval: 0, env: {{GOGC: 100, GOMAXPROCS: 2}}}}\nthresholds:\n{LOADED}workloads:\n  - {{name: go-churn, lang: go, run: [{}/churn, -scale, '{scale}'], collect: [gctrace, probe], env: {{GOMAXPROCS: 1, GODEBUG: gcstoptheworld=1}}}}\n  - {{name: rust-churn, lang: rust, run: [{}/churn, -scale, '{scale}'], collect: [probe]}}\n",
                 crate::util::go_workloads().display(),
                 crate::util::rust_variant(None).display(),
                 LOADED = LOADED_RUNNER_THRESHOLDS,
