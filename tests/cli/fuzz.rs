@@ -133,7 +133,13 @@ fn path() -> PathBuf {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(CASES))]
+    // A failing input here can be megabytes: it is reported, not saved
+    // under tests/proptest-regressions.
+    #![proptest_config(ProptestConfig {
+        cases: CASES,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    })]
 
     #[test]
     fn gctrace_survives_mangled_traces(input in mangled(fixtures("fixtures/gctrace", "txt"))) {
