@@ -1,6 +1,8 @@
 //! Properties of the gate on random samples (proptest): p is a
-//! probability; a worse current run never turns a failure into a pass; A
-//! vs A is never a regression. Each property runs `CASES` random cases.
+//! probability; a worse current run never turns a failure into a pass
+//! (except across a change of the tie pattern, where the rank test's
+//! conditional distribution moves; see below); A vs A is never a
+//! regression. Each property runs `CASES` random cases.
 
 use std::collections::BTreeMap;
 
@@ -71,6 +73,22 @@ fn shifted() -> impl Strategy<Value = Vec<f64>> {
     (sample(), 0.7f64..2.0).prop_map(|(v, k)| v.into_iter().map(|x| (x * k).floor()).collect())
 }
 
+/// The sizes of the runs of equal values in the pooled, sorted samples: the
+/// rank test's null distribution depends on them (it is conditional on the
+/// ties).
+fn tie_pattern(x: &[f64], y: &[f64]) -> Vec<usize> {
+    let mut all: Vec<f64> = x.iter().chain(y).copied().collect();
+    all.sort_by(f64::total_cmp);
+    let mut sizes = Vec::new();
+    let mut i = 0;
+    while i < all.len() {
+        let j = all[i..].iter().take_while(|v| **v == all[i]).count();
+        sizes.push(j);
+        i += j;
+    }
+    sizes
+}
+
 fn metric() -> impl Strategy<Value = &'static MetricDef> {
     prop_oneof![
         Just(&metrics::RSS_PEAK),
@@ -104,8 +122,15 @@ proptest! {
         let i = which.index(worse.len());
         worse[i] = (worse[i] + by).floor();
         let after = verdict(m, &x, &worse);
+        // Known limit: when raising the run changes the pattern of ties, the
+        // rank test's tied null distribution changes with it, and p can
+        // cross alpha either way (0.0495 -> 0.0604 on 11 vs 3 runs with
+        // seven tied baseline values, breaking a tie inside the current
+        // side); benchstat behaves the same. The rules of memgate's own hold.
+        let same_ties = tie_pattern(&x, &y) == tie_pattern(&x, &worse);
+        let by_test = before.test.is_some_and(|t| t.p.is_some());
         prop_assert!(
-            !before.status.fails() || after.status.fails(),
+            !before.status.fails() || after.status.fails() || (by_test && !same_ties),
             "{:?} -> {:?}\nbefore: {}\nafter: {}", before.status, after.status, before.reason, after.reason
         );
     }
