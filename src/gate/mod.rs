@@ -347,6 +347,11 @@ mod tests {
         }
     }
 
+    /// The verdicts on `c` against `b` under `policy`.
+    fn eval(policy: &GatePolicy, b: &Results, c: &Results) -> Verdicts {
+        evaluate(policy, &Side::of("b", b), b, &Side::of("c", c), c).unwrap()
+    }
+
     fn judge1(base: &[f64], cur: &[f64], policy: &GatePolicy) -> Verdict {
         judge_with(base, cur, policy, "cpu", "cpu")
     }
@@ -360,7 +365,7 @@ mod tests {
     ) -> Verdict {
         let b = results("w", &metrics::RSS_PEAK, base, cpu_b);
         let c = results("w", &metrics::RSS_PEAK, cur, cpu_c);
-        let v = evaluate(policy, &Side::of("b", &b), &b, &Side::of("c", &c), &c).unwrap();
+        let v = eval(policy, &b, &c);
         assert_eq!(v.verdicts.len(), 1);
         v.verdicts[0].clone()
     }
@@ -495,14 +500,7 @@ mod tests {
         let cur = [100.2, 99.1, 101.1, 99.6, 100.4].map(|x| x * MIB);
         let b = results("w", &metrics::HEAP_ALLOC_BYTES, &base, "c");
         let c = results("w", &metrics::HEAP_ALLOC_BYTES, &cur, "c");
-        let v = evaluate(
-            &GatePolicy::default(),
-            &Side::of("b", &b),
-            &b,
-            &Side::of("c", &c),
-            &c,
-        )
-        .unwrap();
+        let v = eval(&GatePolicy::default(), &b, &c);
         assert_eq!(
             v.verdicts[0].status,
             Status::Unchanged,
@@ -564,9 +562,7 @@ mod tests {
         let mut c = results("new", &metrics::RSS_PEAK, &[1.0], "c");
         c.workloads
             .extend(results("kept", &metrics::RSS_PEAK, &[1.0; 3], "c").workloads);
-        let judge = |policy: &GatePolicy| {
-            evaluate(policy, &Side::of("b", &b), &b, &Side::of("c", &c), &c).unwrap()
-        };
+        let judge = |policy: &GatePolicy| eval(policy, &b, &c);
         let v = judge(&GatePolicy::default());
         assert_eq!(
             statuses(&v),
@@ -595,25 +591,11 @@ mod tests {
     fn nothing_in_common_never_passes() {
         let b = results("a", &metrics::RSS_PEAK, &[1.0; 3], "c");
         let c = results("b", &metrics::RSS_PEAK, &[1.0; 3], "c");
-        let v = evaluate(
-            &GatePolicy::default(),
-            &Side::of("b", &b),
-            &b,
-            &Side::of("c", &c),
-            &c,
-        )
-        .unwrap();
+        let v = eval(&GatePolicy::default(), &b, &c);
         assert!(!v.tally.passed);
         let mut empty = c.clone();
         empty.workloads.clear();
-        let v = evaluate(
-            &GatePolicy::default(),
-            &Side::of("b", &b),
-            &b,
-            &Side::of("c", &empty),
-            &empty,
-        )
-        .unwrap();
+        let v = eval(&GatePolicy::default(), &b, &empty);
         assert_eq!(statuses(&v), [("a", Status::Missing)]);
         assert!(!v.tally.passed);
     }
@@ -622,14 +604,7 @@ mod tests {
     fn a_series_without_samples_is_missing() {
         let b = results("w", &metrics::RSS_PEAK, &[1.0; 3], "c");
         let c = results("w", &metrics::RSS_PEAK, &[], "c");
-        let v = evaluate(
-            &GatePolicy::default(),
-            &Side::of("b", &b),
-            &b,
-            &Side::of("c", &c),
-            &c,
-        )
-        .unwrap();
+        let v = eval(&GatePolicy::default(), &b, &c);
         assert_eq!(statuses(&v), [("w", Status::Missing)]);
         assert!(!v.tally.passed);
     }
@@ -654,14 +629,7 @@ mod tests {
                 .insert(format!("custom.{i}"), s.clone());
             c.workloads[0].metrics.insert(format!("custom.{i}"), s);
         }
-        let v = evaluate(
-            &GatePolicy::default(),
-            &Side::of("b", &b),
-            &b,
-            &Side::of("c", &c),
-            &c,
-        )
-        .unwrap();
+        let v = eval(&GatePolicy::default(), &b, &c);
         assert_eq!(v.settings.tests, 30);
         let rss = v
             .verdicts
@@ -678,7 +646,7 @@ mod tests {
             correction: Correction::None,
             ..Default::default()
         };
-        let v = evaluate(&none, &Side::of("b", &b), &b, &Side::of("c", &c), &c).unwrap();
+        let v = eval(&none, &b, &c);
         let rss = v
             .verdicts
             .iter()
