@@ -273,8 +273,13 @@ fn threshold_in_the_wrong_unit_is_exit_2() {
 /// CPU and GC pauses move by 60% between the two (seen in CI runs). This
 /// test is about memory metrics; time-like metrics get tolerances for a
 /// loaded runner. (Relative mode, which interleaves base and head, is the
-/// cure for real CI noise.)
-pub const LOADED_RUNNER_THRESHOLDS: &str = "  process.wall: {max_increase: 400%}\n  process.cpu.user: {max_increase: 400%}\n  process.cpu.system: {max_increase: 400%}\n  gc.pause.total: {max_increase: 400%}\n  gc.pause.max: {max_increase: 400%}\n  gc.pause.p99: {max_increase: 400%}\n  gc.pause.p50: {max_increase: 400%}\n  gc.cpu.fraction: {max_increase: 400%}\n  gc.cycles: {max_increase: 400%}\n";
+/// cure for real CI noise.) Three Go runtime figures move with the load
+/// even with a stop-the-world collector, because they follow the
+/// collector's and scavenger's timing: measured by benches/verdict_rules.sh
+/// (A/A, one CPU-bound neighbour): memory.total.bytes +33.6%, heap.end.bytes
+/// +98%, alloc.fragmentation +217%. They get the same allowance until the
+/// Go workloads get a footprint phase that measures them load-free.
+pub const LOADED_RUNNER_THRESHOLDS: &str = "  memory.total.bytes: {max_increase: 400%}\n  heap.end.bytes: {max_increase: 400%}\n  alloc.fragmentation: {max_increase: 400%}\n  process.wall: {max_increase: 400%}\n  process.cpu.user: {max_increase: 400%}\n  process.cpu.system: {max_increase: 400%}\n  gc.pause.total: {max_increase: 400%}\n  gc.pause.max: {max_increase: 400%}\n  gc.pause.p99: {max_increase: 400%}\n  gc.pause.p50: {max_increase: 400%}\n  gc.cpu.fraction: {max_increase: 400%}\n  gc.cycles: {max_increase: 400%}\n";
 
 /// The real Go and Rust workloads: ten A/A gate runs in a row pass, and
 /// `-scale 1.10` fails naming heap.alloc.bytes. Go runs with one P and a
