@@ -19,6 +19,7 @@ pub mod gate;
 pub mod init;
 pub mod lang;
 pub mod metrics;
+pub mod phase;
 pub mod policy;
 pub mod report;
 pub mod results;

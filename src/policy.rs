@@ -3,9 +3,9 @@
 //! and the gate's settings, resolved per workload and metric.
 //!
 //! Resolution order for a threshold: the metric's built-in noise floor and
-//! memgate's defaults, then `thresholds.default`, then the built-in
-//! tolerance of load-sensitive metrics (time, context switches, pauses,
-//! latency), then `thresholds.<metric>`, then the workload's
+//! memgate's defaults, then `thresholds.default`, then the metric's own
+//! built-in tolerance (time, context switches, pauses, latency, mapped
+//! memory), then `thresholds.<metric>`, then the workload's
 //! `thresholds.default` and `thresholds.<metric>`; each key on its own.
 
 use std::collections::BTreeMap;
@@ -160,6 +160,9 @@ pub struct RawGate {
     pub correction: Option<Correction>,
     /// Fail on machine-dependent metrics even when the environments differ.
     pub strict_env: Option<bool>,
+    /// What a regression of a load-sensitive metric does against a stored
+    /// baseline.
+    pub load_sensitive: Option<LoadSensitive>,
     /// Workloads deleted on purpose: in the baseline, not measured now,
     /// and not a failure.
     #[serde(default)]
@@ -168,6 +171,20 @@ pub struct RawGate {
     /// `"*:latency.*"`).
     #[serde(default)]
     pub optional: Vec<String>,
+}
+
+/// What a regression of a load-sensitive metric (time, pauses, latency,
+/// anything measured under a concurrent collector) does when the baseline
+/// was stored, not measured beside the current side on this machine.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "lowercase")]
+pub enum LoadSensitive {
+    /// Reported as a warning: a busier runner looks the same.
+    #[default]
+    Warn,
+    /// Fails like any regression.
+    Fail,
 }
 
 /// A resolved threshold for one (workload, metric).
@@ -231,6 +248,8 @@ pub struct GatePolicy {
     pub correction: Correction,
     /// See [`RawGate::strict_env`].
     pub strict_env: bool,
+    /// See [`RawGate::load_sensitive`].
+    pub load_sensitive: LoadSensitive,
     /// `thresholds:`: `default` and per-metric entries.
     pub thresholds: BTreeMap<String, ThresholdSpec>,
     /// Per-workload `thresholds:`.
@@ -320,9 +339,9 @@ impl GatePolicy {
         if let Some(spec) = self.thresholds.get("default") {
             layers.push(("thresholds.default".into(), spec));
         }
-        // A load-sensitive metric keeps its built-in tolerance over the
-        // generic default; an entry naming the metric overrides both.
-        let builtin = def.and_then(|m| m.load_tolerance).map(|tol| ThresholdSpec {
+        // A metric with a built-in tolerance keeps it over the generic
+        // default; an entry naming the metric overrides both.
+        let builtin = def.and_then(|m| m.tolerance).map(|tol| ThresholdSpec {
             max_increase: Some(Percent(tol)),
             min_change: None,
             alpha: None,

@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize, Serializer};
 use crate::fingerprint::Environment;
 use crate::lang::Lang;
 use crate::metrics::{Better, MetricDef, Stability, Unit};
+use crate::phase::Phase;
 
 /// The schema tag written into, and required of, every results file.
 pub const RESULTS_SCHEMA: &str = "memgate/results/v1";
@@ -136,6 +137,10 @@ pub struct Run {
     pub index: u32,
     /// Warm-up runs are recorded but never sampled.
     pub warmup: bool,
+    /// The phase the run measured (a Go workload's footprint or
+    /// behaviour); absent for a workload measured one way.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phase: Option<Phase>,
     /// How the run ended.
     pub status: RunStatus,
     /// Wall-clock seconds from spawn to reaping.
@@ -268,18 +273,35 @@ pub struct Series {
     pub stability: Stability,
     /// The collector that produced the samples, e.g. `wait4`.
     pub source: String,
+    /// The phase whose runs gave the samples; absent for a workload
+    /// measured one way. Series of different phases are never compared.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phase: Option<Phase>,
     /// One value per successful measured run that reported the metric, in run order.
     pub samples: Vec<Value>,
 }
 
 impl Series {
-    /// An empty series for a known metric.
+    /// An empty series for a known metric of a program measured one way,
+    /// without a concurrent collector.
     pub fn new(def: &MetricDef, source: &str) -> Series {
+        Series::measured(def, source, None, false)
+    }
+
+    /// An empty series for a known metric measured in `phase`, with
+    /// (`concurrent_gc`) or without a concurrent collector pacing the heap.
+    pub fn measured(
+        def: &MetricDef,
+        source: &str,
+        phase: Option<Phase>,
+        concurrent_gc: bool,
+    ) -> Series {
         Series {
             unit: def.unit,
             better: def.better,
-            stability: def.stability,
+            stability: def.stability_under(concurrent_gc),
             source: source.to_owned(),
+            phase,
             samples: Vec::new(),
         }
     }

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::fingerprint::Environment;
 use crate::metrics::{Better, Stability, Unit};
-use crate::policy::{Correction, Threshold};
+use crate::policy::{Correction, LoadSensitive, Threshold};
 use crate::results::{Results, Timeline};
 use crate::stats::{HodgesLehmann, Summary};
 
@@ -33,8 +33,9 @@ pub enum Status {
     Missing,
     /// A regression someone declared intended (`--accept`). Reported, does not fail.
     Accepted,
-    /// A regression of a machine-dependent metric measured in another
-    /// environment than its baseline. Reported, does not fail.
+    /// A regression that something other than the code can explain: an
+    /// environment difference that can change the metric, or the load on
+    /// the runner against a stored baseline. Reported, does not fail.
     Warning,
     /// Too few samples to reach significance, and no change far beyond the
     /// tolerances. Reported with the runs needed, does not fail.
@@ -196,6 +197,11 @@ pub struct Side {
     pub created_at: String,
     /// The environments they were measured in.
     pub environments: Vec<Environment>,
+    /// Workloads of this side measured beside the other side's, on one
+    /// machine, interleaved (relative mode): their load-sensitive metrics
+    /// gate.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub interleaved: Vec<String>,
 }
 
 impl Side {
@@ -205,6 +211,7 @@ impl Side {
             source: source.to_owned(),
             created_at: r.created_at.clone(),
             environments: r.environments.clone(),
+            interleaved: Vec::new(),
         }
     }
 }
@@ -248,6 +255,9 @@ pub struct Settings {
     pub tests: usize,
     /// Whether machine-dependent metrics fail across environments.
     pub strict_env: bool,
+    /// What a load-sensitive regression does against a stored baseline.
+    #[serde(default)]
+    pub load_sensitive: LoadSensitive,
 }
 
 /// Counts per status and the overall result.

@@ -516,14 +516,7 @@ pub fn samples(trace: &Trace) -> Vec<Sample> {
 /// Adds `gctrace=1` to a GODEBUG value, keeping the user's other settings
 /// and replacing any gctrace setting of theirs.
 pub fn with_gctrace(godebug: Option<&str>) -> String {
-    let mut parts: Vec<&str> = godebug
-        .unwrap_or("")
-        .split(',')
-        .map(str::trim)
-        .filter(|p| !p.is_empty() && !p.starts_with("gctrace="))
-        .collect();
-    parts.push("gctrace=1");
-    parts.join(",")
+    crate::phase::godebug_with(godebug, "gctrace", "1")
 }
 
 /// Cycles without a record tolerated before a trace is refused, however

@@ -185,7 +185,9 @@ pub struct UnitMapping {
 /// op.alloc.bytes, allocs/op -> op.alloc.objects, MB/s -> op.throughput;
 /// others become `bench.<unit>`, in bytes when the last hyphen-separated
 /// word is `B`, in seconds for `ns`/`sec`, counts otherwise. Allocation
-/// units are deterministic (compared exactly) unless `assume=nothing`.
+/// units are deterministic unless `assume=nothing`; times and throughput
+/// are load-sensitive (two series of the same code run back to back differ
+/// by tens of percent on a shared machine).
 /// (Long because it is a table: one arm per unit the Go tools print.)
 pub fn map_unit(unit: &str, meta: Option<&UnitMeta>) -> UnitMapping {
     let m =
@@ -202,14 +204,14 @@ pub fn map_unit(unit: &str, meta: Option<&UnitMeta>) -> UnitMapping {
             Unit::Seconds,
             1e-9,
             Better::Lower,
-            Stability::MachineDependent,
+            Stability::LoadSensitive,
         ),
         "sec/op" => m(
             "op.time",
             Unit::Seconds,
             1.0,
             Better::Lower,
-            Stability::MachineDependent,
+            Stability::LoadSensitive,
         ),
         "B/op" => m(
             "op.alloc.bytes",
@@ -230,7 +232,7 @@ pub fn map_unit(unit: &str, meta: Option<&UnitMeta>) -> UnitMapping {
             Unit::BytesPerSecond,
             1e6,
             Better::Higher,
-            Stability::MachineDependent,
+            Stability::LoadSensitive,
         ),
         other => {
             let word = other
@@ -246,12 +248,18 @@ pub fn map_unit(unit: &str, meta: Option<&UnitMeta>) -> UnitMapping {
                 "sec" => (Unit::Seconds, 1.0),
                 _ => (Unit::Count, 1.0),
             };
+            // Times move with the runner's load.
+            let stability = if u == Unit::Seconds {
+                Stability::LoadSensitive
+            } else {
+                Stability::MachineDependent
+            };
             m(
                 &format!("bench.{other}"),
                 u,
                 factor,
                 Better::Lower,
-                Stability::MachineDependent,
+                stability,
             )
         }
     };
@@ -260,10 +268,10 @@ pub fn map_unit(unit: &str, meta: Option<&UnitMeta>) -> UnitMapping {
             mapped.better = b;
         }
         if let Some(exact) = meta.exact {
-            mapped.stability = if exact {
-                Stability::Deterministic
-            } else {
-                Stability::MachineDependent
+            mapped.stability = match (exact, mapped.stability) {
+                (true, _) => Stability::Deterministic,
+                (false, Stability::LoadSensitive) => Stability::LoadSensitive,
+                (false, _) => Stability::MachineDependent,
             };
         }
     }

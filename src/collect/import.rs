@@ -182,6 +182,7 @@ fn from_gobench(files: &[PathBuf]) -> Result<Results, ImportError> {
                         better: m.better,
                         stability: m.stability,
                         source: "gobench".into(),
+                        phase: None,
                         samples: Vec::new(),
                     })
                     .samples
@@ -258,10 +259,12 @@ fn per_file(
             || workload(&wname, lang, 0, vec![path.display().to_string()]),
         );
         for s in samples {
+            // A gctrace was written under Go's concurrent collector.
+            let concurrent_gc = lang == Lang::Go;
             workloads[index]
                 .metrics
                 .entry(s.metric.name.to_owned())
-                .or_insert_with(|| Series::new(s.metric, s.source))
+                .or_insert_with(|| Series::measured(s.metric, s.source, None, concurrent_gc))
                 .samples
                 .push(s.value);
         }

@@ -3,13 +3,13 @@
 //! change of `max_increase` with the requested power ([`stats::runs_for`]):
 //! with d the smallest change that can count (beyond max_increase and
 //! beyond min_change relative to the median) and `a` = alpha / m under Holm
-//! for the m metrics calibrated. Constant and deterministic metrics are
-//! compared exactly and need no more than one run.
+//! for the m metrics calibrated. A constant metric needs one run; a
+//! near-deterministic one (its whole range within half the tolerance band)
+//! needs the near-deterministic rule's runs per side.
 
 use crate::cli::CalibrateArgs;
 use crate::config::Config;
 use crate::error::{Error, Outcome};
-use crate::metrics::Stability;
 use crate::policy::{Correction, GatePolicy};
 use crate::report::Render;
 use crate::report::calibration::{Calibration, CalibrationRow, CalibrationTable};
@@ -55,8 +55,11 @@ fn calibration(
                 Correction::Holm => t.alpha / m.max(1) as f64,
                 Correction::None => t.alpha,
             };
-            let runs_needed = if s.is_constant() || series.stability == Stability::Deterministic {
+            let band = t.min_change.max(t.max_increase * s.median.abs());
+            let runs_needed = if s.is_constant() {
                 1
+            } else if s.max - s.min <= band / 2.0 {
+                crate::gate::SEPARATED_MIN_RUNS
             } else {
                 // The smallest change that can count: beyond max_increase
                 // and beyond min_change, relative to the median.

@@ -54,7 +54,7 @@ pub fn check(args: CheckArgs) -> Result<Outcome, Error> {
         .clone()
         .unwrap_or_else(|| config.baseline.clone());
     let base_ref = args.base_ref.clone().or_else(|| config.base_ref.clone());
-    let (base, cur, base_label, cur_label) = match &base_ref {
+    let (base, cur, base_label, cur_label, interleaved) = match &base_ref {
         Some(r) => {
             let opts = RelativeOptions {
                 base_ref: r.clone(),
@@ -75,7 +75,7 @@ pub fn check(args: CheckArgs) -> Result<Outcome, Error> {
             )?;
             crate::atomic::write_json(&args.run.output, &m.head)?;
             eprintln!("memgate: wrote {}", args.run.output.display());
-            (m.base, m.head, m.base_label, m.head_label)
+            (m.base, m.head, m.base_label, m.head_label, m.interleaved)
         }
         None => {
             // Read the baseline first: a missing one should not cost a full run.
@@ -91,10 +91,13 @@ pub fn check(args: CheckArgs) -> Result<Outcome, Error> {
                 baseline_path.display().to_string(),
                 args.run.output.display().to_string(),
             );
-            (base, cur, labels.0, labels.1)
+            (base, cur, labels.0, labels.1, Vec::new())
         }
     };
-    let base_side = Side::of(&base_label, &base);
+    let base_side = Side {
+        interleaved,
+        ..Side::of(&base_label, &base)
+    };
     let cur_side = Side::of(&cur_label, &cur);
     let verdicts = judge(
         &config.policy,

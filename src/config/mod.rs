@@ -22,6 +22,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::lang::Lang;
+use crate::phase::Phase;
 use crate::policy::GatePolicy;
 use error::{closest, quoted_list};
 
@@ -30,6 +31,10 @@ pub const CONFIG_VERSION: u32 = 1;
 
 /// Built-in default: measured repetitions per workload.
 pub const DEFAULT_REPETITIONS: u32 = 5;
+/// Built-in default: measured runs of a Go workload's footprint phase. The
+/// collector is deterministic there: three runs a side let the gate see
+/// both sides' spread.
+pub const DEFAULT_FOOTPRINT_REPETITIONS: u32 = 3;
 /// Built-in default: unmeasured warm-up runs before the measured ones.
 pub const DEFAULT_WARMUP: u32 = 1;
 /// Built-in default: how long one run may take before its process group is ended.
@@ -101,8 +106,14 @@ pub struct Workload {
     pub tags: BTreeMap<String, String>,
     /// Extra collectors: as written, else `[gctrace]` for Go and none otherwise.
     pub collect: Vec<Collector>,
-    /// Measured runs.
+    /// The phases a Go workload is measured in, in order (`[footprint,
+    /// behaviour]` unless the config says otherwise); empty for a workload
+    /// measured in one way only (Rust, other).
+    pub phases: Vec<Phase>,
+    /// Measured runs (of the behaviour phase, for a Go workload).
     pub repetitions: u32,
+    /// Measured runs of the footprint phase.
+    pub footprint_repetitions: u32,
     /// Unmeasured runs before the measured ones.
     pub warmup: u32,
     /// Limit for one run.
@@ -305,7 +316,7 @@ mod tests {
         let cases: &[(&str, &str)] = &[
             (
                 "version: 1\nworkloads:\n  - name: a\n    lang: go\n    run: x\n    repetitons: 3\n",
-                "/p/memgate.yaml:6:5: workloads[0].repetitons: unknown field `repetitons`, expected one of `name`, `lang`, `build`, `run`, `dir`, `binary`, `env`, `tags`, `collect`, `thresholds`, `budgets`, `repetitions`, `warmup`, `timeout`, `build_timeout`, `kill_grace`, `sample_interval`; did you mean `repetitions`?",
+                "/p/memgate.yaml:6:5: workloads[0].repetitons: unknown field `repetitons`, expected one of `name`, `lang`, `build`, `run`, `dir`, `binary`, `env`, `tags`, `collect`, `thresholds`, `budgets`, `phases`, `repetitions`, `footprint_repetitions`, `warmup`, `timeout`, `build_timeout`, `kill_grace`, `sample_interval`; did you mean `repetitions`?",
             ),
             (
                 "version: 1\nworkloads:\n  - name: a\n    lang: java\n    run: x\n",

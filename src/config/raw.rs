@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use super::Collector;
 use super::error::{ConfigErrorKind, strip_location, strip_path, with_suggestion};
 use crate::lang::Lang;
+use crate::phase::Phase;
 use crate::policy::{Quantity, RawGate, ThresholdSpec};
 use crate::units::HumanDuration;
 
@@ -112,6 +113,7 @@ pub(super) struct RawConfig {
 #[serde(deny_unknown_fields)]
 pub(super) struct RawDefaults {
     pub(super) repetitions: Option<u32>,
+    pub(super) footprint_repetitions: Option<u32>,
     pub(super) warmup: Option<u32>,
     pub(super) timeout: Option<HumanDuration>,
     pub(super) build_timeout: Option<HumanDuration>,
@@ -139,7 +141,9 @@ pub(super) struct RawWorkload {
     pub(super) thresholds: BTreeMap<String, ThresholdSpec>,
     #[serde(default)]
     pub(super) budgets: BTreeMap<String, Quantity>,
+    pub(super) phases: Option<Vec<Phase>>,
     pub(super) repetitions: Option<u32>,
+    pub(super) footprint_repetitions: Option<u32>,
     pub(super) warmup: Option<u32>,
     pub(super) timeout: Option<HumanDuration>,
     pub(super) build_timeout: Option<HumanDuration>,

@@ -8,10 +8,11 @@ use std::time::Duration;
 
 use super::raw::{RawConfig, RawDefaults, RawWorkload};
 use super::{
-    Collector, DEFAULT_BUILD_TIMEOUT, DEFAULT_KILL_GRACE, DEFAULT_REPETITIONS,
-    DEFAULT_SAMPLE_INTERVAL, DEFAULT_TIMEOUT, DEFAULT_WARMUP, Workload,
+    Collector, DEFAULT_BUILD_TIMEOUT, DEFAULT_FOOTPRINT_REPETITIONS, DEFAULT_KILL_GRACE,
+    DEFAULT_REPETITIONS, DEFAULT_SAMPLE_INTERVAL, DEFAULT_TIMEOUT, DEFAULT_WARMUP, Workload,
 };
 use crate::lang::Lang;
+use crate::phase::Phase;
 use crate::policy::GatePolicy;
 use crate::units::HumanDuration;
 
@@ -31,6 +32,7 @@ pub(super) fn policy(raw: &RawConfig) -> GatePolicy {
         confidence: raw.gate.confidence,
         correction: raw.gate.correction.unwrap_or_default(),
         strict_env: raw.gate.strict_env.unwrap_or(false),
+        load_sensitive: raw.gate.load_sensitive.unwrap_or_default(),
         thresholds: raw.thresholds.clone(),
         workload_thresholds: raw
             .workloads
@@ -84,10 +86,21 @@ pub(super) fn workload(d: &RawDefaults, w: &RawWorkload, base: &Path) -> Workloa
             Lang::Go => vec![Collector::Gctrace],
             Lang::Rust | Lang::Other => Vec::new(),
         }),
+        phases: match w.lang {
+            Lang::Go => w
+                .phases
+                .clone()
+                .unwrap_or_else(|| vec![Phase::Footprint, Phase::Behaviour]),
+            Lang::Rust | Lang::Other => Vec::new(),
+        },
         repetitions: w
             .repetitions
             .or(d.repetitions)
             .unwrap_or(DEFAULT_REPETITIONS),
+        footprint_repetitions: w
+            .footprint_repetitions
+            .or(d.footprint_repetitions)
+            .unwrap_or(DEFAULT_FOOTPRINT_REPETITIONS),
         warmup: w.warmup.or(d.warmup).unwrap_or(DEFAULT_WARMUP),
         timeout: pick(w.timeout, d.timeout, DEFAULT_TIMEOUT),
         build_timeout: pick(w.build_timeout, d.build_timeout, DEFAULT_BUILD_TIMEOUT),

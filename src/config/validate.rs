@@ -5,9 +5,10 @@
 use std::collections::BTreeMap;
 
 use super::error::{ConfigErrorKind, closest};
-use super::raw::RawConfig;
+use super::raw::{RawConfig, RawWorkload};
 use super::resolve::policy;
 use super::{CONFIG_VERSION, MIN_SAMPLE_INTERVAL};
+use crate::lang::Lang;
 use crate::units::HumanDuration;
 
 /// Pass 2: checks across fields.
@@ -24,7 +25,10 @@ pub(super) fn validate(raw: &RawConfig) -> Result<(), ConfigErrorKind> {
     }
     check_settings(
         "defaults",
-        raw.defaults.repetitions,
+        [
+            ("repetitions", raw.defaults.repetitions),
+            ("footprint_repetitions", raw.defaults.footprint_repetitions),
+        ],
         raw.defaults.timeout,
         raw.defaults.sample_interval,
     )?;
@@ -44,7 +48,16 @@ pub(super) fn validate(raw: &RawConfig) -> Result<(), ConfigErrorKind> {
                 ),
             ));
         }
-        check_settings(&at, w.repetitions, w.timeout, w.sample_interval)?;
+        check_settings(
+            &at,
+            [
+                ("repetitions", w.repetitions),
+                ("footprint_repetitions", w.footprint_repetitions),
+            ],
+            w.timeout,
+            w.sample_interval,
+        )?;
+        check_phases(&at, w)?;
         for key in w.env.keys() {
             check_env_key(&format!("{at}.env.{key}"), key)?;
         }
@@ -114,9 +127,37 @@ fn check_env_key(field: &str, key: &str) -> Result<(), ConfigErrorKind> {
     Ok(())
 }
 
-fn check_settings(
+/// Phases are a Go workload's, listed once each.
+fn check_phases(at: &str, w: &RawWorkload) -> Result<(), ConfigErrorKind> {
+    let Some(phases) = &w.phases else {
+        return Ok(());
+    };
+    let invalid = |message: String| ConfigErrorKind::Invalid {
+        field: format!("{at}.phases"),
+        message,
+    };
+    if w.lang != Lang::Go {
+        return Err(invalid(
+            "phases apply to Go workloads (`lang: go`), whose collector can be made deterministic; remove the key".into(),
+        ));
+    }
+    if phases.is_empty() {
+        return Err(invalid(
+            "the list is empty; use [footprint], [behaviour] or both".into(),
+        ));
+    }
+    if phases.len() == 2 && phases[0] == phases[1] || phases.len() > 2 {
+        return Err(invalid(format!(
+            "{} phases listed; each of footprint and behaviour at most once",
+            phases.len()
+        )));
+    }
+    Ok(())
+}
+
+fn check_settings<const N: usize>(
     at: &str,
-    repetitions: Option<u32>,
+    counts: [(&str, Option<u32>); N],
     timeout: Option<HumanDuration>,
     sample_interval: Option<HumanDuration>,
 ) -> Result<(), ConfigErrorKind> {
@@ -124,8 +165,10 @@ fn check_settings(
         field: format!("{at}.{field}"),
         message,
     };
-    if repetitions == Some(0) {
-        return Err(invalid("repetitions", "must be at least 1".into()));
+    for (field, count) in counts {
+        if count == Some(0) {
+            return Err(invalid(field, "must be at least 1".into()));
+        }
     }
     if let Some(t) = timeout
         && t.0.is_zero()

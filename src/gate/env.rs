@@ -1,10 +1,14 @@
-//! Environment differences: the fingerprint fields (machine, kernel, THP,
-//! toolchain, allocator and GC settings) in which a workload's baseline and
-//! current runs differ. A difference turns regressions of machine-dependent
-//! metrics into warnings unless `gate.strict_env`.
+//! What can explain a change other than the code: the fingerprint fields
+//! (machine, kernel, THP, toolchain, allocator and GC settings) in which a
+//! workload's baseline and current runs differ, which metrics each can
+//! change, and the load on a runner when the baseline was stored. A
+//! regression such a cause can explain is a warning (unless
+//! `gate.strict_env` or `gate.load_sensitive: fail`); everything else fails.
 
 use crate::fingerprint::Environment;
 use crate::lang::Lang;
+use crate::metrics::{self, Stability};
+use crate::policy::{GatePolicy, LoadSensitive};
 use crate::results::{Results, WorkloadResults};
 use crate::verdicts::EnvDifference;
 
@@ -66,4 +70,162 @@ pub(super) fn env_differences(
         }
     }
     out
+}
+
+/// What may turn a regression of one metric into a warning: the
+/// environment differences that can explain a change of it, and whether it
+/// moves with the load against a baseline that was not measured beside it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(super) struct Softening {
+    /// The differences (`field: baseline -> current`) that can change this
+    /// metric; empty when none can or `gate.strict_env` is set.
+    pub(super) env: Vec<String>,
+    /// The metric is load-sensitive and its baseline was stored (not
+    /// measured beside the current side), and the config does not ask to
+    /// gate it anyway.
+    pub(super) load: bool,
+}
+
+impl Softening {
+    /// What can soften `metric` (of `stability`) of a workload whose sides
+    /// differ by `diffs`; `interleaved`: its base was measured beside the
+    /// current side, on this machine.
+    pub(super) fn of(
+        policy: &GatePolicy,
+        diffs: &[EnvDifference],
+        metric: &str,
+        stability: Stability,
+        interleaved: bool,
+    ) -> Softening {
+        let paced = metrics::lookup(metric).is_some_and(|m| m.paced);
+        let env = if policy.strict_env {
+            Vec::new()
+        } else {
+            diffs
+                .iter()
+                .filter(|d| can_change(d, stability, paced))
+                .map(|d| format!("{}: {} -> {}", d.field, d.baseline, d.current))
+                .collect()
+        };
+        Softening {
+            env,
+            load: stability == Stability::LoadSensitive
+                && !interleaved
+                && policy.load_sensitive == LoadSensitive::Warn,
+        }
+    }
+}
+
+/// Whether a difference of the environment can change a metric of
+/// `stability` (`paced`: it follows a concurrent collector's pacing):
+///
+/// - the OS, the architecture, the toolchain, the allocator and the build
+///   profile can change everything, allocation counts included (a compiler
+///   decides what escapes to the heap);
+/// - the Go runtime's GOGC, GOMEMLIMIT and GOMAXPROCS change when the
+///   collector runs: every paced and machine-dependent figure, not the
+///   allocations;
+/// - the kernel's version (major.minor), transparent huge pages and the
+///   number of cores change how memory becomes resident: RSS, faults,
+///   fragmentation; a kernel of the same major.minor (a patch level or a
+///   build string) does not;
+/// - the CPU model changes only what moves with time.
+///
+/// Load-sensitive metrics follow every difference.
+fn can_change(d: &EnvDifference, stability: Stability, paced: bool) -> bool {
+    if stability == Stability::LoadSensitive {
+        return true;
+    }
+    let machine = stability == Stability::MachineDependent;
+    match d.field.as_str() {
+        "os" | "arch" | "toolchain" | "tags.allocator" | "tags.profile" => true,
+        "tags.GOGC" | "tags.GOMEMLIMIT" | "tags.GOMAXPROCS" => paced || machine,
+        "kernel" => machine && kernel_series(&d.baseline) != kernel_series(&d.current),
+        "thp" | "cores" => machine,
+        _ => false,
+    }
+}
+
+/// The major.minor of a kernel release string (`6.1` of
+/// `6.1.0-18-amd64`); `None` when it does not start with one.
+fn kernel_series(release: &str) -> Option<(u32, u32)> {
+    let mut parts = release.split(|c: char| !c.is_ascii_digit());
+    let major = parts.next()?.parse().ok()?;
+    let minor = parts.next()?.parse().ok()?;
+    Some((major, minor))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn diff(field: &str, baseline: &str, current: &str) -> EnvDifference {
+        EnvDifference {
+            workload: "w".into(),
+            field: field.into(),
+            baseline: baseline.into(),
+            current: current.into(),
+        }
+    }
+
+    #[test]
+    fn each_difference_softens_what_it_can_change() {
+        use Stability::*;
+        let patch = diff("kernel", "6.1.0-18-amd64 #1 v595", "6.1.0-18-amd64 #1 v596");
+        let major = diff("kernel", "5.15.0-1", "6.1.0-18");
+        let cpu = diff("cpu_model", "Xeon 8370C", "EPYC 7763");
+        let gogc = diff("tags.GOGC", "100", "50");
+        let go = diff("toolchain", "go1.25.1", "go1.26.8");
+        // RSS (machine-dependent, paced)
+        assert!(!can_change(&patch, MachineDependent, true));
+        assert!(can_change(&major, MachineDependent, true));
+        assert!(!can_change(&cpu, MachineDependent, true));
+        assert!(can_change(&gogc, MachineDependent, true));
+        // footprint heap (deterministic, paced)
+        assert!(!can_change(&major, Deterministic, true));
+        assert!(!can_change(&cpu, Deterministic, true));
+        assert!(can_change(&gogc, Deterministic, true));
+        assert!(can_change(&go, Deterministic, true));
+        // allocation counts (deterministic, not paced)
+        assert!(!can_change(&gogc, Deterministic, false));
+        assert!(can_change(&go, Deterministic, false));
+        // time
+        assert!(can_change(&cpu, LoadSensitive, false));
+        assert!(can_change(&patch, LoadSensitive, false));
+        assert_eq!(kernel_series("6.12.48+deb13-amd64"), Some((6, 12)));
+        assert_eq!(kernel_series("unknown"), None);
+    }
+
+    #[test]
+    fn strict_env_and_interleaving_soften_nothing() {
+        let diffs = [diff("cores", "4", "2")];
+        let mut policy = GatePolicy::default();
+        let s = Softening::of(
+            &policy,
+            &diffs,
+            "process.wall",
+            Stability::LoadSensitive,
+            false,
+        );
+        assert!(s.load);
+        assert_eq!(s.env, ["cores: 4 -> 2"]);
+        let s = Softening::of(
+            &policy,
+            &diffs,
+            "process.wall",
+            Stability::LoadSensitive,
+            true,
+        );
+        assert!(!s.load);
+        policy.strict_env = true;
+        policy.load_sensitive = LoadSensitive::Fail;
+        let s = Softening::of(
+            &policy,
+            &diffs,
+            "process.wall",
+            Stability::LoadSensitive,
+            false,
+        );
+        assert_eq!(s, Softening::default());
+    }
 }

@@ -3,13 +3,17 @@
 //! 1. A side without samples: missing (fails), failed (its workload failed;
 //!    fails), removed (the config says so; passes) or new (passes).
 //! 2. Every sample of both sides the same value: unchanged, nothing to test.
-//! 3. **Separated**: every current run beyond every baseline run, either by
-//!    more than the tolerances with at least [`SEPARATED_MIN_RUNS`] runs a
-//!    side and a baseline whose range fits inside the tolerances (the rule
-//!    for near-deterministic metrics: allocation counts, footprints), or
-//!    with the median changed by more than [`FAR_MULTIPLE`] times the
-//!    tolerances at any number of runs (a change that large never passes
-//!    as "inconclusive").
+//! 3. **Separated**: every current run beyond every baseline run, and
+//!    either
+//!    - *near-deterministic*: at least [`SEPARATED_MIN_RUNS`] runs a side,
+//!      a baseline whose whole range fits in half the tolerance band, and a
+//!      gap between the sides beyond the tolerances (allocation counts, a
+//!      Go footprint: spread well under 1%, where a rank test cannot reach
+//!      significance with 3 + 3 runs); or
+//!    - *far*: the median changed by more than [`FAR_MULTIPLE`] times the
+//!      tolerances and the gap between the sides is wider than the
+//!      baseline's own range, at any number of runs (a change that large
+//!      never passes as "inconclusive").
 //! 4. Otherwise the two-sided Mann-Whitney U test, concluded once the run's
 //!    multiple-testing correction is known: significant and beyond the
 //!    tolerances is a change; too few runs to ever reach significance is
@@ -18,18 +22,20 @@
 //! Every rule only ever reads the samples through quantities that move one
 //! way when a current sample grows (its minimum, its median, the U
 //! statistic), so making a current run worse never turns a failure into a
-//! pass. Then budgets, and the downgrade of machine-dependent metrics
-//! across environments.
+//! pass. Then budgets, and the downgrade of a regression that an
+//! environment difference or a stored baseline's load can explain.
 
-use crate::metrics::{Better, Stability, Unit};
+use crate::metrics::{Better, Unit};
 use crate::policy::{Correction, Limit, Threshold};
 use crate::results::Series;
 use crate::stats::{self, Summary};
 use crate::units::{fmt_p, human};
 use crate::verdicts::{Change, Method, Status, TestOutcome, Verdict};
 
-/// Runs a side the separated rule needs, with a baseline tight enough:
-/// fewer, and one unlucky run decides.
+use super::env::Softening;
+
+/// Runs a side the near-deterministic rule needs: fewer, and the baseline's
+/// spread is unknown or one unlucky run decides.
 pub const SEPARATED_MIN_RUNS: usize = 3;
 
 /// How many times the tolerances a change of the median must exceed, with
@@ -113,6 +119,23 @@ pub(super) fn missing(subject: &Subject<'_>, s: &Series, side: OneSided) -> Verd
     v
 }
 
+/// The verdict on a metric measured in different phases on the two sides
+/// (a baseline recorded before the workload's phases changed): never
+/// compared, and a failure until a new baseline is recorded.
+pub(super) fn other_phase(subject: &Subject<'_>, b: &Series, c: &Series) -> Verdict {
+    let name = |s: &Series| match s.phase {
+        Some(p) => format!("the {p} phase"),
+        None => "a single phase".to_owned(),
+    };
+    let mut v = subject.verdict(c, Status::Missing, values(b), values(c));
+    v.reason = format!(
+        "not comparable: measured in {} in the baseline and in {} now; record a new baseline (memgate baseline save)",
+        name(b),
+        name(c)
+    );
+    v
+}
+
 pub(super) enum Judged {
     Done(Verdict),
     Test(Pending),
@@ -122,7 +145,7 @@ pub(super) enum Judged {
 pub(super) struct Pending {
     verdict: Verdict,
     pub(super) u: stats::MannWhitney,
-    env_differs: bool,
+    soften: Softening,
 }
 
 /// How much worse `cur` is than `base` for a metric where `better` wins:
@@ -166,15 +189,14 @@ fn describe_change(unit: Unit, base: f64, cur: f64, change: &Change) -> String {
 }
 
 /// Judges a metric on both sides: done at once (no samples, identical,
-/// separated), or a U test waiting for the run's correction.
-/// `env_differs`: the sides ran in environments whose difference may
-/// downgrade machine-dependent metrics.
+/// separated), or a U test waiting for the run's correction. `soften`:
+/// what may turn a regression into a warning.
 pub(super) fn judge(
     subject: &Subject<'_>,
     b: &Series,
     c: &Series,
     confidence: f64,
-    env_differs: bool,
+    soften: Softening,
 ) -> Judged {
     let unit = c.unit;
     let mut v = subject.verdict(c, Status::Inconclusive, values(b), values(c));
@@ -213,9 +235,7 @@ pub(super) fn judge(
         v.test = Some(TestOutcome::exact(Method::Separated));
         (v.status, v.reason) = separated;
         v.reason = format!("{what}; {}", v.reason);
-        if env_differs {
-            downgrade_machine_dependent(&mut v);
-        }
+        downgrade(&mut v, &soften);
         return Judged::Done(apply_budget(v));
     }
     let (xs, ys) = (&v.baseline_samples, &v.current_samples);
@@ -239,14 +259,16 @@ pub(super) fn judge(
     Judged::Test(Pending {
         verdict: v,
         u,
-        env_differs,
+        soften,
     })
 }
 
 /// The separated rule: `Some((status, why))` when every current run lies
-/// beyond every baseline run and either the baseline is tight, both sides
-/// have enough runs and the gap is beyond the tolerances, or the median
-/// moved far beyond them.
+/// beyond every baseline run and either the baseline is tight (its range
+/// within half the tolerance band), both sides have enough runs and the
+/// gap is beyond the tolerances, or the median moved far beyond them and
+/// the gap is wider than the baseline's range. Only the baseline's spread
+/// is read: a current run made worse can widen the gap, never close it.
 fn separated(v: &Verdict, bs: Summary, cs: Summary) -> Option<(Status, String)> {
     let t = &v.threshold;
     let unit = v.unit;
@@ -265,7 +287,8 @@ fn separated(v: &Verdict, bs: Summary, cs: Summary) -> Option<(Status, String)> 
     let word = if cs.min > bs.max { "above" } else { "below" };
     let (n1, n2) = (bs.n, cs.n);
     let band = t.min_change.max(t.max_increase * bs.median.abs());
-    let tight = bs.max - bs.min <= band;
+    let range = bs.max - bs.min;
+    let tight = range <= band / 2.0;
     let signed_gap = if status == Status::Regression {
         gap
     } else {
@@ -279,19 +302,19 @@ fn separated(v: &Verdict, bs: Summary, cs: Summary) -> Option<(Status, String)> 
         return Some((
             status,
             format!(
-                "every current run is {word} every baseline run by at least {} ({n1} vs {n2} runs, baseline range {} within the tolerances {})",
+                "every current run is {word} every baseline run by at least {} ({n1} vs {n2} runs, baseline range {} within half the tolerances {})",
                 human(unit, gap),
-                human(unit, bs.max - bs.min),
+                human(unit, range),
                 t.describe(unit)
             ),
         ));
     }
     let median_worse = worse_by(v.better, bs.median, cs.median);
-    if beyond(median_worse, bs.median, t, FAR_MULTIPLE).is_some() {
+    if beyond(median_worse, bs.median, t, FAR_MULTIPLE).is_some() && gap > range {
         return Some((
             status,
             format!(
-                "more than {FAR_MULTIPLE} times the tolerances {}, and every current run is {word} every baseline run ({n1} vs {n2} runs: too few for the test, too far to pass)",
+                "more than {FAR_MULTIPLE} times the tolerances {}, and every current run is {word} every baseline run by more than the baseline's range ({n1} vs {n2} runs: too few for the test, too far to pass)",
                 t.describe(unit)
             ),
         ));
@@ -328,7 +351,7 @@ impl Pending {
         let Pending {
             mut verdict,
             u,
-            env_differs,
+            soften,
         } = self;
         let t = verdict.threshold;
         let detect = t.alpha / divisor;
@@ -380,9 +403,7 @@ impl Pending {
                 )
             }
         };
-        if env_differs {
-            downgrade_machine_dependent(&mut verdict);
-        }
+        downgrade(&mut verdict, &soften);
         apply_budget(verdict)
     }
 }
@@ -410,14 +431,25 @@ fn significant_change(v: &Verdict, what: &str, p_text: &str) -> (Status, String)
     }
 }
 
-/// A regression of a machine-dependent metric measured in another
-/// environment than its baseline becomes a warning.
-fn downgrade_machine_dependent(v: &mut Verdict) {
-    if v.status == Status::Regression && v.stability == Stability::MachineDependent {
+/// A regression that something other than the code can explain becomes a
+/// warning, and says what: a load-sensitive metric against a stored
+/// baseline, or an environment difference that can change this metric.
+fn downgrade(v: &mut Verdict, soften: &Softening) {
+    if v.status != Status::Regression {
+        return;
+    }
+    if soften.load {
         v.status = Status::Warning;
         v.reason = format!(
-            "{}; a warning, not a failure: the baseline was measured in another environment (see the differences) and this metric depends on the machine; set gate.strict_env to fail anyway",
+            "{}; a warning, not a failure: this metric moves with the load on the runner, and against a stored baseline a busier runner looks the same (it gates in relative mode, --base-ref, or with gate.load_sensitive: fail)",
             v.reason
+        );
+    } else if !soften.env.is_empty() {
+        v.status = Status::Warning;
+        v.reason = format!(
+            "{}; a warning, not a failure: the baseline ran in another environment ({}), which can change this metric; set gate.strict_env to fail anyway",
+            v.reason,
+            soften.env.join(", ")
         );
     }
 }

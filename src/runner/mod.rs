@@ -1,6 +1,7 @@
-//! The runner: builds each selected workload once, runs it `warmup +
-//! repetitions` times through the launcher, hands each successful measured
-//! run to the collectors, and assembles one [`Results`] value.
+//! The runner: builds each selected workload once, runs it through the
+//! launcher (warm-ups, then the measured runs of each phase: a Go workload's
+//! footprint and behaviour, see [`crate::phase`]), hands each successful
+//! measured run to the collectors, and assembles one [`Results`] value.
 //!
 //! Failed builds and runs are recorded in the results with their reason and
 //! stderr tail, never dropped and never sampled. Writing the file and
@@ -28,6 +29,8 @@ use crate::collect::{
 };
 use crate::config::{Collector, Config, ConfigError, Workload};
 use crate::fingerprint::Environment;
+use crate::lang::Lang;
+use crate::phase::Phase;
 use crate::results::{Failure, Results, Run, RunStatus, Series, Shard, Timeline, WorkloadResults};
 use spawn::{LaunchRequest, Launched};
 
@@ -39,7 +42,7 @@ pub const STDERR_TAIL_LINES: usize = 20;
 pub struct Selection {
     /// Workload names; empty selects every workload.
     pub workloads: Vec<String>,
-    /// Measured repetitions, overriding every workload's.
+    /// Measured repetitions, overriding every workload's (in each phase).
     pub repetitions: Option<u32>,
     /// Warm-up runs, overriding every workload's.
     pub warmup: Option<u32>,
@@ -86,6 +89,7 @@ impl TryFrom<(&Config, &Selection)> for RunPlan {
             .filter(|(i, _)| selection.shard.is_none_or(|s| s.contains(*i)))
             .map(|(_, w)| Workload {
                 repetitions: selection.repetitions.unwrap_or(w.repetitions),
+                footprint_repetitions: selection.repetitions.unwrap_or(w.footprint_repetitions),
                 warmup: selection.warmup.unwrap_or(w.warmup),
                 ..w.clone()
             })
@@ -229,7 +233,7 @@ fn collectors(w: &Workload) -> Vec<Box<dyn Collect>> {
     list
 }
 
-/// Runs a workload: build, then `warmup + repetitions` runs.
+/// Runs a workload: build, then its [`schedule`].
 fn run_workload(
     launcher: &Path,
     w: &Workload,
@@ -261,10 +265,58 @@ struct Lane<'a> {
     active: bool,
 }
 
-/// The run loop: `warmup + repetitions` rounds; in each round every active
-/// lane runs once, in order, or in reverse order when `reversed()` says so
-/// (it is asked once per round). Lanes share the first lane's repetitions
-/// and collectors: they are one workload measured in different trees.
+/// One run of the schedule: its index among the workload's runs, whether
+/// it is a warm-up, and its phase.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Step {
+    index: u32,
+    warmup: bool,
+    phase: Option<Phase>,
+}
+
+/// A workload's runs in order: the warm-ups (in the first phase), then
+/// each phase's measured runs, the footprint phase's first.
+fn schedule(w: &Workload) -> Vec<Step> {
+    let phases: Vec<(Option<Phase>, u32)> = if w.phases.is_empty() {
+        vec![(None, w.repetitions)]
+    } else {
+        w.phases
+            .iter()
+            .map(|&p| {
+                let reps = match p {
+                    Phase::Footprint => w.footprint_repetitions,
+                    Phase::Behaviour => w.repetitions,
+                };
+                (Some(p), reps)
+            })
+            .collect()
+    };
+    let mut steps = Vec::new();
+    let first = phases.first().and_then(|(p, _)| *p);
+    for _ in 0..w.warmup {
+        steps.push((true, first));
+    }
+    for (phase, reps) in phases {
+        for _ in 0..reps {
+            steps.push((false, phase));
+        }
+    }
+    steps
+        .into_iter()
+        .zip(0..)
+        .map(|((warmup, phase), index)| Step {
+            index,
+            warmup,
+            phase,
+        })
+        .collect()
+}
+
+/// The run loop: one round per step of the first lane's [`schedule`]; in
+/// each round every active lane runs once, in order, or in reverse order
+/// when `reversed()` says so (it is asked once per round). Lanes share the
+/// first lane's schedule and collectors: they are one workload measured in
+/// different trees.
 fn run_rounds(
     launcher: &Path,
     lanes: &mut [Lane<'_>],
@@ -276,17 +328,23 @@ fn run_rounds(
     };
     let w = first.workload;
     let collectors = collectors(w);
-    for index in 0..w.warmup + w.repetitions {
+    let steps = schedule(w);
+    for &step in &steps {
         let reverse = reversed();
         for k in 0..lanes.len() {
             let lane = &mut lanes[if reverse { lanes.len() - 1 - k } else { k }];
             if lane.active {
+                let at = Position {
+                    step,
+                    of: steps.len(),
+                    phases: &w.phases,
+                };
                 run_once(
                     launcher,
                     lane.workload,
                     &collectors,
                     &mut lane.results,
-                    index,
+                    at,
                     &lane.scratch,
                     log,
                 )?;
@@ -294,6 +352,16 @@ fn run_rounds(
         }
     }
     Ok(())
+}
+
+/// Where a run stands in its workload's schedule.
+#[derive(Debug, Clone, Copy)]
+struct Position<'a> {
+    step: Step,
+    /// Runs in the schedule.
+    of: usize,
+    /// The phases the workload runs, which decide what each keeps.
+    phases: &'a [Phase],
 }
 
 /// Builds a workload (and hashes its binary): the results to which its
@@ -368,20 +436,27 @@ fn prepare(
     Ok(out)
 }
 
-/// Runs a workload once (a warm-up when `index < warmup`) and adds the run
-/// and its samples to `out`.
+/// Runs a workload once, as `at` says (a warm-up, or a measured run of a
+/// phase), and adds the run and the samples its phase keeps to `out`.
 fn run_once(
     launcher: &Path,
     w: &Workload,
     collectors: &[Box<dyn Collect>],
     out: &mut WorkloadResults,
-    index: u32,
+    at: Position<'_>,
     scratch: &Path,
     log: &mut dyn Write,
 ) -> Result<(), RunError> {
-    let warmup = index < w.warmup;
+    let Step {
+        index,
+        warmup,
+        phase,
+    } = at.step;
     let files = RunFiles::in_dir(scratch, index);
     let mut env = w.env.clone();
+    if let Some(p) = phase {
+        p.apply(&mut env);
+    }
     let mut argv = w.run.clone();
     for c in collectors {
         c.setup(&mut RunSetup {
@@ -418,10 +493,16 @@ fn run_once(
             }
         }
     }
+    // Only the footprint phase runs a Go program with its collector
+    // stop-the-world.
+    let concurrent_gc = w.lang == Lang::Go && phase != Some(Phase::Footprint);
     for s in std::mem::take(&mut collected.samples) {
+        if phase.is_some_and(|p| !p.keeps(s.metric, at.phases)) {
+            continue;
+        }
         out.metrics
             .entry(s.metric.name.to_owned())
-            .or_insert_with(|| Series::new(s.metric, s.source))
+            .or_insert_with(|| Series::measured(s.metric, s.source, phase, concurrent_gc))
             .samples
             .push(s.value);
     }
@@ -429,6 +510,7 @@ fn run_once(
     let run = Run {
         index,
         warmup,
+        phase,
         status,
         wall_seconds: report.wall_ns as f64 / 1e9,
         rss_floor_bytes: report.rss_floor_bytes,
@@ -442,7 +524,7 @@ fn run_once(
         warnings: collected.warnings,
         notes: collected.notes,
     };
-    log_run(w, &run, &launched, log);
+    log_run(w, &run, at.of, &launched, log);
     out.runs.push(run);
     Ok(())
 }
@@ -450,18 +532,23 @@ fn run_once(
 /// The progress line of one run, then its stderr tail when it failed or
 /// what it wrote to stderr when it did not, and the collectors' warnings
 /// and notes.
-fn log_run(w: &Workload, run: &Run, launched: &Launched, log: &mut dyn Write) {
+fn log_run(w: &Workload, run: &Run, of: usize, launched: &Launched, log: &mut dyn Write) {
     let report = &launched.report;
     let peak = report
         .rusage
         .map(|_| crate::units::Bytes(crate::collect::rusage::peak_rss(report)));
+    let phase = run
+        .phase
+        .filter(|_| !run.warmup)
+        .map(|p| format!("{p} "))
+        .unwrap_or_default();
     let _ = writeln!(
         log,
-        "memgate: {} {} {}/{}: {} in {:.3}s{}",
+        "memgate: {} {phase}{} {}/{}: {} in {:.3}s{}",
         w.name,
         if run.warmup { "warm-up" } else { "run" },
         run.index + 1,
-        w.warmup + w.repetitions,
+        of,
         run.status,
         run.wall_seconds,
         peak.map(|p| format!(", peak RSS {p}")).unwrap_or_default()

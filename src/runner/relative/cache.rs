@@ -52,6 +52,7 @@ fn cache_key(commit: &str, w: &Workload, repo: &Path, env: &Environment) -> Stri
         "commit": commit,
         "name": w.name, "lang": w.lang, "build": w.build, "run": w.run, "dir": rel_dir,
         "env": w.env, "collect": w.collect, "repetitions": w.repetitions, "warmup": w.warmup,
+        "phases": w.phases, "footprint_repetitions": w.footprint_repetitions,
         "sample_interval_us": w.sample_interval.as_micros() as u64,
         "machine": [&env.os, &env.arch, &env.kernel, &env.cpu_model, &env.cores.map(|c| c.to_string()), &env.rustc, &env.go,
                     &env.thp.as_ref().map(|t| format!("{}/{}", t.enabled, t.defrag))],

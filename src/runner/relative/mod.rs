@@ -93,6 +93,10 @@ pub struct Measured {
     pub base_label: String,
     /// How the head side is described in reports.
     pub head_label: String,
+    /// Workloads whose base was measured now, beside the head (not read
+    /// from the cache or the stored baseline): their load-sensitive
+    /// metrics gate.
+    pub interleaved: Vec<String>,
 }
 
 /// xorshift64*: the seeded shuffle of run pairs.
@@ -189,6 +193,7 @@ pub fn measure(
     };
     let (mut base_workloads, mut head_workloads) = (Vec::new(), Vec::new());
     let mut cached_any = false;
+    let mut interleaved = Vec::new();
     for (n, w) in plan.workloads.iter().enumerate() {
         let entry = Entry::new(&cache_dir, &base_commit, w, &repo.root, &head_env);
         let source = base_source(w, base_names.as_deref(), opts.cache.then_some(&entry), log);
@@ -199,8 +204,11 @@ pub fn measure(
         let base = base.map(|(mut b, measured)| {
             if b.build_failure.is_some() {
                 fall_back(&mut b, fallback, log);
-            } else if measured && opts.cache && !b.has_failures() {
-                entry.write(&b);
+            } else if measured {
+                interleaved.push(b.name.clone());
+                if opts.cache && !b.has_failures() {
+                    entry.write(&b);
+                }
             }
             b
         });
@@ -221,6 +229,7 @@ pub fn measure(
         head: Results::new(vec![head_env], head_workloads),
         base_label,
         head_label,
+        interleaved,
     })
 }
 
