@@ -95,6 +95,9 @@ pub enum Method {
     /// baseline run (a tight baseline and a gap beyond the tolerances, or
     /// a change far beyond them).
     Separated,
+    /// A near-deterministic metric: a tight baseline and every current run
+    /// within the tolerances of its median.
+    Within,
     /// Two-sided Mann-Whitney U test, then the tolerances.
     MannWhitneyU,
 }

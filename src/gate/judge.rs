@@ -14,6 +14,9 @@
 //!      tolerances and the gap between the sides is wider than the
 //!      baseline's own range, at any number of runs (a change that large
 //!      never passes as "inconclusive").
+//!
+//!    With enough runs and a tight baseline, every current run within the
+//!    tolerances of the baseline's median is **unchanged** (no test needed).
 //! 4. Otherwise the two-sided Mann-Whitney U test, concluded once the run's
 //!    multiple-testing correction is known: significant and beyond the
 //!    tolerances is a change; too few runs to ever reach significance is
@@ -238,6 +241,12 @@ pub(super) fn judge(
         downgrade(&mut v, &soften);
         return Judged::Done(apply_budget(v));
     }
+    if let Some(why) = within(&v, bs, cs) {
+        v.test = Some(TestOutcome::exact(Method::Within));
+        v.status = Status::Unchanged;
+        v.reason = format!("{what}; {why}");
+        return Judged::Done(apply_budget(v));
+    }
     let (xs, ys) = (&v.baseline_samples, &v.current_samples);
     let u = match stats::mann_whitney(xs, ys) {
         Ok(u) => u,
@@ -320,6 +329,27 @@ fn separated(v: &Verdict, bs: Summary, cs: Summary) -> Option<(Status, String)> 
         ));
     }
     None
+}
+
+/// The near-deterministic rule's pass: with enough runs a side and a tight
+/// baseline, every current run within the tolerances of the baseline's
+/// median is no change, with no test needed. A current run made worse can
+/// only leave this rule, never enter it.
+fn within(v: &Verdict, bs: Summary, cs: Summary) -> Option<String> {
+    let t = &v.threshold;
+    let band = t.min_change.max(t.max_increase * bs.median.abs());
+    let range = bs.max - bs.min;
+    let enough = bs.n >= SEPARATED_MIN_RUNS && cs.n >= SEPARATED_MIN_RUNS;
+    let inside = |x: f64| beyond(worse_by(v.better, bs.median, x), bs.median, t, 1.0).is_none();
+    (enough && range <= band / 2.0 && inside(cs.min) && inside(cs.max)).then(|| {
+        format!(
+            "every current run is within the tolerances {} of the baseline's median ({} vs {} runs, baseline range {})",
+            t.describe(v.unit),
+            bs.n,
+            cs.n,
+            human(v.unit, range)
+        )
+    })
 }
 
 impl TestOutcome {

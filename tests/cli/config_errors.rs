@@ -15,7 +15,7 @@ fn bad_configs_exit_2_with_located_messages() {
         ),
         (
             "unknown_key",
-            "unknown_key.yaml:3:3: defaults.warmpu: unknown field `warmpu`, expected one of `repetitions`, `warmup`, `timeout`, `build_timeout`, `kill_grace`, `sample_interval`, `env`; did you mean `warmup`?",
+            "unknown_key.yaml:3:3: defaults.warmpu: unknown field `warmpu`, expected one of `repetitions`, `footprint_repetitions`, `warmup`, `timeout`, `build_timeout`, `kill_grace`, `sample_interval`, `env`; did you mean `warmup`?",
         ),
         (
             "bad_unit",

@@ -40,15 +40,12 @@ fn repo(head_mib: u32) -> Dir {
         dir.create("rs/src/main.rs", &format!("fn main() {{\n    let v = vec![1u8; {mib} << 20];\n    std::hint::black_box(&v);\n}}\n"));
     };
     write(20);
-    // The suite runs beside this test, and the cached base was measured
-    // under another load than the head: time-like metrics get tolerances
-    // for a loaded runner (see tests/cli/gate.rs).
+    // The suite runs beside this test: a base measured now runs interleaved
+    // with the head, under the same load, and its load-sensitive metrics
+    // gate; a cached base warns on them (it ran under another load).
     dir.create(
         "memgate.yaml",
-        &format!(
-            "version: 1\ndefaults: {{repetitions: 6, warmup: 1, sample_interval: 0}}\nthresholds:\n{}workloads:\n  - {{name: go, lang: go, dir: go, build: go build -o app ., run: ./app}}\n  - {{name: rust, lang: rust, dir: rs, build: cargo build --release --quiet, run: ./target/release/rel}}\n",
-            crate::gate::LOADED_RUNNER_THRESHOLDS
-        ),
+        "version: 1\ndefaults: {repetitions: 6, warmup: 1, sample_interval: 0}\nworkloads:\n  - {name: go, lang: go, dir: go, build: go build -o app ., run: ./app}\n  - {name: rust, lang: rust, dir: rs, build: cargo build --release --quiet, run: ./target/release/rel}\n",
     );
     dir.create(".gitignore", "go/app\nrs/target\nrs/Cargo.lock\n.memgate\n");
     git(&dir, &["add", "-A"]);
