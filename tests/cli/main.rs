@@ -23,6 +23,8 @@ mod help;
 mod import;
 /// `--shard` and `memgate merge`.
 mod merge;
+/// A Go workload's footprint and behaviour phases, on recorded runs.
+mod phases;
 /// Properties of the gate on random samples (proptest).
 mod properties;
 /// Relative mode: base and head interleaved in a throwaway repository.
