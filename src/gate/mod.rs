@@ -1,8 +1,10 @@
 //! The gate: turns a baseline, the current results and the policy into
 //! verdicts, one per (workload, metric), without crying wolf.
 //!
-//! - Both sides constant, or a deterministic metric: the exact rule. Any
-//!   change beyond the tolerance is real; no test is needed or meaningful.
+//! - Identical samples on both sides: unchanged. Sides that do not overlap,
+//!   with a tight baseline or far beyond the tolerances, and a tight
+//!   baseline with every current run within them: decided from the spread
+//!   itself (the near-deterministic rule, see `judge`).
 //! - Otherwise the two-sided Mann-Whitney U test, Holm-corrected across
 //!   every test of the run; a regression needs significance AND a change of
 //!   the median beyond both `max_increase` and `min_change`.
