@@ -3,7 +3,8 @@
 # the changes they exist to catch (scale 1.10 and 1.50), at 3 runs and at 1
 # run a side, the current side measured beside a CPU-bound neighbour
 # started and ended by its PID; the baseline is measured without it.
-# Prints one line per comparison and the heap.alloc.bytes regressions.
+# Go runs in both phases (footprint: one P, stop-the-world GC). Prints one
+# line per comparison and its regressions.
 # usage: benches/verdict_rules.sh   (from anywhere)
 set -u
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -19,7 +20,7 @@ cat > memgate.yaml <<YAML
 version: 1
 defaults: {repetitions: $1, warmup: 1, sample_interval: 0}
 workloads:
-  - {name: go-churn, lang: go, run: [$GO, -scale, '$2'], collect: [gctrace, probe], env: {GOGC: 100, GOMAXPROCS: 1, GODEBUG: gcstoptheworld=1}}
+  - {name: go-churn, lang: go, run: [$GO, -scale, '$2'], collect: [gctrace, probe], env: {GOGC: 100}}
   - {name: rust-churn, lang: rust, run: [$RS, -scale, '$2'], collect: [probe]}
 YAML
 }
