@@ -218,6 +218,18 @@ impl Threshold {
         format!("{}%", percent.trim_end_matches('0').trim_end_matches('.'))
     }
 
+    /// The tolerance band around a median: the larger of `min_change` and
+    /// `max_increase` of it.
+    pub fn band(&self, median: f64) -> f64 {
+        self.min_change.max(self.max_increase * median.abs())
+    }
+
+    /// Whether a spread (max - min) around `median` is tight enough for the
+    /// near-deterministic rule: within half the tolerance band.
+    pub fn is_tight(&self, range: f64, median: f64) -> bool {
+        range <= self.band(median) / 2.0
+    }
+
     /// Both tolerances for people, e.g. `5% and 512.0 KiB`.
     pub fn describe(&self, unit: Unit) -> String {
         format!(

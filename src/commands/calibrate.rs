@@ -55,10 +55,9 @@ fn calibration(
                 Correction::Holm => t.alpha / m.max(1) as f64,
                 Correction::None => t.alpha,
             };
-            let band = t.min_change.max(t.max_increase * s.median.abs());
             let runs_needed = if s.is_constant() {
                 1
-            } else if s.max - s.min <= band / 2.0 {
+            } else if t.is_tight(s.max - s.min, s.median) {
                 crate::gate::SEPARATED_MIN_RUNS
             } else {
                 // The smallest change that can count: beyond max_increase

@@ -295,9 +295,8 @@ fn separated(v: &Verdict, bs: Summary, cs: Summary) -> Option<(Status, String)> 
     };
     let word = if cs.min > bs.max { "above" } else { "below" };
     let (n1, n2) = (bs.n, cs.n);
-    let band = t.min_change.max(t.max_increase * bs.median.abs());
     let range = bs.max - bs.min;
-    let tight = range <= band / 2.0;
+    let tight = t.is_tight(range, bs.median);
     let signed_gap = if status == Status::Regression {
         gap
     } else {
@@ -337,11 +336,10 @@ fn separated(v: &Verdict, bs: Summary, cs: Summary) -> Option<(Status, String)> 
 /// only leave this rule, never enter it.
 fn within(v: &Verdict, bs: Summary, cs: Summary) -> Option<String> {
     let t = &v.threshold;
-    let band = t.min_change.max(t.max_increase * bs.median.abs());
     let range = bs.max - bs.min;
     let enough = bs.n >= SEPARATED_MIN_RUNS && cs.n >= SEPARATED_MIN_RUNS;
     let inside = |x: f64| beyond(worse_by(v.better, bs.median, x), bs.median, t, 1.0).is_none();
-    (enough && range <= band / 2.0 && inside(cs.min) && inside(cs.max)).then(|| {
+    (enough && t.is_tight(range, bs.median) && inside(cs.min) && inside(cs.max)).then(|| {
         format!(
             "every current run is within the tolerances {} of the baseline's median ({} vs {} runs, baseline range {})",
             t.describe(v.unit),
