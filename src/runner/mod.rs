@@ -337,7 +337,6 @@ fn run_rounds(
                 let at = Position {
                     step,
                     of: steps.len(),
-                    phases: &w.phases,
                 };
                 run_once(
                     launcher,
@@ -356,12 +355,10 @@ fn run_rounds(
 
 /// Where a run stands in its workload's schedule.
 #[derive(Debug, Clone, Copy)]
-struct Position<'a> {
+struct Position {
     step: Step,
     /// Runs in the schedule.
     of: usize,
-    /// The phases the workload runs, which decide what each keeps.
-    phases: &'a [Phase],
 }
 
 /// Builds a workload (and hashes its binary): the results to which its
@@ -443,7 +440,7 @@ fn run_once(
     w: &Workload,
     collectors: &[Box<dyn Collect>],
     out: &mut WorkloadResults,
-    at: Position<'_>,
+    at: Position,
     scratch: &Path,
     log: &mut dyn Write,
 ) -> Result<(), RunError> {
@@ -497,7 +494,7 @@ fn run_once(
     // stop-the-world.
     let concurrent_gc = w.lang == Lang::Go && phase != Some(Phase::Footprint);
     for s in std::mem::take(&mut collected.samples) {
-        if phase.is_some_and(|p| !p.keeps(s.metric, at.phases)) {
+        if phase.is_some_and(|p| !p.keeps(s.metric, &w.phases)) {
             continue;
         }
         out.metrics
