@@ -347,10 +347,32 @@ fn run_rounds(
                     &lane.scratch,
                     log,
                 )?;
+                stop_if_first_run_failed(lane, steps.len(), log);
             }
         }
     }
     Ok(())
+}
+
+/// Fail fast: a workload whose first run failed (it could not be
+/// started, crashed, timed out or its collectors found nothing) runs no
+/// more. The same command would fail the same way every time, and the
+/// gate fails on a failed run anyway; the reason is in the first run's
+/// record and stderr tail.
+fn stop_if_first_run_failed(lane: &mut Lane<'_>, of: usize, log: &mut dyn Write) {
+    let [first] = lane.results.runs.as_slice() else {
+        return;
+    };
+    if first.status.is_failure() {
+        lane.active = false;
+        let _ = writeln!(
+            log,
+            "memgate: error: {}: the first run {}; skipping the other {} runs",
+            lane.results.name,
+            first.status,
+            of - 1
+        );
+    }
 }
 
 /// Where a run stands in its workload's schedule.

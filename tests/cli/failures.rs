@@ -14,7 +14,8 @@ fn one(dir: &Dir, workload_yaml: &str) {
 }
 
 /// A run that exits non-zero: exit 3 after writing results; the failed
-/// runs are recorded with their stderr and never sampled.
+/// run is recorded with its stderr and never sampled, and a workload whose
+/// first run fails runs no more (fail fast).
 #[test]
 fn nonzero_exit_is_recorded_and_exits_3() {
     let dir = Dir::new();
@@ -26,15 +27,17 @@ fn nonzero_exit_is_recorded_and_exits_3() {
         .args(["run", "-o", "r.json"])
         .assert()
         .code(3)
-        .stderr(contains("exited with status 7").and(contains("boom on stderr")));
+        .stderr(
+            contains("exited with status 7")
+                .and(contains("boom on stderr"))
+                .and(contains(
+                    "error: bad: the first run exited with status 7; skipping the other 1 runs",
+                )),
+        );
     let r = dir.results("r.json");
     let w = &r.workloads[0];
-    assert_eq!(w.runs.len(), 2);
-    assert!(
-        w.runs
-            .iter()
-            .all(|r| r.status == RunStatus::Exited { code: 7 })
-    );
+    assert_eq!(w.runs.len(), 1);
+    assert_eq!(w.runs[0].status, RunStatus::Exited { code: 7 });
     assert!(
         w.runs[0]
             .stderr_tail
@@ -142,16 +145,26 @@ fn sigterm_ignoring_workload_is_killed_after_grace() {
     }
 }
 
-/// A command that does not exist fails the run with the program's name.
+/// A command that does not exist fails the run with the program's name,
+/// once: with a warm-up and 9 repetitions, one run is attempted, not ten.
 #[test]
-fn missing_program_fails_the_run() {
+fn missing_program_fails_the_run_once() {
     let dir = Dir::new();
-    one(&dir, "{name: ghost, lang: other, run: ./no-such-program}");
-    dir.memgate()
-        .args(["run", "-o", "r.json"])
-        .assert()
-        .code(3)
-        .stderr(contains("could not be started: `./no-such-program`"));
+    one(
+        &dir,
+        "{name: ghost, lang: other, run: ./no-such-program, warmup: 1, repetitions: 9}",
+    );
+    let out = dir.memgate().args(["run", "-o", "r.json"]).assert().code(3);
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+    assert_eq!(
+        stderr.matches("could not be started: `./no-such-program`").count(),
+        2,
+        "the run's line and the fail-fast line, nothing more:\n{stderr}"
+    );
+    assert!(stderr.contains("skipping the other 9 runs"), "{stderr}");
+    let r = dir.results("r.json");
+    assert_eq!(r.workloads[0].runs.len(), 1);
+    assert!(r.workloads[0].runs[0].warmup);
 }
 
 /// A failing build: exit 3, its stderr tail shown, recorded in the results.
