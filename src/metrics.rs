@@ -214,6 +214,25 @@ pub const LATENCY_P99: MetricDef = load_sensitive("latency.p99", Unit::Seconds, 
 /// Longest recorded latency.
 pub const LATENCY_MAX: MetricDef = load_sensitive("latency.max", Unit::Seconds, 0.000_5, 1.0);
 
+/// Time per benchmark iteration (`go test -bench`'s ns/op), in seconds. It
+/// moves with the load, so a stored baseline only warns on it; there is no
+/// built-in tolerance, as benchstat has none.
+pub const OP_TIME: MetricDef = MetricDef {
+    stability: Stability::LoadSensitive,
+    ..machine("op.time", Unit::Seconds, 0.0)
+};
+/// Bytes allocated per benchmark iteration (B/op): fixed by the code.
+pub const OP_ALLOC_BYTES: MetricDef = deterministic("op.alloc.bytes", Unit::Bytes, 0.0);
+/// Allocations per benchmark iteration (allocs/op).
+pub const OP_ALLOC_OBJECTS: MetricDef = deterministic("op.alloc.objects", Unit::Count, 0.0);
+/// Throughput of a benchmark that calls `b.SetBytes` (MB/s), in bytes/s.
+pub const OP_THROUGHPUT: MetricDef = MetricDef {
+    name: "op.throughput",
+    unit: Unit::BytesPerSecond,
+    better: Better::Higher,
+    ..OP_TIME
+};
+
 /// Reallocations (Rust counting probe); each is also one block of heap.alloc.objects.
 pub const HEAP_REALLOCS: MetricDef = deterministic("heap.reallocs", Unit::Count, 0.0);
 /// jemalloc `stats.allocated`: bytes allocated by the application.
@@ -254,12 +273,56 @@ pub const ALL: &[MetricDef] = &[
     LATENCY_P50,
     LATENCY_P99,
     LATENCY_MAX,
+    OP_TIME,
+    OP_ALLOC_BYTES,
+    OP_ALLOC_OBJECTS,
+    OP_THROUGHPUT,
     HEAP_REALLOCS,
     JEMALLOC_ALLOCATED,
     JEMALLOC_ACTIVE,
     JEMALLOC_RESIDENT,
     JEMALLOC_METADATA,
 ];
+
+/// Most metrics [`custom`] defines in one process.
+pub const MAX_CUSTOM: usize = 256;
+
+/// The definition of a metric memgate does not know (a Go benchmark's own
+/// unit, `b.ReportMetric`), made once per name and kept for the process;
+/// `None` once [`MAX_CUSTOM`] are defined, so input cannot grow it without
+/// bound. A name memgate knows returns the known definition.
+pub fn custom(
+    name: &str,
+    unit: Unit,
+    better: Better,
+    stability: Stability,
+) -> Option<&'static MetricDef> {
+    use std::sync::Mutex;
+    static CUSTOM: Mutex<Vec<&'static MetricDef>> = Mutex::new(Vec::new());
+    if let Some(known) = lookup(name) {
+        return Some(known);
+    }
+    let mut defined = CUSTOM
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some(d) = defined.iter().find(|d| d.name == name) {
+        return Some(d);
+    }
+    if defined.len() >= MAX_CUSTOM {
+        return None;
+    }
+    let def: &'static MetricDef = Box::leak(Box::new(MetricDef {
+        name: Box::leak(name.to_owned().into_boxed_str()),
+        unit,
+        better,
+        stability,
+        noise_floor: 0.0,
+        tolerance: None,
+        paced: false,
+    }));
+    defined.push(def);
+    Some(def)
+}
 
 /// The definition of a known metric.
 pub fn lookup(name: &str) -> Option<&'static MetricDef> {

@@ -302,6 +302,21 @@ pub enum PolicyProblem {
     NotProbability(f64),
 }
 
+/// The name of the config workload a result comes from: a `gobench`
+/// workload's benchmarks are `<workload>/<benchmark>` (config names hold
+/// no `/`).
+pub fn configured_name(workload: &str) -> &str {
+    workload.split('/').next().unwrap_or(workload)
+}
+
+/// A workload's own entry in a table keyed by workload name: its own, or
+/// its config workload's (a benchmark of a `gobench` workload).
+fn own_entry<'a, T>(table: &'a BTreeMap<String, T>, workload: &str) -> Option<&'a T> {
+    table
+        .get(workload)
+        .or_else(|| table.get(configured_name(workload)))
+}
+
 impl GatePolicy {
     /// An amount in the wrong unit at `field` (for `metric`, when the field
     /// does not name it).
@@ -321,7 +336,9 @@ impl GatePolicy {
     /// Whether a metric of the baseline may be absent now: its workload was
     /// removed on purpose, or an `optional` glob matches it.
     pub fn may_be_absent(&self, workload: &str, metric: &str) -> bool {
-        self.removed.iter().any(|w| w == workload)
+        self.removed
+            .iter()
+            .any(|w| w == workload || w == configured_name(workload))
             || self.optional.iter().any(|p| {
                 p.split_once(':').is_some_and(|(w, m)| {
                     let glob = |g: &str, s: &str| glob::Pattern::new(g).is_ok_and(|g| g.matches(s));
@@ -364,7 +381,7 @@ impl GatePolicy {
         if let Some(spec) = self.thresholds.get(metric) {
             layers.push((format!("thresholds.{metric}"), spec));
         }
-        if let Some(own) = self.workload_thresholds.get(workload) {
+        if let Some(own) = own_entry(&self.workload_thresholds, workload) {
             for key in ["default", metric] {
                 if let Some(spec) = own.get(key) {
                     layers.push((format!("workloads[{workload}].thresholds.{key}"), spec));
@@ -398,7 +415,7 @@ impl GatePolicy {
 
     /// The hard ceiling for `metric` of `workload`, in the metric's unit.
     fn budget(&self, workload: &str, metric: &str, unit: Unit) -> Result<Option<f64>, PolicyError> {
-        let Some(q) = self.budgets.get(workload).and_then(|b| b.get(metric)) else {
+        let Some(q) = own_entry(&self.budgets, workload).and_then(|b| b.get(metric)) else {
             return Ok(None);
         };
         q.in_unit(unit)

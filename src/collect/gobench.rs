@@ -10,7 +10,9 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use crate::metrics::{Better, Stability, Unit};
+use super::{Collect, CollectError, Collected, RunArtifacts, Sample};
+use crate::metrics::{self, Better, MetricDef, Stability, Unit};
+use crate::results::Value;
 
 /// A result line or unit line that does not follow the format.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -181,6 +183,19 @@ pub struct UnitMapping {
     pub stability: Stability,
 }
 
+/// The units the testing package prints itself, with their metric and the
+/// factor to its unit.
+fn standard_unit(unit: &str) -> Option<(&'static MetricDef, f64)> {
+    Some(match unit {
+        "ns/op" => (&metrics::OP_TIME, 1e-9),
+        "sec/op" => (&metrics::OP_TIME, 1.0),
+        "B/op" => (&metrics::OP_ALLOC_BYTES, 1.0),
+        "allocs/op" => (&metrics::OP_ALLOC_OBJECTS, 1.0),
+        "MB/s" => (&metrics::OP_THROUGHPUT, 1e6),
+        _ => return None,
+    })
+}
+
 /// Maps a benchmark unit to a metric. ns/op -> op.time (seconds), B/op ->
 /// op.alloc.bytes, allocs/op -> op.alloc.objects, MB/s -> op.throughput;
 /// others become `bench.<unit>`, in bytes when the last hyphen-separated
@@ -188,79 +203,41 @@ pub struct UnitMapping {
 /// units are deterministic unless `assume=nothing`; times and throughput
 /// are load-sensitive (two series of the same code run back to back differ
 /// by tens of percent on a shared machine).
-/// (Long because it is a table: one arm per unit the Go tools print.)
 pub fn map_unit(unit: &str, meta: Option<&UnitMeta>) -> UnitMapping {
-    let m =
-        |metric: &str, unit: Unit, factor: f64, better: Better, stability: Stability| UnitMapping {
-            metric: metric.to_owned(),
-            unit,
+    let mut mapped = match standard_unit(unit) {
+        Some((def, factor)) => UnitMapping {
+            metric: def.name.to_owned(),
+            unit: def.unit,
             factor,
-            better,
-            stability,
-        };
-    let mut mapped = match unit {
-        "ns/op" => m(
-            "op.time",
-            Unit::Seconds,
-            1e-9,
-            Better::Lower,
-            Stability::LoadSensitive,
-        ),
-        "sec/op" => m(
-            "op.time",
-            Unit::Seconds,
-            1.0,
-            Better::Lower,
-            Stability::LoadSensitive,
-        ),
-        "B/op" => m(
-            "op.alloc.bytes",
-            Unit::Bytes,
-            1.0,
-            Better::Lower,
-            Stability::Deterministic,
-        ),
-        "allocs/op" => m(
-            "op.alloc.objects",
-            Unit::Count,
-            1.0,
-            Better::Lower,
-            Stability::Deterministic,
-        ),
-        "MB/s" => m(
-            "op.throughput",
-            Unit::BytesPerSecond,
-            1e6,
-            Better::Higher,
-            Stability::LoadSensitive,
-        ),
-        other => {
-            let word = other
+            better: def.better,
+            stability: def.stability,
+        },
+        None => {
+            let word = unit
                 .split('/')
                 .next()
-                .unwrap_or(other)
+                .unwrap_or(unit)
                 .rsplit('-')
                 .next()
-                .unwrap_or(other);
+                .unwrap_or(unit);
             let (u, factor) = match word {
                 "B" | "bytes" => (Unit::Bytes, 1.0),
                 "ns" => (Unit::Seconds, 1e-9),
                 "sec" => (Unit::Seconds, 1.0),
                 _ => (Unit::Count, 1.0),
             };
-            // Times move with the runner's load.
-            let stability = if u == Unit::Seconds {
-                Stability::LoadSensitive
-            } else {
-                Stability::MachineDependent
-            };
-            m(
-                &format!("bench.{other}"),
-                u,
+            UnitMapping {
+                metric: format!("bench.{unit}"),
+                unit: u,
                 factor,
-                Better::Lower,
-                stability,
-            )
+                better: Better::Lower,
+                // Times move with the runner's load.
+                stability: if u == Unit::Seconds {
+                    Stability::LoadSensitive
+                } else {
+                    Stability::MachineDependent
+                },
+            }
         }
     };
     if let Some(meta) = meta {
@@ -276,6 +253,58 @@ pub fn map_unit(unit: &str, meta: Option<&UnitMeta>) -> UnitMapping {
         }
     }
     mapped
+}
+
+/// The collector of a `gobench` workload's runs: each runs one benchmark,
+/// so its stdout holds one result line, whose every `value unit` pair
+/// becomes a sample, named as [`map_unit`] names it.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct GoBenchLine;
+
+impl Collect for GoBenchLine {
+    fn name(&self) -> &'static str {
+        "gobench"
+    }
+
+    fn collect(&self, run: &RunArtifacts<'_>) -> Result<Collected, CollectError> {
+        let fail = |message: String| CollectError {
+            collector: "gobench",
+            message,
+        };
+        let text = std::fs::read(run.stdout)
+            .map_err(|e| fail(format!("cannot read stdout {}: {e}", run.stdout.display())))?;
+        let file = parse(Path::new("stdout"), &String::from_utf8_lossy(&text))
+            .map_err(|e| fail(e.to_string()))?;
+        let [line] = file.lines.as_slice() else {
+            return Err(fail(format!(
+                "expected the result line of one benchmark on stdout, found {}: the benchmark may have been renamed, removed or skipped",
+                file.lines.len()
+            )));
+        };
+        let mut out = Collected::default();
+        for (value, unit) in &line.values {
+            let m = map_unit(unit, file.units.get(unit));
+            let Some(def) = metrics::custom(&m.metric, m.unit, m.better, m.stability) else {
+                out.notes.push(format!(
+                    "benchmark unit `{unit}` skipped: more than {} metrics of their own",
+                    metrics::MAX_CUSTOM
+                ));
+                continue;
+            };
+            let v = value * m.factor;
+            out.samples.push(Sample {
+                metric: def,
+                source: "gobench",
+                value: match def.unit {
+                    Unit::Bytes | Unit::Count if v.fract() == 0.0 && v >= 0.0 => {
+                        Value::Int(v as u64)
+                    }
+                    _ => Value::Float(v),
+                },
+            });
+        }
+        Ok(out)
+    }
 }
 
 #[cfg(test)]

@@ -62,6 +62,52 @@ pub enum Collector {
     Dhat,
     /// Run the command under `valgrind --tool=dhat`: any binary, unchanged.
     ValgrindDhat,
+    /// The `go test -bench` result line on stdout (ns/op, B/op, allocs/op,
+    /// MB/s); the default, with gctrace, of a `gobench` workload.
+    Gobench,
+}
+
+/// A workload that runs the repository's own Go benchmarks: memgate builds
+/// each package's test binary and runs every matching benchmark as a
+/// workload of its own, named `<workload>/<benchmark>`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GoBench {
+    /// Package patterns, as `go list` takes them (`./...`).
+    pub packages: Vec<String>,
+    /// The `-bench` regexp that selects benchmarks (`.`).
+    pub bench: String,
+    /// `-benchtime`: `Nx` runs every benchmark N times; a duration lets
+    /// `go test` find the count once, and memgate then pins it, so every
+    /// run does the same work.
+    pub benchtime: String,
+}
+
+/// `gobench.benchtime`'s two forms.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BenchTime {
+    /// `Nx`: a fixed iteration count.
+    Count(u64),
+    /// A duration: found once by `go test`, then pinned.
+    Duration,
+}
+
+impl BenchTime {
+    /// Parses `1000x` or a Go duration (`1s`, `500ms`, `1.5s`).
+    pub fn parse(text: &str) -> Option<BenchTime> {
+        if let Some(n) = text.strip_suffix('x') {
+            return n.parse().ok().filter(|&n| n > 0).map(BenchTime::Count);
+        }
+        let digits = text.trim_end_matches(|c: char| c.is_ascii_alphabetic());
+        let unit = &text[digits.len()..];
+        let number_ok = digits.parse::<f64>().is_ok_and(|d| d > 0.0);
+        (number_ok && ["ns", "us", "ms", "s", "m", "h"].contains(&unit))
+            .then_some(BenchTime::Duration)
+    }
+
+    /// Whether `text` is a valid `benchtime`.
+    pub fn is_valid(text: &str) -> bool {
+        BenchTime::parse(text).is_some()
+    }
 }
 
 /// A loaded, validated and resolved config.
@@ -94,8 +140,11 @@ pub struct Workload {
     pub lang: Lang,
     /// Run once before the repetitions, in `dir`.
     pub build: Option<Vec<String>>,
-    /// Run `warmup + repetitions` times, in `dir`.
+    /// Run `warmup + repetitions` times, in `dir`; empty for a `gobench`
+    /// workload until the runner expands it into its benchmarks.
     pub run: Vec<String>,
+    /// Go benchmarks to run instead of `run`.
+    pub gobench: Option<GoBench>,
     /// Working directory of build and run: absolute.
     pub dir: PathBuf,
     /// The built binary whose sha256 goes into the results: absolute.
@@ -316,7 +365,7 @@ mod tests {
         let cases: &[(&str, &str)] = &[
             (
                 "version: 1\nworkloads:\n  - name: a\n    lang: go\n    run: x\n    repetitons: 3\n",
-                "/p/memgate.yaml:6:5: workloads[0].repetitons: unknown field `repetitons`, expected one of `name`, `lang`, `build`, `run`, `dir`, `binary`, `env`, `tags`, `collect`, `thresholds`, `budgets`, `phases`, `repetitions`, `footprint_repetitions`, `warmup`, `timeout`, `build_timeout`, `kill_grace`, `sample_interval`; did you mean `repetitions`?",
+                "/p/memgate.yaml:6:5: workloads[0].repetitons: unknown field `repetitons`, expected one of `name`, `lang`, `build`, `run`, `gobench`, `dir`, `binary`, `env`, `tags`, `collect`, `thresholds`, `budgets`, `phases`, `repetitions`, `footprint_repetitions`, `warmup`, `timeout`, `build_timeout`, `kill_grace`, `sample_interval`; did you mean `repetitions`?",
             ),
             (
                 "version: 1\nworkloads:\n  - name: a\n    lang: java\n    run: x\n",
@@ -365,6 +414,26 @@ mod tests {
             (
                 "version: 1\ngate: {correction: bonferroni}\nworkloads:\n  - {name: a, lang: go, run: x}\n",
                 "/p/memgate.yaml:2:20: gate.correction: unknown variant `bonferroni`, expected `holm` or `none`",
+            ),
+            (
+                "version: 1\nworkloads:\n  - {name: a, lang: go, run: x, gobench: {}}\n",
+                "/p/memgate.yaml: workloads[0].gobench: a workload has `run` or `gobench`, not both: `gobench` runs `go test` benchmarks itself",
+            ),
+            (
+                "version: 1\nworkloads:\n  - {name: a, lang: go}\n",
+                "/p/memgate.yaml: workloads[0].run: missing: give the command to run, or `gobench:` to run Go benchmarks",
+            ),
+            (
+                "version: 1\nworkloads:\n  - {name: a, lang: rust, gobench: {}}\n",
+                "/p/memgate.yaml: workloads[0].gobench: Go benchmarks need `lang: go`",
+            ),
+            (
+                "version: 1\nworkloads:\n  - {name: a, lang: go, gobench: {benchtime: 10}}\n",
+                "/p/memgate.yaml: workloads[0].gobench.benchtime: expected an iteration count like `1000x` or a duration like `1s`, `500ms`",
+            ),
+            (
+                "version: 1\nworkloads:\n  - {name: a/b, lang: go, run: x}\n",
+                "/p/memgate.yaml: workloads[0].name: the name contains `/`, which separates a `gobench` workload's name from its benchmarks' (`cache/Get`)",
             ),
             (
                 "version: 1\nworkloads: [\n",

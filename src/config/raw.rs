@@ -129,7 +129,8 @@ pub(super) struct RawWorkload {
     pub(super) name: String,
     pub(super) lang: Lang,
     pub(super) build: Option<CommandLine>,
-    pub(super) run: CommandLine,
+    pub(super) run: Option<CommandLine>,
+    pub(super) gobench: Option<RawGoBench>,
     pub(super) dir: Option<PathBuf>,
     pub(super) binary: Option<PathBuf>,
     #[serde(default)]
@@ -149,6 +150,15 @@ pub(super) struct RawWorkload {
     pub(super) build_timeout: Option<HumanDuration>,
     pub(super) kill_grace: Option<HumanDuration>,
     pub(super) sample_interval: Option<HumanDuration>,
+}
+
+/// `gobench:`: run the repository's own `go test` benchmarks as workloads.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawGoBench {
+    pub(super) packages: Option<CommandLine>,
+    pub(super) bench: Option<String>,
+    pub(super) benchtime: Option<String>,
 }
 
 /// Parses config text; an error carries the line, column and field.

@@ -9,7 +9,8 @@ use std::time::Duration;
 use super::raw::{RawConfig, RawDefaults, RawWorkload};
 use super::{
     Collector, DEFAULT_BUILD_TIMEOUT, DEFAULT_FOOTPRINT_REPETITIONS, DEFAULT_KILL_GRACE,
-    DEFAULT_REPETITIONS, DEFAULT_SAMPLE_INTERVAL, DEFAULT_TIMEOUT, DEFAULT_WARMUP, Workload,
+    DEFAULT_REPETITIONS, DEFAULT_SAMPLE_INTERVAL, DEFAULT_TIMEOUT, DEFAULT_WARMUP, GoBench,
+    Workload,
 };
 use crate::lang::Lang;
 use crate::phase::Phase;
@@ -73,7 +74,16 @@ pub(super) fn workload(d: &RawDefaults, w: &RawWorkload, base: &Path) -> Workloa
         name: w.name.clone(),
         lang: w.lang,
         build: w.build.as_ref().map(|c| c.0.clone()),
-        run: w.run.0.clone(),
+        run: w.run.as_ref().map(|c| c.0.clone()).unwrap_or_default(),
+        gobench: w.gobench.as_ref().map(|g| GoBench {
+            packages: g
+                .packages
+                .as_ref()
+                .map(|p| p.0.clone())
+                .unwrap_or_else(|| vec!["./...".into()]),
+            bench: g.bench.clone().unwrap_or_else(|| ".".into()),
+            benchtime: g.benchtime.clone().unwrap_or_else(|| "1s".into()),
+        }),
         dir,
         binary,
         env,
@@ -83,6 +93,7 @@ pub(super) fn workload(d: &RawDefaults, w: &RawWorkload, base: &Path) -> Workloa
             .map(|(k, v)| (k.clone(), v.0.clone()))
             .collect(),
         collect: w.collect.clone().unwrap_or_else(|| match w.lang {
+            Lang::Go if w.gobench.is_some() => vec![Collector::Gctrace, Collector::Gobench],
             Lang::Go => vec![Collector::Gctrace],
             Lang::Rust | Lang::Other => Vec::new(),
         }),

@@ -58,6 +58,7 @@ pub(super) fn validate(raw: &RawConfig) -> Result<(), ConfigErrorKind> {
             w.sample_interval,
         )?;
         check_phases(&at, w)?;
+        check_command(&at, w)?;
         for key in w.env.keys() {
             check_env_key(&format!("{at}.env.{key}"), key)?;
         }
@@ -106,6 +107,8 @@ fn check_name(field: &str, name: &str) -> Result<(), ConfigErrorKind> {
         "the name contains a control character"
     } else if name.contains(':') {
         "the name contains `:`, which separates workload from metric in `--accept WORKLOAD:METRIC`"
+    } else if name.contains('/') {
+        "the name contains `/`, which separates a `gobench` workload's name from its benchmarks' (`cache/Get`)"
     } else {
         return Ok(());
     };
@@ -151,6 +154,64 @@ fn check_phases(at: &str, w: &RawWorkload) -> Result<(), ConfigErrorKind> {
             "{} phases listed; each of footprint and behaviour at most once",
             phases.len()
         )));
+    }
+    Ok(())
+}
+
+/// A workload runs a command (`run`) or Go benchmarks (`gobench`), not both;
+/// a `gobench` workload is Go and builds its own test binaries.
+fn check_command(at: &str, w: &RawWorkload) -> Result<(), ConfigErrorKind> {
+    let invalid = |field: &str, message: &str| {
+        Err(ConfigErrorKind::Invalid {
+            field: format!("{at}.{field}"),
+            message: message.into(),
+        })
+    };
+    let Some(g) = &w.gobench else {
+        return match w.run {
+            Some(_) => Ok(()),
+            None => invalid(
+                "run",
+                "missing: give the command to run, or `gobench:` to run Go benchmarks",
+            ),
+        };
+    };
+    if w.run.is_some() {
+        return invalid(
+            "gobench",
+            "a workload has `run` or `gobench`, not both: `gobench` runs `go test` benchmarks itself",
+        );
+    }
+    if w.lang != Lang::Go {
+        return invalid("gobench", "Go benchmarks need `lang: go`");
+    }
+    for key in ["build", "binary"] {
+        let set = match key {
+            "build" => w.build.is_some(),
+            _ => w.binary.is_some(),
+        };
+        if set {
+            return invalid(
+                key,
+                "a `gobench` workload builds its own test binaries (`go test -c`); remove the key",
+            );
+        }
+    }
+    if let Some(re) = &g.bench
+        && re.trim().is_empty()
+    {
+        return invalid(
+            "gobench.bench",
+            "the regexp is empty; `.` selects every benchmark",
+        );
+    }
+    if let Some(t) = &g.benchtime
+        && !crate::config::BenchTime::is_valid(t)
+    {
+        return invalid(
+            "gobench.benchtime",
+            "expected an iteration count like `1000x` or a duration like `1s`, `500ms`",
+        );
     }
     Ok(())
 }

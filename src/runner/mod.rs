@@ -7,6 +7,7 @@
 //! stderr tail, never dropped and never sampled. Writing the file and
 //! choosing the exit code are left to the caller.
 
+mod gobench;
 pub mod launch;
 pub mod procfs;
 pub mod reap;
@@ -24,6 +25,7 @@ use crate::collect::{
     Collect, Collected, RunArtifacts, RunFiles, RunSetup, collect_all,
     dhat::{Dhat, ValgrindDhat},
     gctrace::{self, Gctrace},
+    gobench::GoBenchLine,
     probe::Probe,
     rusage::Rusage,
 };
@@ -194,12 +196,16 @@ pub fn execute(plan: &RunPlan, log: &mut dyn Write) -> Result<Results, RunError>
     let environment = Environment::detect(&plan.repo_dir);
     let mut workloads = Vec::with_capacity(plan.workloads.len());
     for (n, w) in plan.workloads.iter().enumerate() {
-        let dir = scratch.path().join(n.to_string());
-        std::fs::create_dir(&dir).map_err(|source| RunError::Scratch {
-            path: dir.clone(),
-            source,
-        })?;
-        workloads.push(run_workload(&plan.launcher, w, &dir, log)?);
+        let dir = scratch_subdir(scratch.path(), &n.to_string())?;
+        match gobench::expand(&plan.launcher, w, &dir, log)? {
+            Ok(list) => {
+                for (k, w) in list.iter().enumerate() {
+                    let dir = scratch_subdir(scratch.path(), &format!("{n}-{k}"))?;
+                    workloads.push(run_workload(&plan.launcher, w, &dir, log)?);
+                }
+            }
+            Err(failed) => workloads.push(*failed),
+        }
     }
     let mut results = Results::new(vec![environment], workloads);
     results.shards = plan.shard.into_iter().collect();
@@ -217,6 +223,16 @@ fn scratch_dir() -> Result<tempfile::TempDir, RunError> {
         })
 }
 
+/// A new directory `name` in `scratch`.
+fn scratch_subdir(scratch: &Path, name: &str) -> Result<PathBuf, RunError> {
+    let dir = scratch.join(name);
+    std::fs::create_dir(&dir).map_err(|source| RunError::Scratch {
+        path: dir.clone(),
+        source,
+    })?;
+    Ok(dir)
+}
+
 /// The collectors of a workload: rusage first, then its `collect:` list.
 fn collectors(w: &Workload) -> Vec<Box<dyn Collect>> {
     let mut list: Vec<Box<dyn Collect>> = vec![Box::new(Rusage)];
@@ -228,6 +244,7 @@ fn collectors(w: &Workload) -> Vec<Box<dyn Collect>> {
             Collector::Probe => list.push(Box::new(Probe)),
             Collector::Dhat => list.push(Box::new(Dhat)),
             Collector::ValgrindDhat => list.push(Box::new(ValgrindDhat)),
+            Collector::Gobench => list.push(Box::new(GoBenchLine)),
         }
     }
     list
@@ -383,15 +400,9 @@ struct Position {
     of: usize,
 }
 
-/// Builds a workload (and hashes its binary): the results to which its
-/// runs are added, with `build_failure` set when the build failed.
-fn prepare(
-    launcher: &Path,
-    w: &Workload,
-    scratch: &Path,
-    log: &mut dyn Write,
-) -> Result<WorkloadResults, RunError> {
-    let mut out = WorkloadResults {
+/// A workload's results before its build and runs.
+fn empty_results(w: &Workload) -> WorkloadResults {
+    WorkloadResults {
         name: w.name.clone(),
         lang: w.lang,
         environment: 0,
@@ -401,7 +412,18 @@ fn prepare(
         build_failure: None,
         runs: Vec::new(),
         metrics: BTreeMap::new(),
-    };
+    }
+}
+
+/// Builds a workload (and hashes its binary): the results to which its
+/// runs are added, with `build_failure` set when the build failed.
+fn prepare(
+    launcher: &Path,
+    w: &Workload,
+    scratch: &Path,
+    log: &mut dyn Write,
+) -> Result<WorkloadResults, RunError> {
+    let mut out = empty_results(w);
     if let Some(build) = &w.build {
         let _ = writeln!(
             log,

@@ -157,7 +157,9 @@ fn missing_program_fails_the_run_once() {
     let out = dir.memgate().args(["run", "-o", "r.json"]).assert().code(3);
     let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
     assert_eq!(
-        stderr.matches("could not be started: `./no-such-program`").count(),
+        stderr
+            .matches("could not be started: `./no-such-program`")
+            .count(),
         2,
         "the run's line and the fail-fast line, nothing more:\n{stderr}"
     );

@@ -17,6 +17,8 @@ mod fuzz;
 mod gate;
 /// The Go workloads, gctrace and the probe, end to end.
 mod go;
+/// `gobench` workloads: a Go module's own benchmarks.
+mod gobench;
 /// Help texts.
 mod help;
 /// `memgate import` of Go benchmark output and gctrace.

@@ -166,3 +166,30 @@ pub fn go_workloads() -> PathBuf {
 pub fn median(xs: &[f64]) -> f64 {
     memgate::stats::median(xs)
 }
+
+/// A CPU-bound neighbour (`sh -c 'while :; do :; done'`), started on
+/// creation and ended by its PID on drop, panicking tests included.
+pub struct Neighbour {
+    child: std::process::Child,
+}
+
+impl Neighbour {
+    /// Starts one.
+    pub fn start() -> Neighbour {
+        let child = Command::new("sh")
+            .args(["-c", "while :; do :; done"])
+            .spawn()
+            .expect("sh");
+        Neighbour { child }
+    }
+}
+
+impl Drop for Neighbour {
+    fn drop(&mut self) {
+        // SAFETY: kill only sends a signal to our own unreaped child.
+        unsafe {
+            libc::kill(self.child.id() as i32, libc::SIGKILL);
+        }
+        let _ = self.child.wait();
+    }
+}

@@ -14,7 +14,7 @@ mod worktree;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use super::{Lane, RunError, RunPlan, prepare, run_rounds, scratch_dir};
+use super::{Lane, RunError, RunPlan, prepare, run_rounds, scratch_dir, scratch_subdir};
 use crate::config::{Config, Workload};
 use crate::fingerprint::Environment;
 use crate::results::{Results, WorkloadResults};
@@ -194,7 +194,17 @@ pub fn measure(
     let (mut base_workloads, mut head_workloads) = (Vec::new(), Vec::new());
     let mut cached_any = false;
     let mut interleaved = Vec::new();
+    let mut selected = Vec::new();
     for (n, w) in plan.workloads.iter().enumerate() {
+        // A `gobench` workload's benchmarks are listed in the head's tree;
+        // the base runs the same benchmarks, built from its own tree.
+        let listing = scratch_subdir(scratch.path(), &format!("{n}-list"))?;
+        match super::gobench::expand(&plan.launcher, w, &listing, log)? {
+            Ok(list) => selected.extend(list),
+            Err(failed) => head_workloads.push(*failed),
+        }
+    }
+    for (n, w) in selected.iter().enumerate() {
         let entry = Entry::new(&cache_dir, &base_commit, w, &repo.root, &head_env);
         let source = base_source(w, base_names.as_deref(), opts.cache.then_some(&entry), log);
         cached_any |= matches!(source, BaseSource::Cached(_));
@@ -241,7 +251,10 @@ fn base_source(
     cache: Option<&Entry>,
     log: &mut dyn Write,
 ) -> BaseSource {
-    if base_names.is_some_and(|names| !names.contains(&w.name)) {
+    // A benchmark of a `gobench` workload is in the base's config when its
+    // workload is; the base's run then says whether the benchmark exists.
+    let configured = crate::policy::configured_name(&w.name);
+    if base_names.is_some_and(|names| !names.iter().any(|n| n == configured)) {
         let _ = writeln!(
             log,
             "memgate: {}: new in head, not in the base's config",

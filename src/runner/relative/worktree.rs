@@ -118,8 +118,20 @@ pub(super) fn rerooted(w: &Workload, repo: &Path, tree: &Path) -> Workload {
             .map(|rel| tree.join(rel))
             .unwrap_or_else(|_| p.to_owned())
     };
+    // Arguments that are paths in the head's tree (a `gobench` workload's
+    // test binary) name the same file in the base's.
+    let mv_arg = |a: &String| {
+        let p = Path::new(a);
+        if p.is_absolute() && p.starts_with(repo) {
+            mv(p).display().to_string()
+        } else {
+            a.clone()
+        }
+    };
     let mut b = w.clone();
     b.dir = mv(&w.dir);
     b.binary = w.binary.as_deref().map(mv);
+    b.run = w.run.iter().map(mv_arg).collect();
+    b.build = w.build.as_ref().map(|c| c.iter().map(mv_arg).collect());
     b
 }
