@@ -29,8 +29,9 @@ use error::{closest, quoted_list};
 /// The only config version this memgate reads.
 pub const CONFIG_VERSION: u32 = 1;
 
-/// Built-in default: measured repetitions per workload.
-pub const DEFAULT_REPETITIONS: u32 = 5;
+/// The fewest measured repetitions a workload gets by default; more when
+/// the tests of the config need them (see [`default_repetitions`]).
+pub const MIN_DEFAULT_REPETITIONS: u32 = 5;
 /// Built-in default: measured runs of a Go workload's footprint phase. The
 /// collector is deterministic there: three runs a side let the gate see
 /// both sides' spread.
@@ -65,6 +66,43 @@ pub enum Collector {
     /// The `go test -bench` result line on stdout (ns/op, B/op, allocs/op,
     /// MB/s); the default, with gctrace, of a `gobench` workload.
     Gobench,
+}
+
+impl Collector {
+    /// The most metrics it gives a run of a `lang` workload: what the
+    /// default repetitions are derived from.
+    pub fn metrics(self, lang: Lang) -> usize {
+        match (self, lang) {
+            // process.rss.peak, cpu user/system, wall, faults minor/major,
+            // context switches voluntary/involuntary.
+            (Collector::Rusage, _) => 8,
+            // cycles, forced cycles, pause total/max/p99, heap peak/live/goal, GC CPU.
+            (Collector::Gctrace, _) => 9,
+            // The Go probe's runtime/metrics figures, and latency.
+            (Collector::Probe, Lang::Go) => 16,
+            // Allocations, peak, end, reallocs, jemalloc's four and fragmentation, latency.
+            (Collector::Probe, _) => 13,
+            // Allocated bytes and blocks, peak, end.
+            (Collector::Dhat | Collector::ValgrindDhat, _) => 4,
+            // ns/op, B/op, allocs/op, and a custom unit or MB/s.
+            (Collector::Gobench, _) => 4,
+        }
+    }
+}
+
+/// The default repetitions of a config whose `defaults:` and workloads do
+/// not say: enough runs a side that one test of `tests` can reach
+/// significance at `alpha` after the correction (Holm's first step
+/// compares the smallest p with alpha / tests; the exact U test's smallest
+/// two-sided p with n runs a side is 2 / C(2n, n)), and never fewer than
+/// [`MIN_DEFAULT_REPETITIONS`]. 5 runs a side reach at most 6 tests under
+/// Holm; the bundled suite's ~200 need 8.
+pub fn default_repetitions(tests: usize, alpha: f64, correction: crate::policy::Correction) -> u32 {
+    let level = match correction {
+        crate::policy::Correction::Holm => alpha / tests.max(1) as f64,
+        crate::policy::Correction::None => alpha,
+    };
+    (crate::stats::runs_needed(level) as u32).max(MIN_DEFAULT_REPETITIONS)
 }
 
 /// A workload that runs the repository's own Go benchmarks: memgate builds
@@ -252,6 +290,38 @@ impl Config {
             .map(Path::to_owned)
             .unwrap_or_else(|| PathBuf::from("."));
         let base = std::path::absolute(&base).unwrap_or(base);
+        let mut workloads: Vec<Workload> = raw
+            .workloads
+            .iter()
+            .map(|w| resolve::workload(&raw.defaults, w, &base))
+            .collect();
+        let policy = resolve::policy(&raw);
+        // Repetitions no one set are derived from the tests they must serve.
+        let tests: usize = workloads
+            .iter()
+            .map(|w| {
+                std::iter::once(Collector::Rusage)
+                    .chain(
+                        w.collect
+                            .iter()
+                            .copied()
+                            .filter(|c| *c != Collector::Rusage),
+                    )
+                    .map(|c| c.metrics(w.lang))
+                    .sum::<usize>()
+            })
+            .sum();
+        let alpha = policy
+            .thresholds
+            .get("default")
+            .and_then(|t| t.alpha)
+            .unwrap_or(crate::policy::DEFAULT_ALPHA);
+        let derived = default_repetitions(tests, alpha, policy.correction);
+        for (w, raw_w) in workloads.iter_mut().zip(&raw.workloads) {
+            if raw_w.repetitions.is_none() && raw.defaults.repetitions.is_none() {
+                w.repetitions = derived;
+            }
+        }
         Ok(Config {
             path: path.to_owned(),
             dir: base.clone(),
@@ -260,14 +330,10 @@ impl Config {
                     .as_deref()
                     .unwrap_or(Path::new(DEFAULT_BASELINE)),
             ),
-            workloads: raw
-                .workloads
-                .iter()
-                .map(|w| resolve::workload(&raw.defaults, w, &base))
-                .collect(),
+            workloads,
             policy: GatePolicy {
                 config: Some(path.to_owned()),
-                ..resolve::policy(&raw)
+                ..policy
             },
             base_ref: raw.base_ref.clone(),
         })
@@ -443,6 +509,32 @@ mod tests {
         for (text, expected) in cases {
             assert_eq!(parse(text).unwrap_err(), *expected, "for config:\n{text}");
         }
+    }
+
+    #[test]
+    fn unset_repetitions_are_enough_for_the_tests_after_holm() {
+        use crate::policy::Correction;
+        // 2 / C(10, 5) = 0.0079 <= 0.05 / 6; 2 / C(14, 7) = 0.00058 <= 0.05 / 30.
+        assert_eq!(default_repetitions(6, 0.05, Correction::Holm), 5);
+        assert_eq!(default_repetitions(30, 0.05, Correction::Holm), 7);
+        assert_eq!(default_repetitions(200, 0.05, Correction::Holm), 8);
+        assert_eq!(default_repetitions(200, 0.05, Correction::None), 5);
+        // A Go workload (rusage's 8 and gctrace's 9) and another (rusage's
+        // 8): 25 tests need 7 runs (2 / C(12, 6) = 0.0022 > 0.05 / 25); the
+        // second workload's own setting is kept.
+        let c = parse(
+            "version: 1\nworkloads:\n  - {name: a, lang: go, run: x}\n  - {name: b, lang: other, run: y, repetitions: 3}\n",
+        )
+        .unwrap();
+        assert_eq!(c.workloads[0].repetitions, 7);
+        assert_eq!(c.workloads[1].repetitions, 3);
+        let c = parse("version: 1\nworkloads:\n  - {name: a, lang: go, run: x}\n").unwrap();
+        assert_eq!(c.workloads[0].repetitions, 6, "17 tests");
+        let c = parse(
+            "version: 1\ngate: {correction: none}\nworkloads:\n  - {name: a, lang: go, run: x}\n",
+        )
+        .unwrap();
+        assert_eq!(c.workloads[0].repetitions, 5);
     }
 
     #[test]

@@ -9,8 +9,7 @@ use std::time::Duration;
 use super::raw::{RawConfig, RawDefaults, RawWorkload};
 use super::{
     Collector, DEFAULT_BUILD_TIMEOUT, DEFAULT_FOOTPRINT_REPETITIONS, DEFAULT_KILL_GRACE,
-    DEFAULT_REPETITIONS, DEFAULT_SAMPLE_INTERVAL, DEFAULT_TIMEOUT, DEFAULT_WARMUP, GoBench,
-    Workload,
+    DEFAULT_SAMPLE_INTERVAL, DEFAULT_TIMEOUT, DEFAULT_WARMUP, GoBench, Workload,
 };
 use crate::lang::Lang;
 use crate::phase::Phase;
@@ -104,10 +103,11 @@ pub(super) fn workload(d: &RawDefaults, w: &RawWorkload, base: &Path) -> Workloa
                 .unwrap_or_else(|| vec![Phase::Footprint, Phase::Behaviour]),
             Lang::Rust | Lang::Other => Vec::new(),
         },
+        // Derived from the whole config's tests when unset (Config::parse).
         repetitions: w
             .repetitions
             .or(d.repetitions)
-            .unwrap_or(DEFAULT_REPETITIONS),
+            .unwrap_or(super::MIN_DEFAULT_REPETITIONS),
         footprint_repetitions: w
             .footprint_repetitions
             .or(d.footprint_repetitions)

@@ -37,6 +37,10 @@ pub struct CalibrationRow {
     pub summary: Summary,
     /// Runs a side to detect its tolerance.
     pub runs_needed: usize,
+    /// Runs a side the config gives this metric now.
+    pub configured: u32,
+    /// What to do when `configured` is short of `runs_needed`.
+    pub advice: String,
 }
 
 /// The aligned table and a closing sentence.
@@ -61,6 +65,7 @@ impl Render<Calibration> for CalibrationTable {
             "max",
             "cv",
             "runs needed",
+            "advice",
         ];
         let mut rows = vec![header.map(String::from)];
         rows.extend(c.rows.iter().map(|r| {
@@ -73,6 +78,7 @@ impl Render<Calibration> for CalibrationTable {
                 human(r.unit, s.max),
                 format!("{:.2}%", s.cv * 100.0),
                 recommendation(r.runs_needed),
+                r.advice.clone(),
             ]
         }));
         let widths: Vec<usize> = (0..header.len())
@@ -85,8 +91,8 @@ impl Render<Calibration> for CalibrationTable {
                 .enumerate()
                 .map(|(i, (cell, width))| {
                     let pad = " ".repeat(width - cell.chars().count());
-                    // Names left-aligned, figures right-aligned.
-                    if i < 2 {
+                    // Names and advice left-aligned, figures right-aligned.
+                    if i < 2 || i == 7 {
                         format!("{cell}{pad}")
                     } else {
                         format!("{pad}{cell}")
@@ -95,15 +101,30 @@ impl Render<Calibration> for CalibrationTable {
                 .collect();
             writeln!(out, "{}", line.join("  ").trim_end())?;
         }
-        let overall = c.rows.iter().map(|r| r.runs_needed).max().unwrap_or(0);
+        let short = c
+            .rows
+            .iter()
+            .filter(|r| r.runs_needed > r.configured as usize)
+            .count();
         writeln!(
             out,
-            "\n{} A/A runs per workload; runs needed per side to detect each metric's max_increase with {:.0}% power at alpha/{m} (Holm over {m} metrics): up to {}",
+            "\n{} A/A runs per workload; runs needed per side to detect each metric's max_increase with {:.0}% power at alpha/{m} (Holm over {m} metrics).",
             c.runs,
             c.power * 100.0,
-            recommendation(overall),
             m = c.metrics,
         )?;
+        if short == 0 {
+            writeln!(
+                out,
+                "Every metric can decide with the configured repetitions."
+            )?;
+        } else {
+            writeln!(
+                out,
+                "{short} of {} metrics cannot decide with the configured repetitions: follow the advice column (a `repetitions:` the table names, a looser `max_increase`, or relative mode for what moves with the load).",
+                c.rows.len()
+            )?;
+        }
         Ok(())
     }
 }
