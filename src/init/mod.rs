@@ -9,6 +9,8 @@ use std::path::{Path, PathBuf};
 
 use crate::atomic;
 
+mod detect;
+
 /// The action the generated pull-request workflow uses.
 pub const DEFAULT_ACTION: &str = "memgate-dev/memgate@main";
 /// How the generated baseline workflow installs memgate.
@@ -39,27 +41,32 @@ pub fn workflows(action: &str, install: &str) -> Vec<(&'static str, String)> {
 
 /// The commented config `init` writes, before its workloads.
 const CONFIG: &str = include_str!("memgate.yaml");
-/// The workload entry for a Go module.
-const GO_WORKLOAD: &str = include_str!("workload-go.yaml");
-/// The workload entry for a Cargo project.
-const RUST_WORKLOAD: &str = include_str!("workload-rust.yaml");
-/// The workload entry when neither is found.
+/// The example entry when nothing runnable is found.
 const OTHER_WORKLOAD: &str = include_str!("workload-other.yaml");
 
-/// A commented config for a repository with Go (`go.mod`) and/or Rust
-/// (`Cargo.toml`) at `root`.
+/// A commented config for the repository at `root`: a `gobench` workload
+/// for a Go module's benchmarks, and its programs; a Cargo project's
+/// binaries and examples (see [`detect`]). With nothing found that runs by
+/// itself, the list is empty and an example says how to fill it.
 pub fn config_for(root: &Path) -> String {
-    let go = root.join("go.mod").exists();
-    let rust = root.join("Cargo.toml").exists();
+    let mut entries = Vec::new();
+    if root.join("go.mod").exists() {
+        entries.extend(detect::go(root));
+    }
+    if root.join("Cargo.toml").exists() {
+        entries.extend(detect::rust(root));
+    }
     let mut text = String::from(CONFIG);
-    if go {
-        text.push_str(GO_WORKLOAD);
-    }
-    if rust {
-        text.push_str(RUST_WORKLOAD);
-    }
-    if !go && !rust {
+    if entries.iter().all(|e| e.disabled.is_some()) {
+        text.push_str(
+            "workloads: []  # nothing found that runs by itself: fill in from the examples below\n",
+        );
         text.push_str(OTHER_WORKLOAD);
+    } else {
+        text.push_str("workloads:\n");
+    }
+    for e in &entries {
+        text.push_str(&e.render());
     }
     text
 }

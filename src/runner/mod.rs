@@ -638,8 +638,9 @@ fn failure_tail(l: &Launched) -> String {
 /// Most lines a successful run's stderr passes through to memgate's.
 const PASS_THROUGH_LINES: usize = 20;
 
-/// Shows what a successful run wrote to stderr, gctrace lines excepted:
-/// the collectors read the file, and nothing the workload said is lost.
+/// Shows what a successful run wrote to stderr, gctrace and valgrind's
+/// own lines (`==PID== ...`) excepted: the collectors read the file, and
+/// nothing the workload said is lost.
 fn pass_through(stderr: &Path, log: &mut dyn Write) {
     let Ok(bytes) = std::fs::read(stderr) else {
         return;
@@ -647,7 +648,7 @@ fn pass_through(stderr: &Path, log: &mut dyn Write) {
     let text = String::from_utf8_lossy(&bytes);
     let lines: Vec<&str> = text
         .lines()
-        .filter(|l| !gctrace::is_trace_line(l))
+        .filter(|l| !gctrace::is_trace_line(l) && !is_valgrind_line(l))
         .collect();
     for l in lines.iter().take(PASS_THROUGH_LINES) {
         let _ = writeln!(log, "    | {l}");
@@ -659,6 +660,13 @@ fn pass_through(stderr: &Path, log: &mut dyn Write) {
             lines.len() - PASS_THROUGH_LINES
         );
     }
+}
+
+/// valgrind's own output: `==1234== ...`.
+fn is_valgrind_line(line: &str) -> bool {
+    line.strip_prefix("==")
+        .and_then(|rest| rest.split_once("=="))
+        .is_some_and(|(pid, _)| !pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit()))
 }
 
 fn indent(text: &str) -> String {
