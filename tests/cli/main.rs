@@ -25,10 +25,14 @@ mod help;
 mod import;
 /// `--shard` and `memgate merge`.
 mod merge;
+/// README's "Gate your own program", followed in a Go module and a Cargo project.
+mod own_program;
 /// A Go workload's footprint and behaviour phases, on recorded runs.
 mod phases;
 /// Properties of the gate on random samples (proptest).
 mod properties;
+/// README.md's quick start, run as written.
+mod readme;
 /// Relative mode: base and head interleaved in a throwaway repository.
 mod relative;
 /// Report formats, escaping, templates.
