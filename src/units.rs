@@ -63,7 +63,7 @@ pub fn human(unit: crate::metrics::Unit, v: f64) -> String {
             } else if a >= 1e-3 {
                 (a * 1e3, "ms")
             } else if a >= 1e-6 {
-                (a * 1e6, "us")
+                (a * 1e6, "µs")
             } else {
                 (a * 1e9, "ns")
             };
@@ -239,7 +239,7 @@ mod tests {
         assert_eq!(human(Unit::Bytes, 64.0 * 1024.0 * 1024.0), "64.0 MiB");
         assert_eq!(human(Unit::Seconds, 0.0123), "12.3 ms");
         assert_eq!(human(Unit::Seconds, 2.5), "2.50 s");
-        assert_eq!(human(Unit::Seconds, 0.000_004_56), "4.56 us");
+        assert_eq!(human(Unit::Seconds, 0.000_004_56), "4.56 µs");
         assert_eq!(human(Unit::Count, 1200.0), "1200");
         assert_eq!(human(Unit::Ratio, 0.125), "12.5%");
         assert_eq!(human(Unit::Bytes, -2048.0), "-2.0 KiB");

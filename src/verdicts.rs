@@ -166,6 +166,9 @@ pub struct Verdict {
     pub status: Status,
     /// Why, in one sentence with the figures.
     pub reason: String,
+    /// Why a regression is only a warning: said once per cause in reports.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub softened: Option<Softened>,
     /// The baseline side, when it has samples.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub baseline: Option<Summary>,
@@ -187,6 +190,44 @@ pub struct Verdict {
     pub baseline_samples: Vec<f64>,
     /// Every current sample.
     pub current_samples: Vec<f64>,
+}
+
+/// What turned a regression into a warning.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(tag = "cause", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum Softened {
+    /// A load-sensitive metric against a stored baseline.
+    Load,
+    /// The baseline ran in another environment, which can change the metric.
+    Environment {
+        /// The differences, e.g. `kernel 6.1.0 → 6.8.0`.
+        differences: Vec<String>,
+    },
+}
+
+impl Softened {
+    /// The cause in one sentence, for a report that says it once.
+    pub fn explanation(&self) -> String {
+        match self {
+            Softened::Load => "these metrics move with the load on the runner, and against a stored baseline a busier runner looks the same: warnings, not failures (they gate in relative mode, --base-ref, or with gate.load_sensitive: fail)".into(),
+            Softened::Environment { differences } => format!(
+                "the baseline ran in another environment ({}), which can change these metrics: warnings, not failures (gate.strict_env: true fails them anyway)",
+                differences.join(", ")
+            ),
+        }
+    }
+}
+
+impl Verdict {
+    /// The reason with its cause, for a format that shows one verdict at a
+    /// time (annotations, JUnit).
+    pub fn full_reason(&self) -> String {
+        match &self.softened {
+            Some(s) => format!("{}; {}", self.reason, s.explanation()),
+            None => self.reason.clone(),
+        }
+    }
 }
 
 /// One side of the comparison.

@@ -87,10 +87,7 @@ pub fn check(args: CheckArgs) -> Result<Outcome, Error> {
                 let ran: Vec<&str> = cur.workloads.iter().map(|w| w.name.as_str()).collect();
                 base.workloads.retain(|w| ran.contains(&w.name.as_str()));
             }
-            let labels = (
-                baseline_path.display().to_string(),
-                args.run.output.display().to_string(),
-            );
+            let labels = (shown(&baseline_path), shown(&args.run.output));
             (base, cur, labels.0, labels.1, Vec::new())
         }
     };
@@ -200,4 +197,13 @@ fn outcome(verdicts: &Verdicts, cur: &Results) -> Outcome {
     } else {
         Outcome::Pass
     }
+}
+
+/// A path as reports show it: relative to the working directory when it
+/// is under it (the config's `baseline:` resolves to an absolute path).
+fn shown(path: &std::path::Path) -> String {
+    std::env::current_dir()
+        .ok()
+        .and_then(|cwd| path.strip_prefix(cwd).ok().map(|p| p.display().to_string()))
+        .unwrap_or_else(|| path.display().to_string())
 }

@@ -33,7 +33,7 @@ use crate::policy::{Correction, Limit, Threshold};
 use crate::results::Series;
 use crate::stats::{self, Summary};
 use crate::units::{fmt_p, human};
-use crate::verdicts::{Change, Method, Status, TestOutcome, Verdict};
+use crate::verdicts::{Change, Method, Softened, Status, TestOutcome, Verdict};
 
 use super::env::Softening;
 
@@ -80,6 +80,7 @@ impl Subject<'_> {
             stability: s.stability,
             status,
             reason: String::new(),
+            softened: None,
             baseline: Summary::of(&xs),
             current: Summary::of(&ys),
             change: None,
@@ -468,17 +469,12 @@ fn downgrade(v: &mut Verdict, soften: &Softening) {
     }
     if soften.load {
         v.status = Status::Warning;
-        v.reason = format!(
-            "{}; a warning, not a failure: this metric moves with the load on the runner, and against a stored baseline a busier runner looks the same (it gates in relative mode, --base-ref, or with gate.load_sensitive: fail)",
-            v.reason
-        );
+        v.softened = Some(Softened::Load);
     } else if !soften.env.is_empty() {
         v.status = Status::Warning;
-        v.reason = format!(
-            "{}; a warning, not a failure: the baseline ran in another environment ({}), which can change this metric; set gate.strict_env to fail anyway",
-            v.reason,
-            soften.env.join(", ")
-        );
+        v.softened = Some(Softened::Environment {
+            differences: soften.env.clone(),
+        });
     }
 }
 

@@ -330,7 +330,7 @@ mod tests {
     use super::*;
     use crate::metrics::{self, MetricDef};
     use crate::results::{RESULTS_SCHEMA, Series, Value};
-    use crate::verdicts::Method;
+    use crate::verdicts::{Method, Softened};
 
     fn results(workload: &str, metric: &MetricDef, samples: &[f64], cpu: &str) -> Results {
         let mut s = Series::new(metric, "test");
@@ -608,9 +608,9 @@ mod tests {
             );
             assert_eq!(v.status, Status::Warning, "{}", v.reason);
             assert!(
-                v.reason.contains("another environment (cores: "),
-                "{}",
-                v.reason
+                matches!(&v.softened, Some(Softened::Environment { differences }) if differences[0].starts_with("cores: ")),
+                "{:?}",
+                v.softened
             );
             let v = judge_edited(&metrics::RSS_PEAK, &base, &cur, &strict, cores, |_| {});
             assert_eq!(v.status, Status::Regression);
@@ -640,10 +640,13 @@ mod tests {
             |_| {},
         );
         assert_eq!(stored.status, Status::Warning, "{}", stored.reason);
+        assert_eq!(stored.softened, Some(Softened::Load));
         assert!(
-            stored.reason.contains("moves with the load on the runner"),
+            stored
+                .full_reason()
+                .contains("move with the load on the runner"),
             "{}",
-            stored.reason
+            stored.full_reason()
         );
         let interleaved = judge_edited(
             &metrics::WALL,

@@ -116,22 +116,58 @@ pub fn init(
 mod tests {
     use super::*;
 
+    /// The written config parses, and what runs by itself is a workload
+    /// while what may not is commented out.
     #[test]
-    fn generated_configs_parse() {
-        for (go, rust) in [(false, false), (true, false), (false, true), (true, true)] {
+    fn generated_configs_parse_and_gate_what_the_repository_has() {
+        let write = |dir: &Path, files: &[(&str, &str)]| {
+            for (name, text) in files {
+                let p = dir.join(name);
+                std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+                std::fs::write(p, text).unwrap();
+            }
+        };
+        let bench = "package x\n\nimport \"testing\"\n\nfunc BenchmarkX(b *testing.B) {}\n";
+        let cases: &[(&[(&str, &str)], &[&str])] = &[
+            (&[], &[]),
+            (
+                &[
+                    ("go.mod", "module x\n"),
+                    ("x_test.go", bench),
+                    ("cmd/srv/main.go", "package main\n\nfunc main() {}\n"),
+                ],
+                &["go-bench"],
+            ),
+            (
+                &[
+                    ("go.mod", "module x\n"),
+                    ("main.go", "package main\n\nfunc main() {}\n"),
+                ],
+                &["go-app"],
+            ),
+            (
+                &[
+                    (
+                        "Cargo.toml",
+                        "[package]\nname = \"tool\"\nversion = \"0.1.0\"\nedition = \"2021\"\n",
+                    ),
+                    ("src/main.rs", "fn main() {}\n"),
+                    (
+                        "src/bin/cli.rs",
+                        "fn main() { let _ = std::env::args(); }\n",
+                    ),
+                ],
+                &["tool"],
+            ),
+        ];
+        for (files, expected) in cases {
             let dir = tempfile::tempdir().unwrap();
-            if go {
-                std::fs::write(dir.path().join("go.mod"), "module x\n").unwrap();
-            }
-            if rust {
-                std::fs::write(dir.path().join("Cargo.toml"), "[package]\n").unwrap();
-            }
+            write(dir.path(), files);
             let text = config_for(dir.path());
-            let c = crate::config::Config::parse(&dir.path().join("memgate.yaml"), &text).unwrap();
-            assert_eq!(
-                c.workloads.len(),
-                usize::from(go) + usize::from(rust) + usize::from(!go && !rust)
-            );
+            let c = crate::config::Config::parse(&dir.path().join("memgate.yaml"), &text)
+                .unwrap_or_else(|e| panic!("{e}\n{text}"));
+            let names: Vec<&str> = c.workloads.iter().map(|w| w.name.as_str()).collect();
+            assert_eq!(names, *expected, "{text}");
         }
     }
 }

@@ -23,7 +23,7 @@ pub fn annotations(v: &Verdicts) -> Vec<String> {
         out.push(format!(
             "::{level} title={}::{}",
             escape::command_property(&title),
-            escape::command_data(&x.reason)
+            escape::command_data(&x.full_reason())
         ));
     }
     for f in &v.failed_workloads {

@@ -83,7 +83,7 @@ impl Render for Junit {
                         w,
                         r#"<failure type="{}" message="{}">{}</failure>"#,
                         x.status,
-                        escape::xml(&x.reason),
+                        escape::xml(&x.full_reason()),
                         escape::xml(&summary)
                     )?,
                     Status::Inconclusive | Status::Removed | Status::New => write!(
@@ -94,7 +94,7 @@ impl Render for Junit {
                     _ => write!(
                         w,
                         "<system-out>{}</system-out>",
-                        escape::xml(&format!("{summary}; {}", x.reason))
+                        escape::xml(&format!("{summary}; {}", x.full_reason()))
                     )?,
                 }
                 writeln!(w, "</testcase>")?;

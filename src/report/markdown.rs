@@ -18,7 +18,7 @@ use minijinja::{AutoEscape, Environment, context};
 use super::escape;
 use super::{Render, ReportError, Row};
 use crate::units::human;
-use crate::verdicts::{Status, TimelinePair, Verdicts};
+use crate::verdicts::{Softened, Status, TimelinePair, Verdict, Verdicts};
 
 /// The built-in template.
 pub const BUILTIN_TEMPLATE: &str = include_str!("templates/report.md.j2");
@@ -225,6 +225,11 @@ fn headline(v: &Verdicts) -> (&'static str, String) {
     )
 }
 
+/// The chart's line colours, named in its legend (Mermaid's xychart has
+/// no legend of its own).
+const BASELINE_COLOUR: &str = "#1f6feb";
+const CURRENT_COLOUR: &str = "#d1242f";
+
 /// Most points of one chart line.
 const CHART_POINTS: usize = 120;
 
@@ -243,15 +248,17 @@ fn chart(t: &TimelinePair) -> Option<String> {
     // The gate keeps 60 points; a verdicts file from elsewhere may hold
     // any number: the chart shows at most CHART_POINTS.
     let every = len.div_ceil(CHART_POINTS).max(1);
-    let series = |tl: Option<&crate::results::Timeline>| -> String {
-        (0..len)
-            .step_by(every)
-            .map(|i| {
-                let b = tl.and_then(|t| t.rss_bytes.get(i).copied()).unwrap_or(0);
-                format!("{:.1}", b as f64 / 1048576.0)
-            })
-            .collect::<Vec<_>>()
-            .join(", ")
+    // Each line has its own run's points: the shorter run's line ends
+    // where its run ended (no made-up zeros after it).
+    let series = |tl: Option<&crate::results::Timeline>| -> Option<String> {
+        let rss = &tl?.rss_bytes;
+        (!rss.is_empty()).then(|| {
+            rss.iter()
+                .step_by(every)
+                .map(|b| format!("{:.1}", *b as f64 / 1048576.0))
+                .collect::<Vec<_>>()
+                .join(", ")
+        })
     };
     let ticks: Vec<String> = (0..len)
         .step_by(every)
@@ -262,11 +269,22 @@ fn chart(t: &TimelinePair) -> Option<String> {
         .chars()
         .filter(|c| c.is_ascii_alphanumeric() || " ._-/".contains(*c))
         .collect();
+    let lines: String = [(series(base), "baseline"), (series(cur), "current")]
+        .into_iter()
+        .filter_map(|(s, _)| s.map(|s| format!("    line [{s}]\n")))
+        .collect();
+    let legend = match (base.is_some(), cur.is_some()) {
+        (true, true) => "blue: baseline, red: current",
+        (true, false) => "blue: baseline",
+        _ => "red: current",
+    };
+    let palette = match (base.is_some(), cur.is_some()) {
+        (false, true) => CURRENT_COLOUR.to_owned(),
+        _ => format!("{BASELINE_COLOUR}, {CURRENT_COLOUR}"),
+    };
     Some(format!(
-        "```mermaid\nxychart-beta\n    title \"RSS of the median run: {title} (MiB; baseline first, current second)\"\n    x-axis \"ms\" [{}]\n    y-axis \"MiB\"\n    line [{}]\n    line [{}]\n```",
+        "```mermaid\n%%{{init: {{\"themeVariables\": {{\"xyChart\": {{\"plotColorPalette\": \"{palette}\"}}}}}}}}%%\nxychart-beta\n    title \"RSS of the median run: {title}\"\n    x-axis \"ms\" [{}]\n    y-axis \"MiB\"\n{lines}```\nRSS in MiB over each median run's time; {legend}",
         ticks.join(", "),
-        series(base),
-        series(cur)
     ))
 }
 
@@ -347,9 +365,68 @@ fn environment_rows(v: &Verdicts) -> Vec<Value> {
         .collect()
 }
 
+/// The rows of one workload's verdicts, with a metric whose samples are
+/// the same as another's of its family (`gc.pause.max` and `gc.pause.p99`
+/// when a run had fewer than 100 pauses) shown once, as `gc.pause.max =
+/// p99`, and each warning citing its cause's note.
+fn rows(verdicts: &[&Verdict], causes: &[Softened]) -> Vec<Row> {
+    let family = |m: &str| {
+        m.rsplit_once('.')
+            .map_or(m.to_owned(), |(f, _)| f.to_owned())
+    };
+    let mut out: Vec<(Row, &Verdict)> = Vec::new();
+    for v in verdicts {
+        let twin = out.iter_mut().find(|(_, o)| {
+            o.status == v.status
+                && o.unit == v.unit
+                && family(&o.metric) == family(&v.metric)
+                && !v.baseline_samples.is_empty()
+                && o.baseline_samples == v.baseline_samples
+                && o.current_samples == v.current_samples
+        });
+        if let Some((row, _)) = twin {
+            let last = v.metric.rsplit('.').next().unwrap_or(&v.metric);
+            row.metric.push_str(&format!(" = {last}"));
+            continue;
+        }
+        let mut row = Row::of(v);
+        if let Some(i) = v
+            .softened
+            .as_ref()
+            .and_then(|s| causes.iter().position(|c| c == s))
+        {
+            row.cause = format!("[{}]", i + 1);
+        }
+        out.push((row, v));
+    }
+    out.into_iter().map(|(r, _)| r).collect()
+}
+
+/// The environment differences, one line per (field, baseline, current)
+/// with the workloads it applies to.
+fn grouped_differences(v: &Verdicts) -> Vec<Value> {
+    let mut groups: Vec<(&str, &str, &str, Vec<&str>)> = Vec::new();
+    for d in &v.environment_differences {
+        match groups
+            .iter_mut()
+            .find(|g| g.0 == d.field && g.1 == d.baseline && g.2 == d.current)
+        {
+            Some(g) => g.3.push(&d.workload),
+            None => groups.push((&d.field, &d.baseline, &d.current, vec![&d.workload])),
+        }
+    }
+    groups
+        .into_iter()
+        .map(|(field, baseline, current, workloads)| {
+            context! { field, baseline, current, workloads => workloads.join(", ") }
+        })
+        .collect()
+}
+
 /// The template context (documented in the README).
 fn context(v: &Verdicts, level: u8, max_workloads: usize) -> Value {
     let (icon, text) = headline(v);
+    let causes = super::causes(&v.verdicts);
     let mut names = v.workload_names();
     // Workloads with the worst verdicts first (verdicts are sorted by status).
     names.sort_by_key(|n| {
@@ -362,18 +439,19 @@ fn context(v: &Verdicts, level: u8, max_workloads: usize) -> Value {
     let mut workloads = Vec::new();
     let mut omitted = 0usize;
     for name in names {
-        let mine: Vec<_> = v.verdicts.iter().filter(|x| x.workload == name).collect();
-        let notable: Vec<Row> = mine
-            .iter()
-            .filter(|x| !matches!(x.status, Status::Unchanged | Status::Accepted))
-            .map(|x| Row::of(x))
-            .collect();
-        let unchanged: Vec<Row> = mine
-            .iter()
-            .filter(|x| x.status == Status::Unchanged)
-            .map(|x| Row::of(x))
-            .collect();
-        if level >= 3 && (notable.is_empty() || workloads.len() >= max_workloads) {
+        let mine: Vec<&Verdict> = v.verdicts.iter().filter(|x| x.workload == name).collect();
+        let pick = |keep: &dyn Fn(Status) -> bool| -> Vec<&Verdict> {
+            mine.iter().copied().filter(|x| keep(x.status)).collect()
+        };
+        let failing = rows(&pick(&|s| s.fails()), &causes);
+        let notable = rows(
+            &pick(&|s| !s.fails() && !matches!(s, Status::Unchanged | Status::Accepted)),
+            &causes,
+        );
+        let unchanged = rows(&pick(&|s| s == Status::Unchanged), &causes);
+        if level >= 3
+            && ((failing.is_empty() && notable.is_empty()) || workloads.len() >= max_workloads)
+        {
             omitted += 1;
             continue;
         }
@@ -388,6 +466,7 @@ fn context(v: &Verdicts, level: u8, max_workloads: usize) -> Value {
         };
         workloads.push(context! {
             name,
+            failing => Value::from(Serde(&failing)),
             notable => Value::from(Serde(&notable)),
             unchanged_count => unchanged.len(),
             unchanged => Value::from(Serde(if level >= 1 { &[][..] } else { &unchanged[..] })),
@@ -400,6 +479,18 @@ fn context(v: &Verdicts, level: u8, max_workloads: usize) -> Value {
         .filter(|x| x.status == Status::Accepted)
         .map(Row::of)
         .collect();
+    let cause_notes: Vec<Value> = causes
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let count = v
+                .verdicts
+                .iter()
+                .filter(|x| x.softened.as_ref() == Some(c))
+                .count();
+            context! { note => format!("[{}]", i + 1), count, explanation => c.explanation() }
+        })
+        .collect();
     let settings = format!(
         "{} tests, correction {:?}, confidence {}, strict_env {}; memgate {}.",
         v.settings.tests,
@@ -409,15 +500,22 @@ fn context(v: &Verdicts, level: u8, max_workloads: usize) -> Value {
         v.memgate_version
     )
     .to_lowercase();
+    let p_header = match v.settings.correction {
+        crate::policy::Correction::Holm => "p (Holm)",
+        crate::policy::Correction::None => "p",
+    };
     context! {
         headline => context! { icon, text, status => if v.failed() { "fail" } else { "pass" } },
         tally => Value::from(Serde(v.tally)),
+        summary => super::terminal::summary_line(v),
+        causes => cause_notes,
+        p_header,
         workloads,
         omitted_workloads => omitted,
         accepted => Value::from(Serde(&accepted)),
         acceptance_reason => v.acceptance.as_ref().and_then(|a| a.reason.clone()),
         failed_workloads => Value::from(Serde(&v.failed_workloads)),
-        env_differences => Value::from(Serde(&v.environment_differences)),
+        env_differences => grouped_differences(v),
         environment => environment_rows(v),
         baseline => context! { source => v.baseline.source.clone(), created_at => v.baseline.created_at.clone() },
         current => context! { source => v.current.source.clone(), created_at => v.current.created_at.clone() },

@@ -112,6 +112,9 @@ pub struct Row {
     pub status: String,
     /// Why.
     pub reason: String,
+    /// The note that explains why it is only a warning, e.g. `[1]`; empty
+    /// when there is none. The Markdown report says each cause once.
+    pub cause: String,
 }
 
 impl Row {
@@ -158,6 +161,17 @@ impl Row {
             threshold,
             status: v.status.to_string(),
             reason: v.reason.clone(),
+            cause: String::new(),
         }
     }
+}
+
+/// The distinct causes of the warnings in `verdicts`, in a stable order.
+pub fn causes(verdicts: &[Verdict]) -> Vec<crate::verdicts::Softened> {
+    verdicts
+        .iter()
+        .filter_map(|v| v.softened.clone())
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect()
 }

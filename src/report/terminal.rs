@@ -118,17 +118,28 @@ fn table(v: &Verdicts, color: bool, w: &mut dyn Write) -> io::Result<()> {
         .iter()
         .filter(|x| x.status != Status::Unchanged)
         .collect();
+    // Each cause of a warning is said once, after the reasons that cite it.
+    let causes = super::causes(&v.verdicts);
     if !notable.is_empty() {
         writeln!(w)?;
         for x in notable {
+            let cite = x
+                .softened
+                .as_ref()
+                .and_then(|s| causes.iter().position(|c| c == s))
+                .map(|i| format!(" [{}]", i + 1))
+                .unwrap_or_default();
             writeln!(
                 w,
-                "{} {}/{}: {}",
+                "{} {}/{}: {}{cite}",
                 paint(x.status.as_str(), x.status, color),
                 x.workload,
                 x.metric,
                 x.reason
             )?;
+        }
+        for (i, c) in causes.iter().enumerate() {
+            writeln!(w, "[{}] {}", i + 1, c.explanation())?;
         }
     }
     if !v.environment_differences.is_empty() {

@@ -35,6 +35,8 @@ mod properties;
 mod readme;
 /// Relative mode: base and head interleaved in a throwaway repository.
 mod relative;
+/// The Markdown report rendered in headless Chromium with Mermaid.
+mod render;
 /// Report formats, escaping, templates.
 mod report;
 /// `memgate run`: measurement of real processes, RSS, timelines, results.

@@ -220,3 +220,30 @@ fn a_failed_workload_fails_every_output() {
     let csv = report("csv", "failed");
     assert!(csv.lines().skip(1).all(|l| l.ends_with(",failed")), "{csv}");
 }
+
+/// The README's sample reports are the snapshots' visible parts (what
+/// comes before the first `<details>`), so they cannot drift.
+#[test]
+fn readme_samples_are_the_snapshots() {
+    let readme = std::fs::read_to_string(repo_root().join("README.md")).unwrap();
+    for name in ["pass", "regression"] {
+        let marker = format!("<!-- sample: {name} -->");
+        let block = readme
+            .split_once(&marker)
+            .and_then(|(_, rest)| rest.split_once("````markdown\n"))
+            .and_then(|(_, rest)| rest.split_once("  ````"))
+            .unwrap_or_else(|| panic!("README.md has no {marker} block"))
+            .0;
+        let sample: String = block
+            .lines()
+            .map(|l| format!("{}\n", l.strip_prefix("  ").unwrap_or(l)))
+            .collect();
+        let snap = std::fs::read_to_string(
+            repo_root().join(format!("tests/cli/snapshots/cli__report__{name}.md.snap")),
+        )
+        .unwrap();
+        let body = snap.splitn(3, "---\n").nth(2).unwrap();
+        let visible = body.split("<details>").next().unwrap().trim_end();
+        assert_eq!(sample.trim_end(), visible, "README sample `{name}`");
+    }
+}

@@ -1,0 +1,187 @@
+//! The Markdown report as a reviewer sees it: GitHub-flavoured Markdown to
+//! HTML (pulldown-cmark, tables on), Mermaid's own renderer for the charts
+//! (as GitHub runs it), in headless Chromium. The DOM after rendering must
+//! hold every table as a table and every chart as an SVG whose lines have
+//! exactly the points of their runs, coloured as the legend says; a
+//! screenshot of each report is left in target/report-render/.
+//!
+//! Needs Chromium and Mermaid: `.ci/run` installs both (Debian's
+//! `chromium`; `npm ci --prefix tests/render`, Mermaid pinned by its
+//! package-lock.json).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use pulldown_cmark::{Options, Parser, html};
+
+use crate::util::repo_root;
+
+/// Mermaid's browser bundle, or a failure that says how to get it.
+fn mermaid_js() -> PathBuf {
+    let path = std::env::var_os("MEMGATE_MERMAID_JS").map_or_else(
+        || repo_root().join("tests/render/node_modules/mermaid/dist/mermaid.min.js"),
+        PathBuf::from,
+    );
+    assert!(
+        path.is_file(),
+        "Mermaid is missing at {}: npm ci --prefix tests/render (bash .ci/run does)",
+        path.display()
+    );
+    path
+}
+
+/// Chromium, or a failure that says how to get it.
+fn chromium() -> PathBuf {
+    let path = std::env::var_os("MEMGATE_CHROMIUM")
+        .map_or_else(|| PathBuf::from("/usr/bin/chromium"), PathBuf::from);
+    assert!(
+        path.is_file(),
+        "Chromium is missing at {}: apt-get install chromium (bash .ci/run does)",
+        path.display()
+    );
+    path
+}
+
+/// A snapshot's report, without insta's header.
+fn snapshot(name: &str) -> String {
+    let text = std::fs::read_to_string(
+        repo_root().join(format!("tests/cli/snapshots/cli__report__{name}.md.snap")),
+    )
+    .unwrap();
+    text.splitn(3, "---\n").nth(2).unwrap().to_owned()
+}
+
+/// The page: the report as GitHub renders it, every `<details>` opened,
+/// Mermaid blocks handed to Mermaid.
+fn page(markdown: &str, mermaid: &Path) -> String {
+    let mut body = String::new();
+    html::push_html(&mut body, Parser::new_ext(markdown, Options::ENABLE_TABLES));
+    let body = body
+        .replace(
+            "<pre><code class=\"language-mermaid\">",
+            "<pre class=\"mermaid\">",
+        )
+        .replace("</code></pre>", "</pre>");
+    format!(
+        "<!doctype html><html><head><meta charset=\"utf-8\"><style>body{{font-family:sans-serif;max-width:1000px}} table{{border-collapse:collapse}} td,th{{border:1px solid #ccc;padding:2px 6px}}</style></head><body>{body}<script src=\"file://{}\"></script><script>document.querySelectorAll('details').forEach(d => d.open = true); mermaid.initialize({{startOnLoad: false}}); mermaid.run();</script></body></html>",
+        mermaid.display()
+    )
+}
+
+/// Chromium headless with the flags this closed network needs.
+fn chrome(args: &[&str], page: &Path, profile: &Path) -> std::process::Output {
+    Command::new(chromium())
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--allow-file-access-from-files",
+            "--virtual-time-budget=15000",
+        ])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .args(args)
+        .arg(format!("file://{}", page.display()))
+        .output()
+        .unwrap()
+}
+
+/// The number of points of each `line [...]` of the Markdown's charts, in
+/// order.
+fn chart_lines(markdown: &str) -> Vec<usize> {
+    markdown
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("line ["))
+        .map(|l| l.trim_end_matches(']').split(',').count())
+        .collect()
+}
+
+/// Each rendered line's drawn points (a point Mermaid has no value for is
+/// NaN, and draws nothing) and its colour, in document order.
+fn drawn_lines(dom: &str) -> Vec<(usize, String)> {
+    dom.split("<g class=\"line-plot-")
+        .skip(1)
+        .map(|g| {
+            let d = g.split_once(" d=\"").unwrap().1.split('"').next().unwrap();
+            let points = d
+                .split(['M', 'L'])
+                .filter(|p| !p.is_empty() && !p.contains("NaN"))
+                .count();
+            let stroke = g
+                .split_once("stroke=\"")
+                .unwrap()
+                .1
+                .split('"')
+                .next()
+                .unwrap()
+                .to_owned();
+            (points, stroke)
+        })
+        .collect()
+}
+
+#[test]
+fn reports_render_in_a_real_browser() {
+    let mermaid = mermaid_js();
+    let out_dir = repo_root().join("target/report-render");
+    std::fs::create_dir_all(&out_dir).unwrap();
+    let profile = tempfile::tempdir().unwrap();
+    for name in ["pass", "regression"] {
+        let markdown = snapshot(name);
+        let page_path = out_dir.join(format!("{name}.html"));
+        std::fs::write(&page_path, page(&markdown, &mermaid)).unwrap();
+        let out = chrome(&["--dump-dom"], &page_path, profile.path());
+        let dom = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            dom.contains("</body>"),
+            "{name}: no DOM from Chromium: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        // Every Markdown table is an HTML table; none is left as text.
+        let tables = markdown.lines().filter(|l| l.starts_with("|---")).count();
+        assert_eq!(dom.matches("<table>").count(), tables, "{name}");
+        assert!(!dom.contains("|---"), "{name}: a table was not parsed");
+        // Every chart rendered, each line with its run's points and no
+        // more (no zeros padding the shorter run), blue then red.
+        let charts = markdown.matches("```mermaid").count();
+        assert!(charts > 0, "{name}: no chart to check");
+        assert_eq!(
+            dom.matches("aria-roledescription=\"xychart\"").count(),
+            charts,
+            "{name}: a chart did not render"
+        );
+        assert!(
+            !dom.contains("Syntax error"),
+            "{name}: Mermaid rejected a chart"
+        );
+        let drawn = drawn_lines(&dom);
+        let expected = chart_lines(&markdown);
+        assert_eq!(
+            drawn.iter().map(|d| d.0).collect::<Vec<_>>(),
+            expected,
+            "{name}: drawn points per line"
+        );
+        for pair in drawn.chunks(2) {
+            assert_eq!(pair[0].1, "#1f6feb", "{name}: the baseline is blue");
+            if let Some(cur) = pair.get(1) {
+                assert_eq!(cur.1, "#d1242f", "{name}: the current run is red");
+            }
+        }
+        let png = out_dir.join(format!("{name}.png"));
+        let _ = std::fs::remove_file(&png);
+        chrome(
+            &[
+                "--window-size=1100,2400",
+                &format!("--screenshot={}", png.display()),
+            ],
+            &page_path,
+            profile.path(),
+        );
+        let size = std::fs::metadata(&png).map(|m| m.len()).unwrap_or(0);
+        assert!(size > 10_000, "{name}: screenshot of {size} bytes");
+    }
+}
