@@ -46,7 +46,7 @@ const OTHER_WORKLOAD: &str = include_str!("workload-other.yaml");
 
 /// A commented config for the repository at `root`: a `gobench` workload
 /// for a Go module's benchmarks, and its programs; a Cargo project's
-/// binaries and examples (see [`detect`]). With nothing found that runs by
+/// binaries and examples (see `detect`). With nothing found that runs by
 /// itself, the list is empty and an example says how to fill it.
 pub fn config_for(root: &Path) -> String {
     let mut entries = Vec::new();
@@ -128,7 +128,8 @@ mod tests {
             }
         };
         let bench = "package x\n\nimport \"testing\"\n\nfunc BenchmarkX(b *testing.B) {}\n";
-        let cases: &[(&[(&str, &str)], &[&str])] = &[
+        type Files<'a> = &'a [(&'a str, &'a str)];
+        let cases: &[(Files<'_>, &[&str])] = &[
             (&[], &[]),
             (
                 &[
