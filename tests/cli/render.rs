@@ -6,8 +6,8 @@
 //! screenshot of each report is left in target/report-render/.
 //!
 //! Needs Chromium and Mermaid: `.ci/run` installs both (Debian's
-//! `chromium`; `npm ci --prefix tests/render`, Mermaid pinned by its
-//! package-lock.json).
+//! `chromium`; Mermaid pinned by tests/render/package-lock.json, with
+//! `npm ci` into ~/.cache/memgate/render, where any clone finds it).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -16,16 +16,23 @@ use pulldown_cmark::{Options, Parser, html};
 
 use crate::util::repo_root;
 
-/// Mermaid's browser bundle, or a failure that says how to get it.
+/// Mermaid's browser bundle (MEMGATE_MERMAID_JS, else where `.ci/run`
+/// puts it), or a failure that says how to get it.
 fn mermaid_js() -> PathBuf {
-    let path = std::env::var_os("MEMGATE_MERMAID_JS").map_or_else(
-        || repo_root().join("tests/render/node_modules/mermaid/dist/mermaid.min.js"),
-        PathBuf::from,
-    );
+    let bundle = "node_modules/mermaid/dist/mermaid.min.js";
+    let cache = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
+        .unwrap_or_default()
+        .join("memgate/render");
+    let path = std::env::var_os("MEMGATE_MERMAID_JS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| cache.join(bundle));
     assert!(
         path.is_file(),
-        "Mermaid is missing at {}: npm ci --prefix tests/render (bash .ci/run does)",
-        path.display()
+        "Mermaid is missing at {}: mkdir -p {c} && cp tests/render/package*.json {c}/ && npm ci --prefix {c} (bash .ci/run does)",
+        path.display(),
+        c = cache.display()
     );
     path
 }
