@@ -155,7 +155,13 @@ fn show(verdicts: &Verdicts, outputs: &OutputArgs) -> Result<(), Error> {
     }
     if in_actions {
         github::append_step_summary(&markdown).map_err(Error::Stdout)?;
-        print(&github::Annotations, verdicts)?;
+        // Annotations go to stderr (the runner reads workflow commands on
+        // both streams): stdout stays the chosen format, parseable JSON
+        // with --format json.
+        let mut err = std::io::stderr().lock();
+        github::Annotations
+            .render(verdicts, &mut err)
+            .map_err(super::stdout_error)?;
     }
     Ok(())
 }

@@ -1,6 +1,6 @@
 //! Escaping, one function per place text from a workload, a config or a
-//! results file lands: Markdown and HTML, XML, and GitHub workflow
-//! commands.
+//! results file lands: Markdown and HTML, XML, GitHub workflow commands,
+//! and terminals and logs.
 
 /// Escapes text for a Markdown table cell or HTML: every character that
 /// Markdown or HTML could read as markup becomes an entity, and line
@@ -24,6 +24,9 @@ pub fn markdown(s: &str) -> String {
             ']' => out.push_str("&#93;"),
             '~' => out.push_str("&#126;"),
             '#' => out.push_str("&#35;"),
+            // `@team` in a workload name must not ping a team from a bot's
+            // comment: an entity is shown as `@` but mentions nobody.
+            '@' => out.push_str("&#64;"),
             '\n' | '\r' => out.push(' '),
             c if c.is_control() => {}
             c => out.push(c),
@@ -49,6 +52,24 @@ pub fn xml(s: &str) -> String {
         }
     }
     out
+}
+
+/// Makes text safe for one line of a terminal or a CI log: control
+/// characters (a line feed that would start a `::warning::` workflow
+/// command, an escape sequence) are shown as `\n`, `\u{1b}`.
+pub fn terminal(s: &str) -> String {
+    if !s.chars().any(char::is_control) {
+        return s.to_owned();
+    }
+    s.chars()
+        .map(|c| match c {
+            '\n' => "\\n".to_owned(),
+            '\r' => "\\r".to_owned(),
+            '\t' => "\\t".to_owned(),
+            c if c.is_control() => c.escape_unicode().to_string(),
+            c => c.to_string(),
+        })
+        .collect()
 }
 
 /// Escapes a workflow command's message: `%`, CR and LF.
@@ -84,5 +105,14 @@ mod tests {
     fn workflow_command_escaping() {
         assert_eq!(command_data("50% more\nmemory"), "50%25 more%0Amemory");
         assert_eq!(command_property("a:b,c"), "a%3Ab%2Cc");
+    }
+
+    #[test]
+    fn terminal_text_stays_on_its_line() {
+        assert_eq!(terminal("plain"), "plain");
+        assert_eq!(
+            terminal("a\n::warning::x\u{1b}[31m"),
+            "a\\n::warning::x\\u{1b}[31m"
+        );
     }
 }

@@ -3,7 +3,7 @@
 
 use std::io::{self, Write};
 
-use super::{Render, ReportError};
+use super::{Render, ReportError, escape};
 use crate::units::human;
 use crate::verdicts::{Status, Verdict, Verdicts};
 
@@ -83,7 +83,13 @@ fn table(v: &Verdicts, color: bool, w: &mut dyn Write) -> io::Result<()> {
         "workload", "metric", "baseline", "current", "change", p_header, "verdict",
     ]
     .map(String::from);
-    let rows: Vec<[String; 7]> = v.verdicts.iter().map(cells).collect();
+    // Names come from results files: no control character reaches the
+    // terminal or a CI log raw.
+    let rows: Vec<[String; 7]> = v
+        .verdicts
+        .iter()
+        .map(|x| cells(x).map(|c| escape::terminal(&c)))
+        .collect();
     let mut widths = header.clone().map(|h| h.chars().count());
     for r in &rows {
         for (i, c) in r.iter().enumerate() {
@@ -131,29 +137,29 @@ fn table(v: &Verdicts, color: bool, w: &mut dyn Write) -> io::Result<()> {
                 .unwrap_or_default();
             writeln!(
                 w,
-                "{} {}/{}: {}{cite}",
+                "{} {}: {}{cite}",
                 paint(x.status.as_str(), x.status, color),
-                x.workload,
-                x.metric,
-                x.reason
+                escape::terminal(&format!("{}/{}", x.workload, x.metric)),
+                escape::terminal(&x.reason)
             )?;
         }
         for (i, c) in causes.iter().enumerate() {
-            writeln!(w, "[{}] {}", i + 1, c.explanation())?;
+            writeln!(w, "[{}] {}", i + 1, escape::terminal(&c.explanation()))?;
         }
     }
     if !v.environment_differences.is_empty() {
         writeln!(w, "\nthe environments differ:")?;
         for d in &v.environment_differences {
-            writeln!(
-                w,
+            let line = format!(
                 "  {}: {}: baseline {} / current {}",
                 d.workload, d.field, d.baseline, d.current
-            )?;
+            );
+            writeln!(w, "{}", escape::terminal(&line))?;
         }
     }
     for f in &v.failed_workloads {
-        writeln!(w, "\nfailed: {}: {}", f.workload, f.reason)?;
+        let line = format!("failed: {}: {}", f.workload, f.reason);
+        writeln!(w, "\n{}", escape::terminal(&line))?;
     }
     writeln!(w, "\n{}", summary_line(v))
 }

@@ -242,7 +242,9 @@ fn supervise(spec: &LaunchSpec, stop: &AtomicBool) -> Result<LaunchReport, Super
         Ok(c) => c,
         Err(e) => {
             report.end = End::SpawnFailed {
-                message: format!("`{}`: {e}", spec.argv[0].to_string_lossy()),
+                // escape_debug: a line feed in the command must not start
+                // a line (a workflow command) in a log.
+                message: format!("`{}`: {e}", spec.argv[0].to_string_lossy().escape_debug()),
             };
             return Ok(report);
         }

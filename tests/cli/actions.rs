@@ -199,7 +199,8 @@ fn gobench_pair(dir: &Dir) {
 }
 
 /// In GitHub Actions the report goes to the step summary and regressions
-/// become ::error annotations.
+/// become ::error annotations, on stderr: `--format json` on stdout stays
+/// one JSON document.
 #[test]
 fn github_step_summary_and_annotations() {
     let dir = Dir::new();
@@ -212,7 +213,19 @@ fn github_step_summary_and_annotations() {
         .env("GITHUB_STEP_SUMMARY", &summary)
         .assert()
         .code(1)
-        .stdout(contains("::error title=memgate regression%3A memgate.dev/workloads/bench/Request-2/op.alloc.bytes::+11.76%"));
+        .stderr(contains("::error title=memgate regression%3A memgate.dev/workloads/bench/Request-2/op.alloc.bytes::+11.76%"))
+        .stdout(contains("::error").not());
+    let out = dir
+        .memgate()
+        .args(["compare", "base.json", "head.json", "--format", "json"])
+        .env("GITHUB_ACTIONS", "true")
+        .env("GITHUB_STEP_SUMMARY", &summary)
+        .assert()
+        .code(1);
+    let json: serde_json::Value =
+        serde_json::from_slice(&out.get_output().stdout).expect("stdout is one JSON document");
+    assert_eq!(json["tally"]["passed"], false);
+    assert!(String::from_utf8_lossy(&out.get_output().stderr).contains("::error title="));
     let text = std::fs::read_to_string(&summary).unwrap();
     assert!(
         text.starts_with("earlier step\n## ❌ memgate: gate failed"),
@@ -244,4 +257,43 @@ fn accept_intended_increases() {
         .assert()
         .code(2)
         .stderr(contains("`no-colon` is not WORKLOAD:METRIC"));
+}
+
+/// No text from a config or a results file starts a line of memgate's
+/// output: a line feed in a command that cannot be started, or in a
+/// workload name read from a results file, would otherwise become a
+/// working `::notice::` or `::warning::` workflow command in a CI log.
+#[test]
+fn control_characters_never_start_a_log_line() {
+    let dir = Dir::new();
+    dir.create(
+        "memgate.yaml",
+        "version: 1\ndefaults: {repetitions: 2, warmup: 0, sample_interval: 0}\nworkloads:\n  - {name: ghost, lang: other, run: [\"./x\\n::notice::pwned\"]}\n  - {name: ok, lang: other, run: [sleep, '0.01']}\n",
+    );
+    let out = dir.memgate().args(["run", "-o", "r.json"]).assert().code(3);
+    let starts = |text: &[u8]| {
+        String::from_utf8_lossy(text)
+            .lines()
+            .any(|l| l.starts_with("::"))
+    };
+    assert!(
+        !starts(&out.get_output().stderr),
+        "{}",
+        String::from_utf8_lossy(&out.get_output().stderr)
+    );
+    let mut r: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("r.json")).unwrap()).unwrap();
+    r["workloads"][1]["name"] = "ok\n::warning::pwned".into();
+    dir.create("hostile.json", &r.to_string());
+    let out = dir
+        .memgate()
+        .args(["compare", "hostile.json", "hostile.json"])
+        .env("GITHUB_ACTIONS", "true")
+        .assert();
+    let o = out.get_output();
+    assert!(!starts(&o.stdout), "{}", String::from_utf8_lossy(&o.stdout));
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("ok\\n::warning::pwned"),
+        "the name is shown, escaped"
+    );
 }
