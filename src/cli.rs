@@ -331,8 +331,9 @@ pub struct InitArgs {
     /// Overwrite existing files.
     #[arg(long)]
     pub force: bool,
-    /// The memgate action the pull-request workflow uses.
-    #[arg(long, default_value = crate::init::DEFAULT_ACTION)]
+    /// The memgate action every generated job uses (default: this memgate's
+    /// version tag of its repository).
+    #[arg(long, default_value_t = crate::init::default_action())]
     pub action: String,
 }
 

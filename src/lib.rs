@@ -43,12 +43,7 @@ pub fn run(cli: cli::Cli) -> Result<Outcome, Error> {
         Command::Report(args) => commands::report(args),
         Command::Import(args) => commands::import(args),
         Command::Init(args) => {
-            let written = init::init(
-                std::path::Path::new("."),
-                args.force,
-                &args.action,
-                init::DEFAULT_INSTALL,
-            )?;
+            let written = init::init(std::path::Path::new("."), args.force, &args.action)?;
             for p in written {
                 eprintln!("memgate: wrote {}", p.display());
             }

@@ -11,20 +11,59 @@ use crate::atomic;
 
 mod detect;
 
-/// The action the generated pull-request workflow uses.
-pub const DEFAULT_ACTION: &str = "memgate-dev/memgate@main";
-/// How the generated baseline workflow installs memgate.
-pub const DEFAULT_INSTALL: &str = r#"cargo install --locked --quiet --git https://github.com/memgate-dev/memgate memgate --root "$RUNNER_TEMP/memgate""#;
+/// memgate's repository, from Cargo.toml: the one place it is spelled.
+pub const REPOSITORY: &str = env!("CARGO_PKG_REPOSITORY");
+
+/// The action every generated job uses: this repository at this memgate's
+/// version tag, so the baseline, the check and the comment all run the
+/// same memgate, and a moving branch never changes it.
+pub fn default_action() -> String {
+    let repo = REPOSITORY
+        .trim_start_matches("https://github.com/")
+        .trim_end_matches('/');
+    format!("{repo}@v{}", env!("CARGO_PKG_VERSION"))
+}
 
 const BASELINE_WORKFLOW: &str = include_str!("memgate-baseline.yml");
 const PR_WORKFLOW: &str = include_str!("memgate-pr.yml");
 const COMMENT_WORKFLOW: &str = include_str!("memgate-comment.yml");
 
-/// The workflows, with the action reference and install command filled in.
-pub fn workflows(action: &str, install: &str) -> Vec<(&'static str, String)> {
+/// The toolchain steps for the languages a repository has.
+fn toolchains(go: bool, rust: bool) -> String {
+    let mut steps = String::new();
+    if rust {
+        steps.push_str(
+            "      - uses: dtolnay/rust-toolchain@b3b07ba8b418998c39fb20f53e8b695cdcc8de1b # master; pinned by SHA, the toolchain is an input\n        with:\n          toolchain: stable\n",
+        );
+    }
+    if go {
+        // No setup-go cache: it wants a go.sum at the root and warns
+        // without one; the workloads' builds are small.
+        steps.push_str(
+            "      - uses: actions/setup-go@d35c59abb061a4a6fb18e82ac0862c26744d6ab5 # v5.5.0\n        with:\n          go-version: stable\n          cache: false\n",
+        );
+    }
+    steps.trim_end_matches('\n').to_owned()
+}
+
+/// The workflows, filled in: the action every job uses (`./` in memgate's
+/// own repository, which the comment job then checks out: its default
+/// branch, never the pull request) and the toolchains of the languages
+/// the repository has.
+pub fn workflows(action: &str, go: bool, rust: bool) -> Vec<(&'static str, String)> {
+    let checkout = if action.starts_with("./") {
+        "      - uses: actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683 # v4.2.2 (the default branch: the local action)\n        with:\n          persist-credentials: false"
+    } else {
+        ""
+    };
+    // A placeholder is a line of its own; filled with nothing, the line goes.
+    let line = |text: String| {
+        if text.is_empty() { text } else { text + "\n" }
+    };
     let fill = |t: &str| {
         t.replace("{{ACTION}}", action)
-            .replace("{{INSTALL}}", install)
+            .replace("{{TOOLCHAINS}}\n", &line(toolchains(go, rust)))
+            .replace("{{COMMENT_CHECKOUT}}\n", &line(checkout.to_owned()))
     };
     vec![
         (
@@ -86,15 +125,12 @@ pub enum InitError {
 }
 
 /// Writes the config and workflows under `root`; returns what it wrote.
-pub fn init(
-    root: &Path,
-    force: bool,
-    action: &str,
-    install: &str,
-) -> Result<Vec<PathBuf>, InitError> {
+pub fn init(root: &Path, force: bool, action: &str) -> Result<Vec<PathBuf>, InitError> {
     let mut files: Vec<(PathBuf, String)> = vec![(root.join("memgate.yaml"), config_for(root))];
+    let go = root.join("go.mod").exists();
+    let rust = root.join("Cargo.toml").exists();
     files.extend(
-        workflows(action, install)
+        workflows(action, go, rust)
             .into_iter()
             .map(|(p, t)| (root.join(p), t)),
     );

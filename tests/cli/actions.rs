@@ -51,7 +51,7 @@ fn action_yml_uses_only_its_inputs() {
     }
     assert_eq!(
         a["outputs"]["verdict"]["value"],
-        "${{ steps.check.outputs.verdict }}"
+        "${{ steps.run.outputs.verdict }}"
     );
 }
 
@@ -67,10 +67,12 @@ fn workflow_files() -> Vec<String> {
         .collect()
 }
 
-/// The workflows parse, set permissions, pin third-party actions by SHA,
-/// pass the local action only inputs it has, and never interpolate
-/// expressions into scripts. The comment job runs on workflow_run and
-/// never checks out code.
+/// The workflows parse, grant nothing at the top and what each job needs
+/// in the job, bound every job's time, pin third-party actions by SHA,
+/// keep no credentials in checkouts, pass the local action only inputs it
+/// has, and never interpolate expressions into scripts. The comment job
+/// runs on workflow_run and checks out nothing but the default branch (for
+/// the local action); the pull-request job has no write permission.
 #[test]
 fn workflows_are_sound() {
     let inputs = action_inputs();
@@ -81,8 +83,27 @@ fn workflows_are_sound() {
             w.get("permissions").is_some(),
             "{path}: no top-level permissions"
         );
-        for (_, job) in w["jobs"].as_mapping().unwrap() {
+        for (name, job) in w["jobs"].as_mapping().unwrap() {
+            assert!(
+                job.get("timeout-minutes").is_some(),
+                "{path}: job {name:?} has no timeout-minutes"
+            );
             for step in job["steps"].as_sequence().unwrap() {
+                if step["uses"]
+                    .as_str()
+                    .is_some_and(|u| u.starts_with("actions/checkout@"))
+                {
+                    assert_eq!(
+                        step["with"]["persist-credentials"],
+                        Value::Bool(false),
+                        "{path}: a checkout keeps credentials"
+                    );
+                    assert!(
+                        step["with"].get("ref").is_none()
+                            && step["with"].get("repository").is_none(),
+                        "{path}: a checkout of another ref"
+                    );
+                }
                 if let Some(uses) = step["uses"].as_str() {
                     if uses == "./" {
                         for k in step["with"].as_mapping().into_iter().flat_map(|m| m.keys()) {
@@ -110,28 +131,37 @@ fn workflows_are_sound() {
     }
     let c = yaml(".github/workflows/memgate-comment.yml");
     assert!(c["on"].get("workflow_run").is_some());
-    let text =
-        std::fs::read_to_string(repo_root().join(".github/workflows/memgate-comment.yml")).unwrap();
-    assert!(
-        !text.contains("actions/checkout"),
-        "the comment job must not check out the pull request"
-    );
     let pr = yaml(".github/workflows/memgate-pr.yml");
-    assert!(
-        pr["permissions"].get("pull-requests").is_none(),
-        "the untrusted run must not have a write token"
-    );
+    for (_, job) in pr["jobs"].as_mapping().unwrap() {
+        for (_, level) in job["permissions"].as_mapping().unwrap() {
+            assert_eq!(
+                level, "read",
+                "the untrusted run must not have a write token"
+            );
+        }
+    }
+    let types = &pr["on"]["pull_request"]["types"];
+    for t in ["labeled", "unlabeled"] {
+        assert!(
+            types.as_sequence().unwrap().iter().any(|x| x == t),
+            "the memgate:accept label must act at once"
+        );
+    }
 }
 
-/// Our workflows are `memgate init`'s, with the local action.
+/// Our workflows are `memgate init`'s, with the local action, for a
+/// repository with Go and Rust. (`MEMGATE_UPDATE_WORKFLOWS=1` rewrites them.)
 #[test]
 fn our_workflows_match_what_init_writes() {
-    let install = r#"cargo install --locked --quiet --path . --root "$RUNNER_TEMP/memgate""#;
-    for (path, text) in memgate::init::workflows("./", install) {
+    for (path, text) in memgate::init::workflows("./", true, true) {
+        let file = repo_root().join(path);
+        if std::env::var_os("MEMGATE_UPDATE_WORKFLOWS").is_some() {
+            std::fs::write(&file, &text).unwrap();
+        }
         assert_eq!(
-            std::fs::read_to_string(repo_root().join(path)).unwrap(),
+            std::fs::read_to_string(&file).unwrap(),
             text,
-            "{path} differs from src/init/"
+            "{path} differs from src/init/ (MEMGATE_UPDATE_WORKFLOWS=1 rewrites it)"
         );
     }
 }
@@ -150,7 +180,8 @@ fn init_writes_and_refuses_to_overwrite() {
         .stderr(contains("wrote ./.github/workflows/memgate-comment.yml"));
     memgate::config::Config::load(&dir.path().join("memgate.yaml")).unwrap();
     let pr = std::fs::read_to_string(dir.path().join(".github/workflows/memgate-pr.yml")).unwrap();
-    assert!(pr.contains("uses: memgate-dev/memgate@main"));
+    assert!(pr.contains(&format!("uses: {}", memgate::init::default_action())));
+    assert!(memgate::init::default_action().ends_with(concat!("@v", env!("CARGO_PKG_VERSION"))));
     dir.memgate().arg("init").assert().code(2).stderr(
         contains("./memgate.yaml, ./.github/workflows/memgate-baseline.yml")
             .and(contains("pass --force")),
