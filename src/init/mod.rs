@@ -60,8 +60,18 @@ pub fn workflows(action: &str, go: bool, rust: bool) -> Vec<(&'static str, Strin
     let line = |text: String| {
         if text.is_empty() { text } else { text + "\n" }
     };
+    // A release tag is not a commit SHA: said so for zizmor, with how to pin.
+    let (repo, reference) = action.split_once('@').unwrap_or((action, ""));
+    let pinned = reference.len() == 40 && reference.bytes().all(|b| b.is_ascii_hexdigit());
+    let uses = if action.starts_with("./") || pinned {
+        action.to_owned()
+    } else {
+        format!(
+            "{action} # zizmor: ignore[unpinned-uses] memgate's release tag, the version that wrote this file; pin its commit with `memgate init --force --action {repo}@<sha>`"
+        )
+    };
     let fill = |t: &str| {
-        t.replace("{{ACTION}}", action)
+        t.replace("{{ACTION}}", &uses)
             .replace("{{TOOLCHAINS}}\n", &line(toolchains(go, rust)))
             .replace("{{COMMENT_CHECKOUT}}\n", &line(checkout.to_owned()))
     };

@@ -8,8 +8,18 @@
 /// `a|b` stays text in its cell.
 pub fn markdown(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
         match c {
+            // `@team` in a workload name must not ping a team from a bot's
+            // comment: before a name character, an entity is shown as `@`
+            // but mentions nobody.
+            '@' if chars
+                .peek()
+                .is_some_and(|n| n.is_alphanumeric() || *n == '-' || *n == '_') =>
+            {
+                out.push_str("&#64;")
+            }
             '&' => out.push_str("&amp;"),
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
@@ -24,9 +34,6 @@ pub fn markdown(s: &str) -> String {
             ']' => out.push_str("&#93;"),
             '~' => out.push_str("&#126;"),
             '#' => out.push_str("&#35;"),
-            // `@team` in a workload name must not ping a team from a bot's
-            // comment: an entity is shown as `@` but mentions nobody.
-            '@' => out.push_str("&#64;"),
             '\n' | '\r' => out.push(' '),
             c if c.is_control() => {}
             c => out.push(c),
@@ -94,6 +101,15 @@ mod tests {
             markdown("<img src=x onerror=alert(1)>|`a`*b*[c](d)\nx"),
             "&lt;img src=x onerror=alert(1)&gt;&#124;&#96;a&#96;&#42;b&#42;&#91;c&#93;(d) x"
         );
+    }
+
+    #[test]
+    fn markdown_mentions_nobody() {
+        assert_eq!(
+            markdown("ping @team and @org/x"),
+            "ping &#64;team and &#64;org/x"
+        );
+        assert_eq!(markdown("head @ 1a2b"), "head @ 1a2b");
     }
 
     #[test]
