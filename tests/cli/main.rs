@@ -50,3 +50,5 @@ mod schema;
 mod stats;
 /// Shared helpers.
 mod util;
+/// The workflows' own scripts against a stand-in `gh`.
+mod workflow_scripts;

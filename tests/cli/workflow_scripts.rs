@@ -1,0 +1,376 @@
+//! The workflows' decisions, made by their own scripts: each test reads a
+//! step's `run:` script from `.github/workflows/` (what `memgate init`
+//! writes, with the local action) and runs it with bash, the real memgate,
+//! and a stand-in `gh` on PATH (tests/cli/github/gh) that answers with the
+//! GitHub API responses each test lays out (only the fields the scripts
+//! read, in the shapes of GitHub's REST API) and records every write.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+use serde_json::json;
+
+use crate::util::{memgate_exe, repo_root};
+
+const REPO: &str = "acme/app";
+const HEAD_SHA: &str = "1111111111111111111111111111111111111111";
+const MARKER: &str = "<!-- memgate-report -->";
+
+/// A step's script and the environment keys it declares.
+fn step(workflow: &str, name: &str) -> (String, Vec<String>) {
+    let text =
+        std::fs::read_to_string(repo_root().join(".github/workflows").join(workflow)).unwrap();
+    let w: serde_yaml::Value = serde_yaml::from_str(&text).unwrap();
+    for (_, job) in w["jobs"].as_mapping().unwrap() {
+        for s in job["steps"].as_sequence().unwrap() {
+            if s["name"] == name {
+                let env = s["env"]
+                    .as_mapping()
+                    .map(|m| m.keys().map(|k| k.as_str().unwrap().to_owned()).collect())
+                    .unwrap_or_default();
+                return (s["run"].as_str().unwrap().to_owned(), env);
+            }
+        }
+    }
+    panic!("{workflow} has no step `{name}`")
+}
+
+/// One run of a step against a fake GitHub.
+struct Fake {
+    dir: tempfile::TempDir,
+}
+
+impl Fake {
+    fn new() -> Fake {
+        let f = Fake {
+            dir: tempfile::tempdir().unwrap(),
+        };
+        for d in ["gh", "runner", "artifacts"] {
+            std::fs::create_dir_all(f.path(d)).unwrap();
+        }
+        f
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// Lays out a GET response.
+    fn answer(&self, name: &str, value: serde_json::Value) -> &Fake {
+        std::fs::write(self.path(&format!("gh/{name}.json")), value.to_string()).unwrap();
+        self
+    }
+
+    /// Lays out the artifact `gh run download RUN_ID` gets.
+    fn artifact(&self, run_id: &str, files: &[(&str, &str)]) -> &Fake {
+        let dir = self.path(&format!("gh/artifacts/{run_id}"));
+        std::fs::create_dir_all(&dir).unwrap();
+        for (name, text) in files {
+            std::fs::write(dir.join(name), text).unwrap();
+        }
+        self
+    }
+
+    /// Runs the step's script with `env` (every key the step declares must
+    /// be given), the fake `gh` first on PATH.
+    fn run(&self, workflow: &str, name: &str, env: &[(&str, &str)]) -> Output {
+        let (script, declared) = step(workflow, name);
+        for key in &declared {
+            assert!(
+                key == "GH_TOKEN" || env.iter().any(|(k, _)| k == key),
+                "{name}: the test gives no {key}"
+            );
+        }
+        let fake_bin = repo_root().join("tests/cli/github");
+        let path = format!(
+            "{}:{}",
+            fake_bin.display(),
+            std::env::var("PATH").unwrap_or_default()
+        );
+        std::fs::write(self.path("output"), "").unwrap();
+        std::fs::write(self.path("summary"), "").unwrap();
+        Command::new("bash")
+            .arg("-c")
+            .arg(&script)
+            .current_dir(self.dir.path())
+            .env("PATH", path)
+            .env("FAKE_GH", self.path("gh"))
+            .env("GH_TOKEN", "not-a-token")
+            .env("GITHUB_REPOSITORY", REPO)
+            .env("GITHUB_OUTPUT", self.path("output"))
+            .env("GITHUB_STEP_SUMMARY", self.path("summary"))
+            .env("RUNNER_TEMP", self.path("runner"))
+            .envs(env.iter().copied())
+            .output()
+            .unwrap()
+    }
+
+    fn read(&self, name: &str) -> String {
+        std::fs::read_to_string(self.path(name)).unwrap_or_default()
+    }
+}
+
+fn verdicts(name: &str) -> String {
+    std::fs::read_to_string(
+        repo_root()
+            .join("fixtures/verdicts")
+            .join(format!("{name}.json")),
+    )
+    .unwrap()
+}
+
+/// The comment job's step, for a run of HEAD_SHA from acme:feature.
+fn comment(fake: &Fake) -> Output {
+    let memgate = memgate_exe();
+    fake.run(
+        "memgate-comment.yml",
+        "Post or update the comment",
+        &[
+            ("MEMGATE", memgate.to_str().unwrap()),
+            ("RUN_ID", "900"),
+            ("RUN_URL", "https://github.com/acme/app/actions/runs/900"),
+            ("HEAD_SHA", HEAD_SHA),
+            ("HEAD_OWNER", "acme"),
+            ("HEAD_BRANCH", "feature"),
+        ],
+    )
+}
+
+fn pr_seven(fake: &Fake) {
+    fake.answer("pulls", json!([{"number": 7, "head": {"sha": HEAD_SHA}}]));
+}
+
+fn ok(out: &Output) {
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The pull request comes from the API and must have the run's head
+/// commit: an artifact naming another pull request, or a pull request whose
+/// head moved on, gets no comment.
+#[test]
+fn the_comment_goes_only_to_the_pull_request_whose_head_ran() {
+    let fake = Fake::new();
+    fake.answer(
+        "pulls",
+        json!([{"number": 7, "head": {"sha": "2222222222222222222222222222222222222222"}}]),
+    )
+    .answer("comments", json!([]))
+    .artifact(
+        "900",
+        &[
+            ("status.txt", "ok\n"),
+            ("verdicts.json", &verdicts("pass")),
+            ("pr-number.txt", "1\n"),
+        ],
+    );
+    let out = comment(&fake);
+    ok(&out);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("nothing to comment"));
+    assert_eq!(fake.read("gh/writes"), "", "nothing was written");
+    // The query names the head as owner:branch, escaped.
+    assert!(
+        fake.read("gh/calls")
+            .contains("pulls?state=open&head=acme%3Afeature&")
+    );
+}
+
+/// Only this workflow's own comment (the bot's, with the marker) is
+/// edited; another user's comment with the marker is left alone.
+#[test]
+fn only_the_bots_own_comment_is_edited() {
+    let fake = Fake::new();
+    pr_seven(&fake);
+    fake.answer(
+        "comments",
+        json!([
+            {"id": 1, "user": {"login": "mallory"}, "body": format!("{MARKER} mine now")},
+            {"id": 2, "user": {"login": "github-actions[bot]"}, "body": format!("old report\n{MARKER}")},
+        ]),
+    )
+    .artifact("900", &[("status.txt", "ok\n"), ("verdicts.json", &verdicts("regression"))]);
+    ok(&comment(&fake));
+    assert_eq!(
+        fake.read("gh/writes"),
+        "PATCH repos/acme/app/issues/comments/2\n"
+    );
+    let body = fake.read("gh/PATCH.md");
+    let rendered = Command::new(memgate_exe())
+        .args(["report", "--format", "markdown"])
+        .arg(repo_root().join("fixtures/verdicts/regression.json"))
+        .output()
+        .unwrap();
+    assert_eq!(
+        body,
+        String::from_utf8_lossy(&rendered.stdout),
+        "rendered here by memgate"
+    );
+
+    // With only mallory's comment, a new one is posted.
+    let fake = Fake::new();
+    pr_seven(&fake);
+    fake.answer(
+        "comments",
+        json!([{"id": 1, "user": {"login": "mallory"}, "body": MARKER}]),
+    )
+    .artifact(
+        "900",
+        &[("status.txt", "ok\n"), ("verdicts.json", &verdicts("pass"))],
+    );
+    ok(&comment(&fake));
+    assert_eq!(
+        fake.read("gh/writes"),
+        "POST repos/acme/app/issues/7/comments\n"
+    );
+}
+
+/// A missing or unreadable artifact turns the old comment into a notice
+/// that the check gave no verdict, with the reason when the pull-request
+/// job named one of its own codes; anything else in status.txt is ignored.
+#[test]
+fn no_verdicts_turn_the_comment_into_an_error_notice() {
+    for (artifact, expected) in [
+        (None, "the check errored"),
+        (Some("baseline-expired\n"), "baseline artifact has expired"),
+        (
+            Some("baseline-missing\n"),
+            "no baseline of the base branch yet",
+        ),
+        (Some("@everyone <b>pwned</b>\n"), "the check errored"),
+    ] {
+        let fake = Fake::new();
+        pr_seven(&fake);
+        fake.answer(
+            "comments",
+            json!([{"id": 5, "user": {"login": "github-actions[bot]"}, "body": format!("passed\n{MARKER}")}]),
+        );
+        if let Some(status) = artifact {
+            fake.artifact("900", &[("status.txt", status)]);
+        }
+        let out = comment(&fake);
+        ok(&out);
+        assert_eq!(
+            fake.read("gh/writes"),
+            "PATCH repos/acme/app/issues/comments/5\n"
+        );
+        let body = fake.read("gh/PATCH.md");
+        assert!(
+            body.contains("memgate: no verdict") && body.contains(expected),
+            "{body}"
+        );
+        assert!(body.contains(MARKER) && !body.contains("pwned"), "{body}");
+        assert!(fake.read("summary").contains(expected));
+    }
+}
+
+/// Whatever the artifact holds, the body posted is memgate's rendering:
+/// under GitHub's limit, with names escaped and mentioning nobody.
+#[test]
+fn a_hostile_artifact_is_capped_and_mentions_nobody() {
+    let mut v: serde_json::Value = serde_json::from_str(&verdicts("regression")).unwrap();
+    let one = v["verdicts"][0].clone();
+    let many: Vec<serde_json::Value> = (0..3000)
+        .map(|i| {
+            let mut x = one.clone();
+            x["workload"] = format!("@acme/team-{i} <img src=x>").into();
+            x
+        })
+        .collect();
+    v["verdicts"] = many.into();
+    let fake = Fake::new();
+    pr_seven(&fake);
+    fake.answer("comments", json!([])).artifact(
+        "900",
+        &[("status.txt", "ok\n"), ("verdicts.json", &v.to_string())],
+    );
+    ok(&comment(&fake));
+    let body = fake.read("gh/POST.md");
+    assert!(
+        body.chars().count() <= 65_536,
+        "{} characters",
+        body.chars().count()
+    );
+    assert!(body.contains("&#64;acme/team-0") && !body.contains("@acme"));
+    assert!(!body.contains("<img"));
+    assert!(body.ends_with(&format!("{MARKER}\n")));
+}
+
+/// The pull-request job's baseline: only push runs of this repository
+/// serve (a fork's run on a branch named like the base is refused); the
+/// merge base's own baseline when it has one, else the newest, with how
+/// far behind it is; an expired artifact says so.
+#[test]
+fn the_baseline_comes_only_from_this_repositorys_pushes() {
+    let merge_base = "3333333333333333333333333333333333333333";
+    let env = [
+        ("BASE_REF", "main"),
+        ("BASE_SHA", "4444444444444444444444444444444444444444"),
+        ("HEAD_SHA", HEAD_SHA),
+    ];
+    let runs = json!({"workflow_runs": [
+        {"id": 31, "event": "pull_request", "head_sha": merge_base, "head_repository": {"full_name": "mallory/app"}},
+        {"id": 30, "event": "push", "head_sha": merge_base, "head_repository": {"full_name": "mallory/app"}},
+        {"id": 20, "event": "push", "head_sha": "5555555555555555555555555555555555555555", "head_repository": {"full_name": REPO}},
+    ]});
+    let fake = Fake::new();
+    fake.answer("runs", runs.clone())
+        .answer(
+            "compare",
+            json!({"merge_base_commit": {"sha": merge_base}, "ahead_by": 3}),
+        )
+        .artifact("20", &[("baseline.json", "{}")])
+        .artifact("30", &[("baseline.json", "poisoned")])
+        .artifact("31", &[("baseline.json", "poisoned")]);
+    let out = fake.run("memgate-pr.yml", "Find the base branch's baseline", &env);
+    ok(&out);
+    let output = fake.read("output");
+    assert!(output.contains("status=ok"), "{output}");
+    let path = output
+        .lines()
+        .find_map(|l| l.strip_prefix("path="))
+        .unwrap();
+    assert_eq!(
+        std::fs::read_to_string(path).unwrap(),
+        "{}",
+        "the run of this repository"
+    );
+    assert!(
+        fake.read("summary")
+            .contains("3 commits behind this pull request's merge base"),
+        "{}",
+        fake.read("summary")
+    );
+    assert!(
+        fake.read("gh/calls")
+            .contains("runs?branch=main&event=push&status=success")
+    );
+
+    // Only forks' runs: no baseline.
+    let fake = Fake::new();
+    let only_forks = json!({"workflow_runs": [runs["workflow_runs"][0].clone(), runs["workflow_runs"][1].clone()]});
+    fake.answer("runs", only_forks).answer(
+        "compare",
+        json!({"merge_base_commit": {"sha": merge_base}, "ahead_by": 0}),
+    );
+    let out = fake.run("memgate-pr.yml", "Find the base branch's baseline", &env);
+    assert!(!out.status.success());
+    assert!(fake.read("output").contains("status=baseline-missing"));
+
+    // This repository's run, its artifact expired.
+    let fake = Fake::new();
+    fake.answer("runs", runs).answer(
+        "compare",
+        json!({"merge_base_commit": {"sha": merge_base}, "ahead_by": 0}),
+    );
+    let out = fake.run("memgate-pr.yml", "Find the base branch's baseline", &env);
+    assert!(!out.status.success());
+    assert!(fake.read("output").contains("status=baseline-expired"));
+    assert!(
+        fake.read("summary")
+            .contains("artifacts expire after 90 days")
+    );
+}
