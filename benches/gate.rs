@@ -57,6 +57,7 @@ fn results(rng: &mut Rng, shift: f64) -> Results {
                 binary_sha256: None,
                 build_failure: None,
                 runs: vec![],
+                sites: None,
                 metrics,
             }
         })

@@ -55,6 +55,11 @@ pub enum Command {
     /// Example: memgate report verdicts.json --format markdown -o report.md
     #[command(after_help = crate::error::exit::help())]
     Report(ReportArgs),
+    /// Where a metric grew: the allocation sites behind a verdict.
+    ///
+    /// Example: memgate explain go-retain heap.live.bytes
+    #[command(after_help = crate::error::exit::help())]
+    Explain(ExplainArgs),
     /// Turn outputs of other tools (go test -bench, gctrace, DHAT) into a results file.
     ///
     /// Example: memgate import --format gobench bench.txt -o results.json
@@ -283,6 +288,18 @@ pub struct ReportArgs {
     /// Write here instead of stdout.
     #[arg(short, long)]
     pub output: Option<PathBuf>,
+}
+
+/// Arguments of `memgate explain`.
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// The workload, as the verdicts name it.
+    pub workload: String,
+    /// The metric, e.g. heap.live.bytes.
+    pub metric: String,
+    /// The verdicts file written by compare or check.
+    #[arg(long, default_value = ".memgate/verdicts.json")]
+    pub verdicts: PathBuf,
 }
 
 /// Input formats of `memgate import`.

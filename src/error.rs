@@ -114,6 +114,9 @@ pub enum Error {
     /// `memgate report --template` with a format other than Markdown.
     #[error("--template applies to --format markdown only")]
     TemplateNeedsMarkdown,
+    /// `memgate explain` of a verdict the file does not have.
+    #[error("{0}")]
+    NoSuchVerdict(String),
     /// Writing to stdout failed (a closed pipe is not an error: see `main`).
     #[error("cannot write to stdout: {0}")]
     Stdout(std::io::Error),
@@ -155,6 +158,7 @@ impl Error {
             | Error::Import(_)
             | Error::Report(_)
             | Error::TemplateNeedsMarkdown
+            | Error::NoSuchVerdict(_)
             | Error::Accept(_)
             | Error::Init(_) => exit::BAD_INPUT,
             // Run errors arrive as Error::Run (see the From impl).

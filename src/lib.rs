@@ -8,6 +8,7 @@
 //! outcome to an exit code.
 
 pub mod atomic;
+pub mod attribution;
 pub mod baseline;
 pub mod cli;
 pub mod collect;
@@ -41,6 +42,7 @@ pub fn run(cli: cli::Cli) -> Result<Outcome, Error> {
         Command::Calibrate(args) => commands::calibrate(args),
         Command::Baseline(cmd) => commands::baseline(cmd),
         Command::Report(args) => commands::report(args),
+        Command::Explain(args) => commands::explain(args),
         Command::Import(args) => commands::import(args),
         Command::Init(args) => {
             let written = init::init(std::path::Path::new("."), args.force, &args.action)?;

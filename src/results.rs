@@ -108,6 +108,10 @@ pub struct WorkloadResults {
     pub runs: Vec<Run>,
     /// Samples per metric: one per successful measured run, in run order.
     pub metrics: BTreeMap<String, Series>,
+    /// The allocation sites of the runs' heap profiles (the footprint runs
+    /// of a Go workload, every run under DHAT), when any recorded one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sites: Option<crate::attribution::Sites>,
 }
 
 impl WorkloadResults {

@@ -190,6 +190,11 @@ pub struct Verdict {
     pub baseline_samples: Vec<f64>,
     /// Every current sample.
     pub current_samples: Vec<f64>,
+    /// For a memory metric that regressed or broke its budget: the
+    /// allocation sites whose figures changed, from both sides' heap
+    /// profiles, or why there are none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attribution: Option<crate::attribution::Attribution>,
 }
 
 /// What turned a regression into a warning.

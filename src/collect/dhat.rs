@@ -9,8 +9,9 @@
 //! heap.peak.bytes the sum of `gb` (bytes at t-gmax), heap.end.bytes the sum
 //! of `eb` (bytes at t-end). `mb` is never summed: each point's maximum
 //! falls at a different time. The program points are summed as they stream
-//! past and the frame table is skipped, so a large file costs little more
-//! than its own bytes in memory.
+//! past; each keeps only its four figures and its frame indices (`fs`,
+//! innermost first) until the frame table (`ftbl`) is read, and then is
+//! charged to its allocation site (see [`crate::attribution`]).
 
 use std::fmt;
 use std::path::Path;
@@ -19,6 +20,7 @@ use serde::Deserialize;
 use serde::de::{Deserializer, SeqAccess, Visitor};
 
 use super::{Collect, CollectError, Collected, RunArtifacts, RunSetup, Sample};
+use crate::attribution::{Amounts, Frame, Site, SiteTotals, SourceTree};
 use crate::metrics;
 use crate::results::Value;
 
@@ -49,9 +51,17 @@ struct Pp {
     tbk: u64,
     gb: Option<u64>,
     eb: Option<u64>,
+    #[serde(default)]
+    fs: Vec<u32>,
 }
 
-struct PpSums(DhatTotals, bool);
+/// A program point's figures and frames, kept until the frame table.
+struct Point {
+    amounts: Amounts,
+    frames: Vec<u32>,
+}
+
+struct PpSums(DhatTotals, bool, Vec<Point>);
 
 impl<'de> Deserialize<'de> for PpSums {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -64,7 +74,17 @@ impl<'de> Deserialize<'de> for PpSums {
             fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<PpSums, A::Error> {
                 let mut t = DhatTotals::default();
                 let mut lifetimes = true;
+                let mut points = Vec::new();
                 while let Some(pp) = seq.next_element::<Pp>()? {
+                    points.push(Point {
+                        amounts: Amounts {
+                            alloc_bytes: pp.tb as f64,
+                            alloc_objects: pp.tbk as f64,
+                            end_bytes: pp.eb.unwrap_or(0) as f64,
+                            peak_bytes: pp.gb.map(|g| g as f64),
+                        },
+                        frames: pp.fs,
+                    });
                     t.total_bytes += pp.tb;
                     t.total_blocks += pp.tbk;
                     match (pp.gb, pp.eb) {
@@ -76,7 +96,7 @@ impl<'de> Deserialize<'de> for PpSums {
                     }
                     t.program_points += 1;
                 }
-                Ok(PpSums(t, lifetimes))
+                Ok(PpSums(t, lifetimes, points))
             }
         }
         d.deserialize_seq(V)
@@ -89,7 +109,18 @@ struct DhatFile {
     version: Option<u64>,
     mode: Option<String>,
     pps: Option<PpSums>,
-    // Every other field, the frame table included, is skipped unread.
+    #[serde(default)]
+    ftbl: Vec<String>,
+    // Every other field is skipped unread.
+}
+
+/// A profile's totals and its allocation sites.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DhatProfile {
+    /// The global figures.
+    pub totals: DhatTotals,
+    /// The program points, charged to their sites.
+    pub sites: Vec<Site>,
 }
 
 /// A DHAT file that cannot be used; names the file and, for JSON errors,
@@ -105,6 +136,15 @@ pub struct DhatError {
 
 /// Parses a DHAT file's bytes.
 pub fn parse(path: &Path, bytes: &[u8]) -> Result<DhatTotals, DhatError> {
+    parse_with_sites(path, bytes, &SourceTree::default()).map(|p| p.totals)
+}
+
+/// Parses a DHAT file's bytes, with its sites folded to `tree`.
+pub fn parse_with_sites(
+    path: &Path,
+    bytes: &[u8],
+    tree: &SourceTree,
+) -> Result<DhatProfile, DhatError> {
     let err = |message: String| DhatError {
         path: path.to_owned(),
         message,
@@ -128,13 +168,69 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<DhatTotals, DhatError> {
             "mode `{mode}` is not a heap profile; memgate reads `heap` (valgrind) and `rust-heap` (dhat-rs)"
         )));
     }
-    let PpSums(totals, lifetimes) = file.pps.ok_or_else(|| err("missing field `pps`".into()))?;
+    let PpSums(totals, lifetimes, points) =
+        file.pps.ok_or_else(|| err("missing field `pps`".into()))?;
     if !lifetimes {
         return Err(err(
             "program points lack `gb`/`eb`: the profile was made without block lifetimes".into(),
         ));
     }
-    Ok(totals)
+    let frames: Vec<Frame<'_>> = file.ftbl.iter().map(|f| frame(f)).collect();
+    let mut sites = SiteTotals::default();
+    let mut stack = Vec::new();
+    for p in &points {
+        stack.clear();
+        for &i in &p.frames {
+            let f = frames.get(i as usize).copied().ok_or_else(|| {
+                err(format!(
+                    "a program point names frame {i}; the frame table has {}",
+                    frames.len()
+                ))
+            })?;
+            stack.push(f);
+        }
+        sites.add(&stack, p.amounts, tree);
+    }
+    Ok(DhatProfile {
+        totals,
+        sites: sites.into_sites(),
+    })
+}
+
+/// One frame-table entry: `0xADDR: FUNCTION (FILE:LINE[:COLUMN])`, or
+/// `(in LIBRARY)` when the file is unknown, or `[root]`.
+fn frame(text: &str) -> Frame<'_> {
+    let rest = text
+        .split_once(": ")
+        .filter(|(addr, _)| addr.starts_with("0x"))
+        .map_or(text, |(_, r)| r);
+    let Some((function, place)) = rest.strip_suffix(')').and_then(|r| r.rsplit_once(" (")) else {
+        return Frame {
+            function: rest,
+            file: "",
+            line: 0,
+        };
+    };
+    if place.starts_with("in ") {
+        return Frame {
+            function,
+            file: "",
+            line: 0,
+        };
+    }
+    let mut parts = place.rsplitn(3, ':');
+    let (a, b, c) = (parts.next(), parts.next(), parts.next());
+    let number = |s: Option<&str>| s.and_then(|s| s.parse::<u32>().ok());
+    let (file, line) = match (number(a), number(b), c) {
+        (Some(_), Some(line), Some(file)) => (file, line),
+        (Some(line), _, _) => (place.rsplit_once(':').map_or(place, |(f, _)| f), line),
+        _ => (place, 0),
+    };
+    Frame {
+        function,
+        file,
+        line,
+    }
 }
 
 /// The samples of a profile.
@@ -162,12 +258,13 @@ fn read(
         collector,
         message: format!("no DHAT file at {} ({e}); {hint}", path.display()),
     })?;
-    let totals = parse(path, &bytes).map_err(|e| CollectError {
+    let profile = parse_with_sites(path, &bytes, run.tree).map_err(|e| CollectError {
         collector,
         message: e.to_string(),
     })?;
     Ok(Collected {
-        samples: samples(&totals, collector),
+        samples: samples(&profile.totals, collector),
+        sites: Some(("dhat", profile.sites)),
         ..Collected::default()
     })
 }
@@ -253,8 +350,29 @@ mod tests {
  ,{"tb":200,"tbk":1,"tl":8247,"mb":200,"mbk":1,"gb":200,"gbk":1,"eb":200,"ebk":1,"rb":1,"wb":200,"acc":[2,-199,1],"fs":[1,3]}
  ,{"tb":500,"tbk":1,"tl":36,"mb":0,"mbk":0,"gb":0,"gbk":0,"eb":0,"ebk":0,"rb":0,"wb":0,"acc":[-500,0],"fs":[4,5]}
  ]
-,"ftbl":["[root]","0x48417B4: malloc (in vgpreload_dhat-amd64-linux.so)"]
+,"ftbl":["[root]","0x48417B4: malloc (in vgpreload_dhat-amd64-linux.so)","0x10918A: main (t.c:6)","0x1091A2: main (t.c:7)","0x484A9E1: realloc (in vgpreload_dhat-amd64-linux.so)","0x1091C4: main (t.c:9)"]
 }"#;
+
+    #[test]
+    fn dhat_rs_sites_fold_into_the_workloads_functions() {
+        let tree =
+            SourceTree::of_files(Path::new("/nowhere"), &["src/bin/retain.rs", "src/lib.rs"]);
+        let p = parse_with_sites(
+            Path::new("dhat_rs_retain.json"),
+            include_bytes!("../../fixtures/dhat/dhat_rs_retain.json"),
+            &tree,
+        )
+        .unwrap();
+        let by = |f: &str| p.sites.iter().find(|s| s.function.ends_with(f));
+        let entry = by("new_entry").expect("new_entry");
+        let label = by("new_label").expect("new_label");
+        assert_eq!(entry.alloc_objects, 20_000.0);
+        assert_eq!(label.alloc_objects, 20_000.0);
+        // Every block is some site's: the sites add up to the totals.
+        let sum: f64 = p.sites.iter().map(|s| s.alloc_bytes).sum();
+        assert_eq!(sum, p.totals.total_bytes as f64);
+        assert!(p.sites.iter().all(|s| !s.file.starts_with("alloc/src")));
+    }
 
     #[test]
     fn sums_program_points_never_mb() {

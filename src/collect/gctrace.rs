@@ -585,6 +585,7 @@ impl Collect for Gctrace {
             samples: samples(&trace),
             warnings,
             notes,
+            sites: None,
         })
     }
 }

@@ -10,7 +10,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use super::{Collect, CollectError, Collected, RunArtifacts, Sample};
+use super::{Collect, CollectError, Collected, GO_MEMPROFILE_RATE, RunArtifacts, RunSetup, Sample};
 use crate::metrics::{self, Better, MetricDef, Stability, Unit};
 use crate::results::Value;
 
@@ -266,6 +266,19 @@ impl Collect for GoBenchLine {
         "gobench"
     }
 
+    /// A profiled run writes the benchmark's heap profile
+    /// (`-test.memprofile`, at memgate's sampling rate).
+    fn setup(&self, run: &mut RunSetup<'_>) {
+        if run.profile {
+            run.argv.push(format!(
+                "-test.memprofile={}",
+                run.files.heap_profile.display()
+            ));
+            run.argv
+                .push(format!("-test.memprofilerate={GO_MEMPROFILE_RATE}"));
+        }
+    }
+
     fn collect(&self, run: &RunArtifacts<'_>) -> Result<Collected, CollectError> {
         let fail = |message: String| CollectError {
             collector: "gobench",
@@ -282,6 +295,14 @@ impl Collect for GoBenchLine {
             )));
         };
         let mut out = Collected::default();
+        if run.files.heap_profile.exists() {
+            match super::pprof::read_sites(&run.files.heap_profile, run.tree) {
+                Ok(sites) => out.sites = Some(("pprof", sites)),
+                Err(e) => out
+                    .warnings
+                    .push(format!("heap profile unreadable, no allocation sites: {e}")),
+            }
+        }
         for (value, unit) in &line.values {
             let m = map_unit(unit, file.units.get(unit));
             let Some(def) = metrics::custom(&m.metric, m.unit, m.better, m.stability) else {

@@ -103,6 +103,7 @@ fn workload(name: &str, lang: Lang, environment: usize, command: Vec<String>) ->
         build_failure: None,
         runs: Vec::new(),
         metrics: BTreeMap::new(),
+        sites: None,
     }
 }
 

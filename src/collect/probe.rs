@@ -16,7 +16,9 @@ use std::path::Path;
 
 use serde::Deserialize;
 
-use super::{Collect, CollectError, Collected, RunArtifacts, RunSetup, Sample};
+use super::{
+    Collect, CollectError, Collected, GO_MEMPROFILE_RATE, RunArtifacts, RunSetup, Sample, pprof,
+};
 use crate::metrics::{self, MetricDef, Unit};
 use crate::results::Value;
 
@@ -25,6 +27,10 @@ pub const PROBE_SCHEMA: &str = "memgate/probe/v1";
 
 /// The environment variable that tells a probe where to write.
 pub const PROBE_ENV: &str = "MEMGATE_PROBE_FILE";
+/// Where the Go probe writes its heap profile, when memgate asks for one.
+pub const PROFILE_ENV: &str = "MEMGATE_HEAP_PROFILE";
+/// The `runtime.MemProfileRate` the Go probe sets for it.
+pub const PROFILE_RATE_ENV: &str = "MEMGATE_MEMPROFILE_RATE";
 
 /// A probe document.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -109,6 +115,16 @@ impl Collect for Probe {
     fn setup(&self, run: &mut RunSetup<'_>) {
         run.env
             .insert(PROBE_ENV.into(), run.files.probe.display().to_string());
+        // The Go probe writes a heap profile beside its file when asked;
+        // the Rust probe ignores the variables.
+        if run.profile {
+            run.env.insert(
+                PROFILE_ENV.into(),
+                run.files.heap_profile.display().to_string(),
+            );
+            run.env
+                .insert(PROFILE_RATE_ENV.into(), GO_MEMPROFILE_RATE.to_string());
+        }
     }
 
     fn collect(&self, run: &RunArtifacts<'_>) -> Result<Collected, CollectError> {
@@ -118,7 +134,17 @@ impl Collect for Probe {
                 "the workload wrote no probe file ({e}); does main call the probe at exit (Go: `defer probe.Done()`), and does it avoid os.Exit / process::exit?"
             ),
         })?;
-        Ok(samples(&parse(&run.files.probe, &text)?))
+        let doc = parse(&run.files.probe, &text)?;
+        let mut collected = samples(&doc);
+        if doc.lang == "go" && run.files.heap_profile.exists() {
+            match pprof::read_sites(&run.files.heap_profile, run.tree) {
+                Ok(sites) => collected.sites = Some(("pprof", sites)),
+                Err(e) => collected
+                    .warnings
+                    .push(format!("heap profile unreadable, no allocation sites: {e}")),
+            }
+        }
+        Ok(collected)
     }
 }
 

@@ -63,6 +63,7 @@ impl Collect for Rusage {
             samples,
             warnings: Vec::new(),
             notes: Vec::new(),
+            sites: None,
         })
     }
 }

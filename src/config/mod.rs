@@ -197,6 +197,11 @@ pub struct Workload {
     /// behaviour]` unless the config says otherwise); empty for a workload
     /// measured in one way only (Rust, other).
     pub phases: Vec<Phase>,
+    /// Whether runs record heap profiles for attribution (`profile:`,
+    /// default true): the footprint runs of a Go workload linking the probe
+    /// or of a `gobench` workload; DHAT profiles are read whenever a DHAT
+    /// collector runs.
+    pub profile: bool,
     /// Measured runs (of the behaviour phase, for a Go workload).
     pub repetitions: u32,
     /// Measured runs of the footprint phase.
@@ -431,7 +436,7 @@ mod tests {
         let cases: &[(&str, &str)] = &[
             (
                 "version: 1\nworkloads:\n  - name: a\n    lang: go\n    run: x\n    repetitons: 3\n",
-                "/p/memgate.yaml:6:5: workloads[0].repetitons: unknown field `repetitons`, expected one of `name`, `lang`, `build`, `run`, `gobench`, `dir`, `binary`, `env`, `tags`, `collect`, `thresholds`, `budgets`, `phases`, `repetitions`, `footprint_repetitions`, `warmup`, `timeout`, `build_timeout`, `kill_grace`, `sample_interval`; did you mean `repetitions`?",
+                "/p/memgate.yaml:6:5: workloads[0].repetitons: unknown field `repetitons`, expected one of `name`, `lang`, `build`, `run`, `gobench`, `dir`, `binary`, `env`, `tags`, `collect`, `thresholds`, `budgets`, `phases`, `profile`, `repetitions`, `footprint_repetitions`, `warmup`, `timeout`, `build_timeout`, `kill_grace`, `sample_interval`; did you mean `repetitions`?",
             ),
             (
                 "version: 1\nworkloads:\n  - name: a\n    lang: java\n    run: x\n",

@@ -143,6 +143,7 @@ pub(super) struct RawWorkload {
     #[serde(default)]
     pub(super) budgets: BTreeMap<String, Quantity>,
     pub(super) phases: Option<Vec<Phase>>,
+    pub(super) profile: Option<bool>,
     pub(super) repetitions: Option<u32>,
     pub(super) footprint_repetitions: Option<u32>,
     pub(super) warmup: Option<u32>,

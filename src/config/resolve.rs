@@ -104,6 +104,7 @@ pub(super) fn workload(d: &RawDefaults, w: &RawWorkload, base: &Path) -> Workloa
             Lang::Rust | Lang::Other => Vec::new(),
         },
         // Derived from the whole config's tests when unset (Config::parse).
+        profile: w.profile.unwrap_or(true),
         repetitions: w
             .repetitions
             .or(d.repetitions)

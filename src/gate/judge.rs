@@ -89,6 +89,7 @@ impl Subject<'_> {
             budget: self.limit.budget,
             baseline_samples: xs,
             current_samples: ys,
+            attribution: None,
         }
     }
 }

@@ -28,6 +28,7 @@ pub use judge::SEPARATED_MIN_RUNS;
 use std::collections::btree_map::Entry;
 use std::collections::{BTreeMap, BTreeSet};
 
+use crate::attribution;
 use crate::policy::{Correction, GatePolicy, Limit, PolicyError};
 use crate::results::{Results, Timeline, WorkloadResults};
 use crate::stats;
@@ -83,6 +84,7 @@ pub fn evaluate(
     let failed = failed_workloads(cur);
     let tests = pending.len();
     verdicts.extend(conclude(pending, policy.correction));
+    attribute(&mut verdicts, &base_by_name, cur);
     verdicts.sort_by_key(|v| v.status);
     Ok(Verdicts {
         schema: VERDICTS_SCHEMA.to_owned(),
@@ -215,6 +217,42 @@ fn conclude(pending: Vec<Pending>, correction: Correction) -> Vec<Verdict> {
         .zip(adjusted)
         .map(|(p, adj)| p.conclude(adj, divisor, m, correction))
         .collect()
+}
+
+/// Names the allocation sites behind each metric that regressed or broke
+/// its budget, where a heap profile can explain the metric: the sites of
+/// both sides compared (see [`crate::attribution`]), or a note that a side
+/// has none.
+fn attribute(
+    verdicts: &mut [Verdict],
+    base_by_name: &BTreeMap<&str, &WorkloadResults>,
+    cur: &Results,
+) {
+    for v in verdicts
+        .iter_mut()
+        .filter(|v| matches!(v.status, Status::Regression | Status::OverBudget))
+    {
+        let Some(measure) = attribution::Measure::for_metric(&v.metric) else {
+            continue;
+        };
+        let base = base_by_name
+            .get(v.workload.as_str())
+            .and_then(|w| w.sites.as_ref());
+        let now = cur
+            .workloads
+            .iter()
+            .find(|w| w.name == v.workload)
+            .and_then(|w| w.sites.as_ref());
+        let change = match (v.baseline, v.current) {
+            (Some(b), Some(c)) => c.median - b.median,
+            _ => 0.0,
+        };
+        v.attribution = Some(match (base, now) {
+            (Some(b), Some(c)) => attribution::diff(b, c, measure, change),
+            (None, _) => attribution::missing(measure, "baseline"),
+            (_, None) => attribution::missing(measure, "current run"),
+        });
+    }
 }
 
 /// Current workloads whose build or runs failed, and what failed.
@@ -361,6 +399,7 @@ mod tests {
                 binary_sha256: None,
                 build_failure: None,
                 runs: vec![],
+                sites: None,
                 metrics: BTreeMap::from([(metric.name.to_owned(), s)]),
             }],
         }

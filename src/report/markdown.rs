@@ -423,6 +423,74 @@ fn grouped_differences(v: &Verdicts) -> Vec<Value> {
         .collect()
 }
 
+/// Sites shown per "where it grew" block; verdicts.json has them all.
+const SITES_SHOWN: usize = 5;
+
+/// The "where it grew" blocks of a workload's failing verdicts: one per
+/// site figure, titled by the first metric it explains (whose change the
+/// shares are of) and naming the others, with the sites that grew most.
+pub fn where_it_grew(failing: &[&Verdict]) -> Vec<Value> {
+    let mut blocks: Vec<(crate::attribution::Measure, Vec<&Verdict>)> = Vec::new();
+    for v in failing {
+        let Some(a) = &v.attribution else { continue };
+        match blocks.iter_mut().find(|(m, _)| *m == a.measure) {
+            Some((_, vs)) => vs.push(v),
+            None => blocks.push((a.measure, vec![v])),
+        }
+    }
+    blocks
+        .into_iter()
+        .filter_map(|(_, vs)| {
+            let first = vs[0];
+            let a = first.attribution.as_ref()?;
+            let unit = match a.measure {
+                crate::attribution::Measure::AllocObjects => crate::metrics::Unit::Count,
+                _ => crate::metrics::Unit::Bytes,
+            };
+            let also: Vec<&str> = vs[1..].iter().map(|v| v.metric.as_str()).collect();
+            let title = format!(
+                "{}: {}{} ({}; shares of {}'s change)",
+                first.metric,
+                a.figure,
+                if also.is_empty() {
+                    String::new()
+                } else {
+                    format!(", as for {}", also.join(", "))
+                },
+                a.profiles,
+                first.metric
+            );
+            let sites: Vec<Value> = a
+                .sites
+                .iter()
+                .filter(|s| s.change > 0.0)
+                .take(SITES_SHOWN)
+                .map(|s| {
+                    let file = s.file.rsplit('/').next().unwrap_or(&s.file);
+                    let mark = match s.status {
+                        crate::attribution::SiteStatus::New => " (new)",
+                        crate::attribution::SiteStatus::Vanished => " (gone)",
+                        crate::attribution::SiteStatus::Both => "",
+                    };
+                    context! {
+                        site => format!("{} {file}:{}{mark}", s.function, s.line),
+                        baseline => human(unit, s.baseline),
+                        current => human(unit, s.current),
+                        change => format!("+{}", human(unit, s.change)),
+                        share => s.share.map_or("-".into(), |x| format!("{:.0}%", x * 100.0)),
+                    }
+                })
+                .collect();
+            let note = a.note.clone().or_else(|| {
+                sites
+                    .is_empty()
+                    .then(|| "no site's figure grew between the profiles".to_owned())
+            });
+            Some(context! { title, sites, note })
+        })
+        .collect()
+}
+
 /// The template context (documented in the README).
 fn context(v: &Verdicts, level: u8, max_workloads: usize) -> Value {
     let (icon, text) = headline(v);
@@ -443,7 +511,9 @@ fn context(v: &Verdicts, level: u8, max_workloads: usize) -> Value {
         let pick = |keep: &dyn Fn(Status) -> bool| -> Vec<&Verdict> {
             mine.iter().copied().filter(|x| keep(x.status)).collect()
         };
-        let failing = rows(&pick(&|s| s.fails()), &causes);
+        let failing_verdicts = pick(&|s| s.fails());
+        let grew = where_it_grew(&failing_verdicts);
+        let failing = rows(&failing_verdicts, &causes);
         let notable = rows(
             &pick(&|s| !s.fails() && !matches!(s, Status::Unchanged | Status::Accepted)),
             &causes,
@@ -467,6 +537,7 @@ fn context(v: &Verdicts, level: u8, max_workloads: usize) -> Value {
         workloads.push(context! {
             name,
             failing => Value::from(Serde(&failing)),
+            grew,
             notable => Value::from(Serde(&notable)),
             unchanged_count => unchanged.len(),
             unchanged => Value::from(Serde(if level >= 1 { &[][..] } else { &unchanged[..] })),

@@ -142,6 +142,9 @@ fn table(v: &Verdicts, color: bool, w: &mut dyn Write) -> io::Result<()> {
                 escape::terminal(&format!("{}/{}", x.workload, x.metric)),
                 escape::terminal(&x.reason)
             )?;
+            if let Some(line) = grew_line(x) {
+                writeln!(w, "  {}", escape::terminal(&line))?;
+            }
         }
         for (i, c) in causes.iter().enumerate() {
             writeln!(w, "[{}] {}", i + 1, escape::terminal(&c.explanation()))?;
@@ -195,4 +198,109 @@ pub fn summary_line(v: &Verdicts) -> String {
         parts.push("nothing was compared with the baseline".into());
     }
     format!("{head}: {}", parts.join(", "))
+}
+
+/// `memgate explain`: the verdict, then every site whose figure changed,
+/// largest growth first.
+pub fn explain(v: &Verdict, w: &mut dyn Write) -> io::Result<()> {
+    writeln!(
+        w,
+        "{} {}: {}",
+        v.status,
+        escape::terminal(&format!("{}/{}", v.workload, v.metric)),
+        escape::terminal(&v.full_reason())
+    )?;
+    let Some(a) = &v.attribution else {
+        return writeln!(
+            w,
+            "no allocation sites: only a memory metric that regressed or broke its budget has them"
+        );
+    };
+    if let Some(note) = &a.note {
+        writeln!(w, "{}", escape::terminal(note))?;
+    }
+    if a.sites.is_empty() {
+        return Ok(());
+    }
+    writeln!(w, "where it changed, {} ({}):", a.figure, a.profiles)?;
+    let unit = match a.measure {
+        crate::attribution::Measure::AllocObjects => crate::metrics::Unit::Count,
+        _ => crate::metrics::Unit::Bytes,
+    };
+    let header = ["site", "baseline", "current", "change", "share", ""].map(String::from);
+    let mut rows = vec![header];
+    for s in &a.sites {
+        let sign = if s.change > 0.0 { "+" } else { "-" };
+        rows.push([
+            escape::terminal(&format!("{} ({}:{})", s.function, s.file, s.line)),
+            human(unit, s.baseline),
+            human(unit, s.current),
+            format!("{sign}{}", human(unit, s.change.abs())),
+            s.share.map_or("-".into(), |x| format!("{:.1}%", x * 100.0)),
+            match s.status {
+                crate::attribution::SiteStatus::New => "new".into(),
+                crate::attribution::SiteStatus::Vanished => "gone".into(),
+                crate::attribution::SiteStatus::Both => String::new(),
+            },
+        ]);
+    }
+    let widths: Vec<usize> = (0..6)
+        .map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0))
+        .collect();
+    for r in &rows {
+        let cells: Vec<String> = r
+            .iter()
+            .zip(&widths)
+            .enumerate()
+            .map(|(i, (c, width))| {
+                let pad = " ".repeat(width - c.chars().count());
+                if i == 0 || i == 5 {
+                    format!("{c}{pad}")
+                } else {
+                    format!("{pad}{c}")
+                }
+            })
+            .collect();
+        writeln!(w, "{}", cells.join("  ").trim_end())?;
+    }
+    Ok(())
+}
+
+/// The three sites that grew most behind a failing verdict, on one line.
+fn grew_line(v: &Verdict) -> Option<String> {
+    let a = v.attribution.as_ref()?;
+    if let Some(note) = &a.note {
+        return Some(format!("where it grew: {note}"));
+    }
+    let unit = match a.measure {
+        crate::attribution::Measure::AllocObjects => crate::metrics::Unit::Count,
+        _ => crate::metrics::Unit::Bytes,
+    };
+    let top: Vec<String> = a
+        .sites
+        .iter()
+        .filter(|s| s.change > 0.0)
+        .take(3)
+        .map(|s| {
+            let share = s
+                .share
+                .map_or(String::new(), |x| format!(", {:.0}%", x * 100.0));
+            format!(
+                "{} ({}:{}) +{}{share}",
+                s.function,
+                s.file,
+                s.line,
+                human(unit, s.change)
+            )
+        })
+        .collect();
+    (!top.is_empty()).then(|| {
+        format!(
+            "where it grew ({}): {}; `memgate explain {} {}` lists every site",
+            a.figure,
+            top.join(", "),
+            v.workload,
+            v.metric
+        )
+    })
 }

@@ -20,6 +20,7 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
+use crate::attribution::{Site, Sites, SourceTree};
 use crate::collect::launch_report::End;
 use crate::collect::{
     Collect, Collected, RunArtifacts, RunFiles, RunSetup, collect_all,
@@ -346,29 +347,58 @@ fn run_rounds(
     let w = first.workload;
     let collectors = collectors(w);
     let steps = schedule(w);
+    // Each lane's source tree (its own checkout), and the sites of each
+    // of its profiled runs.
+    let trees: Vec<SourceTree> = lanes
+        .iter()
+        .map(|l| SourceTree::scan(&l.workload.dir))
+        .collect();
+    let mut profiles: Vec<(&'static str, Vec<Vec<Site>>)> = vec![("", Vec::new()); lanes.len()];
     for &step in &steps {
         let reverse = reversed();
         for k in 0..lanes.len() {
-            let lane = &mut lanes[if reverse { lanes.len() - 1 - k } else { k }];
+            let i = if reverse { lanes.len() - 1 - k } else { k };
+            let lane = &mut lanes[i];
             if lane.active {
                 let at = Position {
                     step,
                     of: steps.len(),
                 };
-                run_once(
+                let sites = run_once(
                     launcher,
                     lane.workload,
                     &collectors,
                     &mut lane.results,
                     at,
-                    &lane.scratch,
+                    (&lane.scratch, &trees[i]),
                     log,
                 )?;
+                if let Some((source, sites)) = sites {
+                    profiles[i].0 = source;
+                    profiles[i].1.push(sites);
+                }
                 stop_if_first_run_failed(lane, steps.len(), log);
             }
         }
     }
+    for (lane, (source, runs)) in lanes.iter_mut().zip(profiles) {
+        if !runs.is_empty() {
+            lane.results.sites = Some(Sites::of_runs(source, &runs));
+        }
+    }
     Ok(())
+}
+
+/// Whether a run records a heap profile: a measured run of the footprint
+/// phase, or of a workload that has no footprint phase, when the workload
+/// profiles.
+fn profiled(w: &Workload, step: Step) -> bool {
+    w.profile
+        && !step.warmup
+        && match step.phase {
+            Some(p) => p == Phase::Footprint || !w.phases.contains(&Phase::Footprint),
+            None => true,
+        }
 }
 
 /// Fail fast: a workload whose first run failed (it could not be
@@ -412,6 +442,7 @@ fn empty_results(w: &Workload) -> WorkloadResults {
         build_failure: None,
         runs: Vec::new(),
         metrics: BTreeMap::new(),
+        sites: None,
     }
 }
 
@@ -478,16 +509,17 @@ fn prepare(
 }
 
 /// Runs a workload once, as `at` says (a warm-up, or a measured run of a
-/// phase), and adds the run and the samples its phase keeps to `out`.
+/// phase), and adds the run and the samples its phase keeps to `out`;
+/// returns the sites of its heap profile, when it recorded one.
 fn run_once(
     launcher: &Path,
     w: &Workload,
     collectors: &[Box<dyn Collect>],
     out: &mut WorkloadResults,
     at: Position,
-    scratch: &Path,
+    (scratch, tree): (&Path, &SourceTree),
     log: &mut dyn Write,
-) -> Result<(), RunError> {
+) -> Result<Option<(&'static str, Vec<Site>)>, RunError> {
     let Step {
         index,
         warmup,
@@ -504,6 +536,7 @@ fn run_once(
             env: &mut env,
             argv: &mut argv,
             files: &files,
+            profile: profiled(w, at.step),
         });
     }
     let req = LaunchRequest {
@@ -524,6 +557,7 @@ fn run_once(
             stdout: &launched.stdout,
             stderr: &launched.stderr,
             files: &files,
+            tree,
         };
         match collect_all(collectors, &artifacts) {
             Ok(c) => collected = c,
@@ -567,7 +601,7 @@ fn run_once(
     };
     log_run(w, &run, at.of, &launched, log);
     out.runs.push(run);
-    Ok(())
+    Ok(collected.sites.take())
 }
 
 /// The progress line of one run, then its stderr tail when it failed or

@@ -38,6 +38,7 @@ fn results(metric: &MetricDef, samples: &[f64]) -> Results {
             binary_sha256: None,
             build_failure: None,
             runs: vec![],
+            sites: None,
             metrics: BTreeMap::from([(metric.name.to_owned(), s)]),
         }],
     )

@@ -22,6 +22,8 @@ import (
 	"os"
 	"runtime"
 	"runtime/metrics"
+	"runtime/pprof"
+	"strconv"
 	"sync/atomic"
 	"time"
 )
@@ -32,15 +34,33 @@ const Schema = "memgate/probe/v1"
 // EnvVar names the file the probe writes to.
 const EnvVar = "MEMGATE_PROBE_FILE"
 
+// ProfileEnvVar names the heap profile Done writes beside the report, when
+// memgate asks for one (a footprint run); ProfileRateEnvVar is the
+// runtime.MemProfileRate to record it with (bytes allocated per sample on
+// average; 1 records every allocation).
+const (
+	ProfileEnvVar     = "MEMGATE_HEAP_PROFILE"
+	ProfileRateEnvVar = "MEMGATE_MEMPROFILE_RATE"
+)
+
 var (
-	path    = os.Getenv(EnvVar)
-	enabled = path != ""
-	lat     *histogram
+	path        = os.Getenv(EnvVar)
+	enabled     = path != ""
+	profilePath = os.Getenv(ProfileEnvVar)
+	lat         *histogram
 )
 
 func init() {
 	if enabled {
 		lat = new(histogram)
+	}
+	// As early as the program lets a package: the rate applies to the
+	// allocations made after it is set (runtime.MemProfileRate's doc asks
+	// for it "as early as possible" in the program's execution).
+	if profilePath != "" {
+		if r, err := strconv.Atoi(os.Getenv(ProfileRateEnvVar)); err == nil && r > 0 {
+			runtime.MemProfileRate = r
+		}
 	}
 }
 
@@ -72,14 +92,41 @@ func Done() {
 	}
 	b, err := json.Marshal(doc)
 	if err == nil {
-		tmp := path + ".tmp"
-		if err = os.WriteFile(tmp, b, 0o644); err == nil {
-			err = os.Rename(tmp, path)
-		}
+		err = writeAtomically(path, func(f *os.File) error {
+			_, err := f.Write(b)
+			return err
+		})
+	}
+	if err == nil && profilePath != "" {
+		// The heap profile of the last completed collection: readMetrics
+		// ended with runtime.GC(), so in-use is what the program retains
+		// at exit, and the allocation totals cover the whole run.
+		err = writeAtomically(profilePath, func(f *os.File) error {
+			return pprof.Lookup("heap").WriteTo(f, 0)
+		})
 	}
 	if err != nil {
 		os.Stderr.WriteString("memgate probe: " + err.Error() + "\n")
 	}
+}
+
+// writeAtomically writes a file through a temporary name and a rename, so
+// memgate never reads half a file.
+func writeAtomically(name string, write func(*os.File) error) error {
+	tmp := name + ".tmp"
+	f, err := os.Create(tmp)
+	if err != nil {
+		return err
+	}
+	if err = write(f); err == nil {
+		err = f.Close()
+	} else {
+		f.Close()
+	}
+	if err != nil {
+		return err
+	}
+	return os.Rename(tmp, name)
 }
 
 // readMetrics reads every runtime/metrics value the report uses that this

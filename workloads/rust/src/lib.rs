@@ -5,7 +5,8 @@
 //!
 //! Each workload is `src/bin/<name>.rs`, prints nothing to stdout, and
 //! takes `-n N` (amount of work), `-scale F` (multiplies every allocation
-//! size: `-scale 1.10` is a known 10% regression) and `-seed S`.
+//! size: `-scale 1.10` is a known 10% regression), `-grow F` (multiplies
+//! one named site's sizes only: retain's `new_entry`) and `-seed S`.
 
 #[cfg(all(feature = "dhat-heap", any(feature = "jemalloc", feature = "mimalloc")))]
 compile_error!("dhat-heap profiles the system allocator; do not combine it with jemalloc or mimalloc");
@@ -52,6 +53,8 @@ pub struct Params {
     pub n: usize,
     /// Multiplier of every allocation size.
     pub scale: f64,
+    /// Multiplier of the workload's growable site (retain's `new_entry`).
+    pub grow: f64,
     rng: std::cell::Cell<u64>,
 }
 
@@ -61,6 +64,7 @@ impl Params {
         let mut p = Params {
             n: default_n,
             scale: 1.0,
+            grow: 1.0,
             rng: std::cell::Cell::new(0x9E37_79B9_7F4A_7C15),
         };
         let args: Vec<String> = std::env::args().skip(1).collect();
@@ -70,6 +74,7 @@ impl Params {
             match flag.as_str() {
                 "-n" => p.n = value.parse().unwrap_or_else(|_| usage("-n takes an integer")),
                 "-scale" => p.scale = value.parse().unwrap_or_else(|_| usage("-scale takes a number")),
+                "-grow" => p.grow = value.parse().unwrap_or_else(|_| usage("-grow takes a number")),
                 "-seed" => {
                     let seed: u64 = value.parse().unwrap_or_else(|_| usage("-seed takes an integer"));
                     p.rng.set(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
@@ -102,7 +107,7 @@ impl Params {
 }
 
 fn usage(message: &str) -> ! {
-    eprintln!("{message}\nusage: WORKLOAD [-n N] [-scale F] [-seed S]");
+    eprintln!("{message}\nusage: WORKLOAD [-n N] [-scale F] [-grow F] [-seed S]");
     std::process::exit(2);
 }
 

@@ -13,6 +13,9 @@ type Params struct {
 	N int
 	// Scale multiplies every allocation size: -scale 1.10 is a known 10% regression.
 	Scale float64
+	// Grow multiplies the sizes of one named allocation site only (retain's
+	// newEntry): -grow 1.2 is a known regression of that site and no other.
+	Grow float64
 	// Rand is seeded from -seed: runs are deterministic.
 	Rand *rand.Rand
 }
@@ -21,9 +24,10 @@ type Params struct {
 func Parse(defaultN int) Params {
 	n := flag.Int("n", defaultN, "amount of work")
 	scale := flag.Float64("scale", 1.0, "multiplier of every allocation size")
+	grow := flag.Float64("grow", 1.0, "multiplier of the workload's growable site (retain: newEntry)")
 	seed := flag.Int64("seed", 1, "random seed")
 	flag.Parse()
-	return Params{N: *n, Scale: *scale, Rand: rand.New(rand.NewSource(*seed))}
+	return Params{N: *n, Scale: *scale, Grow: *grow, Rand: rand.New(rand.NewSource(*seed))}
 }
 
 // Size scales a base size.

@@ -1,12 +1,15 @@
 //! retain: a HashMap cache that grows to 12,000 entries and is evicted
 //! first-in first-out. Moves heap.peak.bytes and heap.end.bytes (retained
-//! memory) and the allocation rate.
+//! memory) and the allocation rate. Two named allocation sites,
+//! `new_entry` (the values) and `new_label` (a small string per entry):
+//! `-grow` multiplies `new_entry`'s sizes alone, the known regression of
+//! one site that memgate's attribution must name.
 
 use std::collections::{HashMap, VecDeque};
 
 use memgate_workloads::{Params, run, touch};
 
-fn retain(p: &Params) -> HashMap<usize, Vec<u8>> {
+fn retain(p: &Params) -> HashMap<usize, (Vec<u8>, String)> {
     const CAPACITY: usize = 12_000;
     let mut cache = HashMap::with_capacity(CAPACITY);
     let mut order = VecDeque::with_capacity(CAPACITY);
@@ -16,12 +19,24 @@ fn retain(p: &Params) -> HashMap<usize, Vec<u8>> {
         {
             cache.remove(&old);
         }
-        let mut v = vec![0u8; p.between(512, 4096)];
-        touch(&mut v);
-        cache.insert(i, v);
+        cache.insert(i, (new_entry(p), new_label(i)));
         order.push_back(i);
     }
     cache
+}
+
+/// One cached value, its pages touched.
+#[inline(never)]
+fn new_entry(p: &Params) -> Vec<u8> {
+    let mut v = vec![0u8; (p.between(512, 4096) as f64 * p.grow) as usize];
+    touch(&mut v);
+    v
+}
+
+/// The small label kept beside each value.
+#[inline(never)]
+fn new_label(i: usize) -> String {
+    format!("entry-{i}")
 }
 
 fn main() {

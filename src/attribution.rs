@@ -1,0 +1,617 @@
+//! Where memory grew: allocation sites from heap profiles, folded to the
+//! first frame in the workload's own code, kept per workload in the
+//! results, and compared between baseline and current for a metric that
+//! regressed.
+//!
+//! A profile's stack is walked from the allocation outwards. The
+//! allocator's own frames (up to Rust's `__rust_alloc` and its siblings)
+//! are skipped, then every frame outside the workload's source tree (the
+//! Go runtime and standard library, Rust's `alloc`/`core`/`std`,
+//! dependencies): the first frame whose file is in the tree is the site,
+//! so `runtime.makeslice` and `Vec::with_capacity` are charged to the
+//! function that called them. With no such frame, the first frame that is
+//! not the allocator's is the site. Sites are matched across builds by
+//! function and file name, never by address or line: a change that shifts
+//! lines still matches.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// Most sites kept per workload: the largest by any measure.
+pub const MAX_SITES: usize = 200;
+
+/// One frame of a stack, innermost first in a stack.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Frame<'a> {
+    /// The function's name as the profile has it.
+    pub function: &'a str,
+    /// The source file, absolute or relative; empty when unknown.
+    pub file: &'a str,
+    /// The line; 0 when unknown.
+    pub line: u32,
+}
+
+/// The source files of a workload, to tell its own frames from the
+/// runtime's, the standard library's and its dependencies'.
+#[derive(Debug, Clone, Default)]
+pub struct SourceTree {
+    root: PathBuf,
+    /// Source files under the root, relative, `/`-separated.
+    files: Vec<String>,
+}
+
+/// Most files a source tree lists; directories skipped on the way.
+const MAX_SOURCE_FILES: usize = 20_000;
+const SKIPPED_DIRS: [&str; 5] = ["target", "vendor", "node_modules", "testdata", ".git"];
+
+impl SourceTree {
+    /// The `.go`, `.rs`, `.c`, `.cc` and `.cpp` files under `root`
+    /// (bounded; build output and vendored code skipped).
+    pub fn scan(root: &Path) -> SourceTree {
+        let mut files = Vec::new();
+        let mut stack = vec![root.to_owned()];
+        while let Some(dir) = stack.pop() {
+            let Ok(entries) = std::fs::read_dir(&dir) else {
+                continue;
+            };
+            for e in entries.flatten() {
+                let path = e.path();
+                let name = e.file_name().to_string_lossy().into_owned();
+                match e.file_type() {
+                    Ok(t) if t.is_dir() => {
+                        let skipped =
+                            name.starts_with('.') || SKIPPED_DIRS.contains(&name.as_str());
+                        if !skipped {
+                            stack.push(path);
+                        }
+                    }
+                    Ok(t) if t.is_file() => {
+                        let source = [".go", ".rs", ".c", ".cc", ".cpp"]
+                            .iter()
+                            .any(|ext| name.ends_with(ext));
+                        if source && let Ok(rel) = path.strip_prefix(root) {
+                            files.push(rel.to_string_lossy().replace('\\', "/"));
+                        }
+                    }
+                    _ => {}
+                }
+                if files.len() >= MAX_SOURCE_FILES {
+                    break;
+                }
+            }
+        }
+        SourceTree {
+            root: root.to_owned(),
+            files,
+        }
+    }
+
+    /// A tree of the given files (relative to `root`), as a scan would
+    /// find them.
+    pub fn of_files(root: &Path, files: &[&str]) -> SourceTree {
+        SourceTree {
+            root: root.to_owned(),
+            files: files.iter().map(|f| (*f).to_owned()).collect(),
+        }
+    }
+
+    /// `file` as reports show it: relative to the tree's root when it is
+    /// under it (a profile names Go files by absolute path).
+    pub fn shown<'a>(&self, file: &'a str) -> &'a str {
+        Path::new(file)
+            .strip_prefix(&self.root)
+            .ok()
+            .and_then(|p| p.to_str())
+            .unwrap_or(file)
+    }
+
+    /// Whether `file`, as a profile names it, is one of the tree's: an
+    /// absolute path under the root, or a relative one that matches a
+    /// tree file's trailing path components (valgrind names a file by its
+    /// base name; dhat-rs by a path from some crate root).
+    pub fn owns(&self, file: &str) -> bool {
+        if file.is_empty() {
+            return false;
+        }
+        let path = Path::new(file);
+        if path.is_absolute() {
+            return path.starts_with(&self.root);
+        }
+        let aligned = |long: &str, short: &str| {
+            long == short
+                || long
+                    .strip_suffix(short)
+                    .is_some_and(|head| head.ends_with('/'))
+        };
+        self.files
+            .iter()
+            .any(|f| aligned(f, file) || aligned(file, f))
+    }
+}
+
+/// Frames of the allocator itself in a Rust program: every frame up to
+/// the outermost of these is the allocator's.
+fn is_allocator_entry(function: &str) -> bool {
+    let f = function.rsplit("::").next().unwrap_or(function);
+    matches!(
+        f,
+        "__rust_alloc" | "__rust_alloc_zeroed" | "__rust_realloc" | "__rust_dealloc"
+    )
+}
+
+/// Frames that are never a site: allocation entry points of C and Go.
+fn is_allocator(function: &str) -> bool {
+    matches!(
+        function,
+        "malloc" | "calloc" | "realloc" | "memalign" | "posix_memalign" | "aligned_alloc"
+    ) || function.starts_with("operator new")
+        || function.starts_with("runtime.")
+}
+
+/// The site of a stack (innermost frame first).
+pub fn site_of<'a>(frames: &[Frame<'a>], tree: &SourceTree) -> Option<Frame<'a>> {
+    let start = frames
+        .iter()
+        .rposition(|f| is_allocator_entry(f.function))
+        .map_or(0, |i| i + 1);
+    let rest = &frames[start..];
+    rest.iter()
+        .find(|f| tree.owns(f.file))
+        .or_else(|| rest.iter().find(|f| !is_allocator(f.function)))
+        .or_else(|| frames.first())
+        .copied()
+}
+
+/// One allocation site and what it allocated in a run (or, in results,
+/// the median over the runs that recorded profiles).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Site {
+    /// The function, as the profile names it.
+    pub function: String,
+    /// Its source file.
+    pub file: String,
+    /// The line of the allocation in it (the first seen).
+    pub line: u32,
+    /// Bytes allocated there over the run.
+    pub alloc_bytes: f64,
+    /// Objects (blocks) allocated there over the run.
+    pub alloc_objects: f64,
+    /// Bytes allocated there still in use at exit (Go: after the final
+    /// collection; DHAT: at t-end).
+    pub end_bytes: f64,
+    /// Bytes allocated there live at the heap's peak (DHAT's t-gmax); Go's
+    /// heap profile has no peak.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peak_bytes: Option<f64>,
+}
+
+impl Site {
+    /// The key sites are matched by across builds: function and file name.
+    pub fn key(&self) -> (String, String) {
+        (self.function.clone(), base_name(&self.file).to_owned())
+    }
+
+    fn measure(&self, m: Measure) -> f64 {
+        match m {
+            Measure::AllocBytes => self.alloc_bytes,
+            Measure::AllocObjects => self.alloc_objects,
+            Measure::EndBytes => self.end_bytes,
+            Measure::PeakBytes => self.peak_bytes.unwrap_or(self.end_bytes),
+        }
+    }
+}
+
+fn base_name(file: &str) -> &str {
+    file.rsplit(['/', '\\']).next().unwrap_or(file)
+}
+
+/// Adds up a run's stacks into sites.
+#[derive(Debug, Default)]
+pub struct SiteTotals {
+    sites: BTreeMap<(String, String), Site>,
+    peak: bool,
+}
+
+/// What one stack allocated, as a profile records it.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Amounts {
+    /// Bytes allocated.
+    pub alloc_bytes: f64,
+    /// Objects allocated.
+    pub alloc_objects: f64,
+    /// Bytes in use at exit.
+    pub end_bytes: f64,
+    /// Bytes live at the peak, when the profile has it.
+    pub peak_bytes: Option<f64>,
+}
+
+impl SiteTotals {
+    /// Charges `amounts` to the site of `frames`.
+    pub fn add(&mut self, frames: &[Frame<'_>], amounts: Amounts, tree: &SourceTree) {
+        let Some(site) = site_of(frames, tree) else {
+            return;
+        };
+        self.peak |= amounts.peak_bytes.is_some();
+        let key = (site.function.to_owned(), base_name(site.file).to_owned());
+        let entry = self.sites.entry(key).or_insert_with(|| Site {
+            function: site.function.to_owned(),
+            file: tree.shown(site.file).to_owned(),
+            line: site.line,
+            alloc_bytes: 0.0,
+            alloc_objects: 0.0,
+            end_bytes: 0.0,
+            peak_bytes: None,
+        });
+        entry.alloc_bytes += amounts.alloc_bytes;
+        entry.alloc_objects += amounts.alloc_objects;
+        entry.end_bytes += amounts.end_bytes;
+        if let Some(p) = amounts.peak_bytes {
+            entry.peak_bytes = Some(entry.peak_bytes.unwrap_or(0.0) + p);
+        }
+    }
+
+    /// The run's sites.
+    pub fn into_sites(self) -> Vec<Site> {
+        self.sites.into_values().collect()
+    }
+}
+
+/// A workload's sites: the median of each figure over the runs that
+/// recorded a profile, the largest [`MAX_SITES`] kept.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Sites {
+    /// The profile they came from: `pprof` (Go heap profile) or `dhat`.
+    pub source: String,
+    /// Runs whose profiles were read.
+    pub runs: u32,
+    /// The sites, largest allocation first.
+    pub sites: Vec<Site>,
+}
+
+impl Sites {
+    /// The median sites of several runs' (a site missing from a run counts
+    /// zero there).
+    pub fn of_runs(source: &str, runs: &[Vec<Site>]) -> Sites {
+        let mut by_key: BTreeMap<(String, String), Vec<&Site>> = BTreeMap::new();
+        for run in runs {
+            for s in run {
+                by_key.entry(s.key()).or_default().push(s);
+            }
+        }
+        let n = runs.len();
+        let median = |xs: Vec<f64>| -> f64 {
+            let mut all = xs;
+            all.resize(n, 0.0);
+            crate::stats::median(&all)
+        };
+        let mut sites: Vec<Site> = by_key
+            .into_values()
+            .map(|seen| {
+                let first = seen[0];
+                let peak = seen.iter().any(|s| s.peak_bytes.is_some());
+                Site {
+                    function: first.function.clone(),
+                    file: first.file.clone(),
+                    line: first.line,
+                    alloc_bytes: median(seen.iter().map(|s| s.alloc_bytes).collect()),
+                    alloc_objects: median(seen.iter().map(|s| s.alloc_objects).collect()),
+                    end_bytes: median(seen.iter().map(|s| s.end_bytes).collect()),
+                    peak_bytes: peak
+                        .then(|| median(seen.iter().filter_map(|s| s.peak_bytes).collect())),
+                }
+            })
+            .collect();
+        sites.sort_by(|a, b| b.alloc_bytes.total_cmp(&a.alloc_bytes));
+        if sites.len() > MAX_SITES {
+            // Keep the largest by each measure, so a small allocator that
+            // retains much is not dropped for one that churns.
+            let mut keep: Vec<bool> = vec![false; sites.len()];
+            for m in [
+                Measure::AllocBytes,
+                Measure::AllocObjects,
+                Measure::EndBytes,
+                Measure::PeakBytes,
+            ] {
+                let mut order: Vec<usize> = (0..sites.len()).collect();
+                order.sort_by(|&a, &b| sites[b].measure(m).total_cmp(&sites[a].measure(m)));
+                for &i in order.iter().take(MAX_SITES / 4) {
+                    keep[i] = true;
+                }
+            }
+            let mut i = 0;
+            sites.retain(|_| {
+                i += 1;
+                keep[i - 1]
+            });
+        }
+        Sites {
+            source: source.to_owned(),
+            runs: n as u32,
+            sites,
+        }
+    }
+}
+
+/// Which figure of a site explains a metric.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "kebab-case")]
+pub enum Measure {
+    /// Bytes allocated over the run.
+    AllocBytes,
+    /// Objects allocated over the run.
+    AllocObjects,
+    /// Bytes in use at exit.
+    EndBytes,
+    /// Bytes live at the heap's peak (in use at exit for Go).
+    PeakBytes,
+}
+
+impl Measure {
+    /// The site figure that explains `metric`, for the metrics a heap
+    /// profile can explain.
+    pub fn for_metric(metric: &str) -> Option<Measure> {
+        Some(match metric {
+            "heap.alloc.bytes" | "op.alloc.bytes" | "gc.cycles" => Measure::AllocBytes,
+            "heap.alloc.objects" | "op.alloc.objects" => Measure::AllocObjects,
+            "heap.live.bytes" | "heap.end.bytes" | "heap.goal.bytes" => Measure::EndBytes,
+            "heap.peak.bytes" | "process.rss.peak" | "memory.total.bytes" => Measure::PeakBytes,
+            _ => return None,
+        })
+    }
+
+    /// In words, for reports.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Measure::AllocBytes => "bytes allocated",
+            Measure::AllocObjects => "objects allocated",
+            Measure::EndBytes => "bytes in use at exit",
+            Measure::PeakBytes => "bytes live at the heap's peak",
+        }
+    }
+}
+
+/// How a site changed between the sides.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "kebab-case")]
+pub enum SiteStatus {
+    /// On both sides.
+    Both,
+    /// Only in the current profile.
+    New,
+    /// Only in the baseline's.
+    Vanished,
+}
+
+/// One site's change.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct SiteChange {
+    /// The function.
+    pub function: String,
+    /// The file, as the current profile names it (the baseline's for a
+    /// vanished site).
+    pub file: String,
+    /// The line there.
+    pub line: u32,
+    /// The figure in the baseline.
+    pub baseline: f64,
+    /// The figure now.
+    pub current: f64,
+    /// current - baseline.
+    pub change: f64,
+    /// The share of the metric's change this site's change makes up, when
+    /// the metric grew.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub share: Option<f64>,
+    /// Both sides, new or vanished.
+    pub status: SiteStatus,
+}
+
+/// Where a metric's change came from, or why it cannot be said.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Attribution {
+    /// The site figure compared.
+    pub measure: Measure,
+    /// That figure in words, as the profile has it (a Go heap profile has
+    /// no peak: its "peak" is what is in use at exit).
+    pub figure: String,
+    /// The profile the sites come from (`pprof`, `dhat`) and the runs a
+    /// side read, e.g. `pprof, 3 and 3 runs`.
+    pub profiles: String,
+    /// The sites whose figure changed, largest growth first; empty when a
+    /// side has no profile.
+    pub sites: Vec<SiteChange>,
+    /// Why there are no sites, when there are none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// Compares the sites of both sides for a metric whose median moved by
+/// `metric_change` (in its unit).
+pub fn diff(base: &Sites, cur: &Sites, measure: Measure, metric_change: f64) -> Attribution {
+    let index = |s: &Sites| -> BTreeMap<(String, String), Site> {
+        s.sites.iter().map(|x| (x.key(), x.clone())).collect()
+    };
+    let (b, c) = (index(base), index(cur));
+    let mut keys: Vec<&(String, String)> = b.keys().chain(c.keys()).collect();
+    keys.sort();
+    keys.dedup();
+    let mut sites: Vec<SiteChange> = keys
+        .into_iter()
+        .filter_map(|k| {
+            let (bs, cs) = (b.get(k), c.get(k));
+            let before = bs.map_or(0.0, |s| s.measure(measure));
+            let after = cs.map_or(0.0, |s| s.measure(measure));
+            let shown = cs.or(bs)?;
+            let change = after - before;
+            (change != 0.0).then(|| SiteChange {
+                function: shown.function.clone(),
+                file: shown.file.clone(),
+                line: shown.line,
+                baseline: before,
+                current: after,
+                change,
+                share: (metric_change > 0.0).then(|| change / metric_change),
+                status: match (bs, cs) {
+                    (Some(_), Some(_)) => SiteStatus::Both,
+                    (None, _) => SiteStatus::New,
+                    (_, None) => SiteStatus::Vanished,
+                },
+            })
+        })
+        .collect();
+    sites.sort_by(|x, y| y.change.total_cmp(&x.change));
+    let figure = if measure == Measure::PeakBytes && cur.source == "pprof" {
+        "bytes in use at exit (a Go heap profile has no peak)"
+    } else {
+        measure.describe()
+    };
+    Attribution {
+        measure,
+        figure: figure.to_owned(),
+        profiles: format!("{}, {} and {} runs", cur.source, base.runs, cur.runs),
+        sites,
+        note: None,
+    }
+}
+
+/// The attribution when a side has no profile.
+pub fn missing(measure: Measure, which: &str) -> Attribution {
+    Attribution {
+        measure,
+        figure: measure.describe().to_owned(),
+        profiles: String::new(),
+        sites: Vec::new(),
+        note: Some(format!(
+            "no allocation sites: the {which} has no heap profile (Go: the probe in a footprint run; Rust: dhat or valgrind-dhat)"
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tree(files: &[&str]) -> SourceTree {
+        SourceTree {
+            root: PathBuf::from("/repo/w"),
+            files: files.iter().map(|f| f.to_string()).collect(),
+        }
+    }
+
+    fn f<'a>(function: &'a str, file: &'a str) -> Frame<'a> {
+        Frame {
+            function,
+            file,
+            line: 1,
+        }
+    }
+
+    #[test]
+    fn runtime_and_library_frames_fold_into_their_caller() {
+        let t = tree(&["cmd/retain/main.go", "src/bin/retain.rs", "src/lib.rs"]);
+        let go = [
+            f("runtime.mallocgc", "/usr/lib/go/src/runtime/malloc.go"),
+            f("runtime.makeslice", "/usr/lib/go/src/runtime/slice.go"),
+            f("main.newEntry", "/repo/w/cmd/retain/main.go"),
+            f("main.main", "/repo/w/cmd/retain/main.go"),
+        ];
+        assert_eq!(site_of(&go, &t).unwrap().function, "main.newEntry");
+        // dhat-rs: the probe and alloc frames up to __rust_alloc, then std.
+        let rust = [
+            f("alloc<dhat::Alloc>", "probe/src/lib.rs"),
+            f("__rust_alloc", "rust/src/lib.rs"),
+            f("alloc", "alloc/src/alloc.rs"),
+            f("with_capacity<u8>", "src/vec/mod.rs"),
+            f("new_entry", "src/bin/retain.rs"),
+            f("main", "src/bin/retain.rs"),
+        ];
+        assert_eq!(site_of(&rust, &t).unwrap().function, "new_entry");
+        // valgrind: base names only.
+        let vg = [
+            f(
+                "malloc",
+                "in /usr/libexec/valgrind/vgpreload_dhat-amd64-linux.so",
+            ),
+            f("__rustc::__rust_alloc", "lib.rs"),
+            f("alloc", "alloc.rs"),
+            f("new_entry", "retain.rs"),
+        ];
+        assert_eq!(site_of(&vg, &t).unwrap().function, "new_entry");
+        // No own frame: the first one that is not the allocator's.
+        let c = [f("malloc", ""), f("__fopen_internal", "iofopen.c")];
+        assert_eq!(site_of(&c, &t).unwrap().function, "__fopen_internal");
+    }
+
+    fn site(function: &str, alloc: f64) -> Site {
+        Site {
+            function: function.into(),
+            file: format!("/a/{function}.go"),
+            line: 3,
+            alloc_bytes: alloc,
+            alloc_objects: 1.0,
+            end_bytes: 0.0,
+            peak_bytes: None,
+        }
+    }
+
+    #[test]
+    fn diff_names_the_grown_site_with_its_share() {
+        let base = Sites::of_runs(
+            "pprof",
+            &[vec![
+                site("main.newEntry", 100.0),
+                site("main.newLabel", 10.0),
+            ]],
+        );
+        let mut moved = site("main.newEntry", 120.0);
+        moved.file = "/b/main.newEntry.go".into(); // another checkout
+        moved.line = 9; // lines shifted
+        let cur = Sites::of_runs(
+            "pprof",
+            &[vec![
+                moved,
+                site("main.newLabel", 10.0),
+                site("main.extra", 2.0),
+            ]],
+        );
+        let a = diff(&base, &cur, Measure::AllocBytes, 22.0);
+        assert_eq!(a.sites[0].function, "main.newEntry");
+        assert_eq!(a.sites[0].status, SiteStatus::Both);
+        assert!((a.sites[0].share.unwrap() - 20.0 / 22.0).abs() < 1e-12);
+        assert_eq!(a.sites[1].status, SiteStatus::New);
+        assert_eq!(a.sites.len(), 2, "unchanged sites are left out");
+    }
+
+    #[test]
+    fn runs_combine_by_median_and_a_missing_site_counts_zero() {
+        let s = Sites::of_runs(
+            "dhat",
+            &[
+                vec![site("a", 10.0)],
+                vec![site("a", 30.0), site("b", 5.0)],
+                vec![site("a", 20.0)],
+            ],
+        );
+        let get = |n: &str| {
+            s.sites
+                .iter()
+                .find(|x| x.function == n)
+                .unwrap()
+                .alloc_bytes
+        };
+        assert_eq!(get("a"), 20.0);
+        assert_eq!(get("b"), 0.0);
+    }
+}

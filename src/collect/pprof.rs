@@ -1,0 +1,314 @@
+//! Go heap profiles (pprof's `profile.proto`, gzip-compressed as
+//! `runtime/pprof` writes them) read into allocation sites.
+//!
+//! The messages below declare the fields of `profile.proto`
+//! (github.com/google/pprof, proto/profile.proto) that memgate reads, with
+//! their field numbers; prost decodes them and skips the rest. A Go heap
+//! profile has the sample types `alloc_objects`, `alloc_space`,
+//! `inuse_objects` and `inuse_space` (runtime/pprof, "heap" profile), each
+//! already scaled up from the sampling rate; a sample's first location is
+//! the innermost, and of a location's lines the last is the caller into
+//! which the others were inlined.
+
+use std::io::Read;
+use std::path::Path;
+
+use crate::attribution::{Amounts, Frame, Site, SiteTotals, SourceTree};
+
+/// `Profile`: the fields memgate reads.
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct Profile {
+    /// Field 1: what each value of a sample is.
+    #[prost(message, repeated, tag = "1")]
+    pub sample_type: Vec<ValueType>,
+    /// Field 2: the samples.
+    #[prost(message, repeated, tag = "2")]
+    pub sample: Vec<ProfileSample>,
+    /// Field 4: the locations samples point to.
+    #[prost(message, repeated, tag = "4")]
+    pub location: Vec<Location>,
+    /// Field 5: the functions locations point to.
+    #[prost(message, repeated, tag = "5")]
+    pub function: Vec<Function>,
+    /// Field 6: every string; index 0 is "".
+    #[prost(string, repeated, tag = "6")]
+    pub string_table: Vec<String>,
+}
+
+/// `ValueType`: a sample value's type and unit, as string-table indices.
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct ValueType {
+    /// Field 1.
+    #[prost(int64, tag = "1")]
+    pub r#type: i64,
+    /// Field 2.
+    #[prost(int64, tag = "2")]
+    pub unit: i64,
+}
+
+/// `Sample`: a stack and its values.
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct ProfileSample {
+    /// Field 1: location ids, innermost first.
+    #[prost(uint64, repeated, tag = "1")]
+    pub location_id: Vec<u64>,
+    /// Field 2: one value per sample type.
+    #[prost(int64, repeated, tag = "2")]
+    pub value: Vec<i64>,
+}
+
+/// `Location`: a program counter and its (inlined) lines.
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct Location {
+    /// Field 1.
+    #[prost(uint64, tag = "1")]
+    pub id: u64,
+    /// Field 4: innermost first; the last is the caller.
+    #[prost(message, repeated, tag = "4")]
+    pub line: Vec<Line>,
+}
+
+/// `Line`.
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct Line {
+    /// Field 1.
+    #[prost(uint64, tag = "1")]
+    pub function_id: u64,
+    /// Field 2.
+    #[prost(int64, tag = "2")]
+    pub line: i64,
+}
+
+/// `Function`.
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct Function {
+    /// Field 1.
+    #[prost(uint64, tag = "1")]
+    pub id: u64,
+    /// Field 2: its name, a string-table index.
+    #[prost(int64, tag = "2")]
+    pub name: i64,
+    /// Field 4: its file, a string-table index.
+    #[prost(int64, tag = "4")]
+    pub filename: i64,
+}
+
+/// A heap profile that cannot be read; names the file.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}: {message}", path.display())]
+pub struct PprofError {
+    /// The file.
+    pub path: std::path::PathBuf,
+    /// What was wrong.
+    pub message: String,
+}
+
+/// Largest uncompressed profile read: a bound on what a damaged or
+/// hostile file can make memgate hold.
+const MAX_PROFILE_BYTES: u64 = 512 * 1024 * 1024;
+
+/// Decodes a profile file, gzip-compressed or not.
+pub fn decode(path: &Path, bytes: &[u8]) -> Result<Profile, PprofError> {
+    let err = |message: String| PprofError {
+        path: path.to_owned(),
+        message,
+    };
+    let mut raw = Vec::new();
+    let data: &[u8] = if bytes.starts_with(&[0x1f, 0x8b]) {
+        flate2::read::GzDecoder::new(bytes)
+            .take(MAX_PROFILE_BYTES + 1)
+            .read_to_end(&mut raw)
+            .map_err(|e| err(format!("not a gzip-compressed profile: {e}")))?;
+        if raw.len() as u64 > MAX_PROFILE_BYTES {
+            return Err(err(format!(
+                "larger than {} MiB uncompressed",
+                MAX_PROFILE_BYTES >> 20
+            )));
+        }
+        &raw
+    } else {
+        bytes
+    };
+    <Profile as prost::Message>::decode(data).map_err(|e| err(format!("not a pprof profile: {e}")))
+}
+
+/// The sites of a Go heap profile, folded with `tree`.
+pub fn sites(path: &Path, p: &Profile, tree: &SourceTree) -> Result<Vec<Site>, PprofError> {
+    let err = |message: String| PprofError {
+        path: path.to_owned(),
+        message,
+    };
+    let string = |i: i64| -> &str {
+        usize::try_from(i)
+            .ok()
+            .and_then(|i| p.string_table.get(i))
+            .map_or("", String::as_str)
+    };
+    let index_of = |name: &str| {
+        p.sample_type
+            .iter()
+            .position(|t| string(t.r#type) == name)
+            .ok_or_else(|| {
+                err(format!(
+                    "no `{name}` values: not a Go heap profile (sample types: {})",
+                    p.sample_type
+                        .iter()
+                        .map(|t| string(t.r#type))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ))
+            })
+    };
+    let (ao, ab, ib) = (
+        index_of("alloc_objects")?,
+        index_of("alloc_space")?,
+        index_of("inuse_space")?,
+    );
+    let functions: std::collections::HashMap<u64, &Function> =
+        p.function.iter().map(|f| (f.id, f)).collect();
+    let locations: std::collections::HashMap<u64, &Location> =
+        p.location.iter().map(|l| (l.id, l)).collect();
+    let mut totals = SiteTotals::default();
+    let mut frames: Vec<Frame<'_>> = Vec::new();
+    for s in &p.sample {
+        frames.clear();
+        for id in &s.location_id {
+            let Some(loc) = locations.get(id) else {
+                return Err(err(format!(
+                    "a sample names location {id}, which the profile lacks"
+                )));
+            };
+            for line in &loc.line {
+                let Some(f) = functions.get(&line.function_id) else {
+                    return Err(err(format!(
+                        "location {id} names function {}, which the profile lacks",
+                        line.function_id
+                    )));
+                };
+                frames.push(Frame {
+                    function: string(f.name),
+                    file: string(f.filename),
+                    line: u32::try_from(line.line).unwrap_or(0),
+                });
+            }
+        }
+        let value = |i: usize| s.value.get(i).copied().unwrap_or(0).max(0) as f64;
+        totals.add(
+            &frames,
+            Amounts {
+                alloc_bytes: value(ab),
+                alloc_objects: value(ao),
+                end_bytes: value(ib),
+                peak_bytes: None,
+            },
+            tree,
+        );
+    }
+    Ok(totals.into_sites())
+}
+
+/// Reads a heap profile file into sites.
+pub fn read_sites(path: &Path, tree: &SourceTree) -> Result<Vec<Site>, PprofError> {
+    let bytes = std::fs::read(path).map_err(|e| PprofError {
+        path: path.to_owned(),
+        message: format!("cannot read it: {e}"),
+    })?;
+    sites(path, &decode(path, &bytes)?, tree)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::attribution::{Measure, Sites, diff};
+
+    /// The machine the fixtures were recorded on had the repository here
+    /// (fixtures/pprof/record.sh); the profiles name files by absolute path.
+    fn recorded_tree() -> SourceTree {
+        SourceTree::of_files(
+            Path::new("/work/main/workloads/go"),
+            &[
+                "cmd/retain/main.go",
+                "bench/bench_test.go",
+                "probe/probe.go",
+            ],
+        )
+    }
+
+    fn fixture(name: &str) -> Vec<Site> {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("fixtures/pprof")
+            .join(name);
+        read_sites(&path, &recorded_tree()).unwrap()
+    }
+
+    #[test]
+    fn a_go_heap_profile_names_its_sites_in_the_programs_own_code() {
+        let sites = fixture("go_retain.heap.pb.gz");
+        let by = |f: &str| sites.iter().find(|s| s.function == f);
+        let entry = by("main.newEntry").expect("newEntry");
+        let label = by("main.newLabel").expect("newLabel (strconv.Itoa folded into it)");
+        assert_eq!(
+            entry.file, "cmd/retain/main.go",
+            "shown relative to the workload"
+        );
+        // 60,000 values of 512..4096 bytes (~138 MB) and as many labels.
+        assert!(
+            entry.alloc_bytes > 120e6 && entry.alloc_bytes < 160e6,
+            "{entry:?}"
+        );
+        assert!(label.alloc_objects > 60_000.0, "{label:?}");
+        assert!(sites.iter().all(|s| !s.function.starts_with("runtime.")));
+        assert!(sites.iter().all(|s| !s.function.starts_with("strconv.")));
+    }
+
+    #[test]
+    fn the_grown_site_is_the_one_that_grew() {
+        let one = |name| Sites::of_runs("pprof", &[fixture(name)]);
+        let (base, grown) = (
+            one("go_retain.heap.pb.gz"),
+            one("go_retain_grow.heap.pb.gz"),
+        );
+        let total = |s: &Sites| s.sites.iter().map(|x| x.alloc_bytes).sum::<f64>();
+        let a = diff(
+            &base,
+            &grown,
+            Measure::AllocBytes,
+            total(&grown) - total(&base),
+        );
+        assert_eq!(a.sites[0].function, "main.newEntry");
+        assert!(a.sites[0].share.unwrap() > 0.8, "{:?}", a.sites[0]);
+    }
+
+    #[test]
+    fn go_test_memprofile_output_is_read_too() {
+        let sites = fixture("gotest_request.mem.pb.gz");
+        assert_eq!(
+            sites
+                .iter()
+                .max_by(|a, b| a.alloc_bytes.total_cmp(&b.alloc_bytes))
+                .unwrap()
+                .function,
+            "memgate.dev/workloads/bench.BenchmarkRequest"
+        );
+    }
+
+    #[test]
+    fn damaged_profiles_are_named_errors() {
+        let p = Path::new("x.pb.gz");
+        let e = decode(p, &[0x1f, 0x8b, 1, 2, 3]).unwrap_err().to_string();
+        assert!(
+            e.starts_with("x.pb.gz: not a gzip-compressed profile"),
+            "{e}"
+        );
+        let e = decode(p, b"not a protobuf at all").unwrap_err().to_string();
+        assert!(e.starts_with("x.pb.gz: not a pprof profile"), "{e}");
+        let empty = Profile::default();
+        let e = sites(p, &empty, &SourceTree::default())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("no `alloc_objects` values: not a Go heap profile"),
+            "{e}"
+        );
+    }
+}
