@@ -326,6 +326,10 @@ pub struct ImportArgs {
     /// [default: one workload per file, named after it].
     #[arg(long, value_name = "WORKLOAD")]
     pub name: Option<String>,
+    /// gobench: the `go test -memprofile` file of the same run; its
+    /// allocation sites go to every imported benchmark.
+    #[arg(long, value_name = "FILE")]
+    pub memprofile: Option<PathBuf>,
     /// Where to write the results.
     #[arg(short, long, default_value = ".memgate/results.json")]
     pub output: PathBuf,

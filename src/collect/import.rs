@@ -6,7 +6,8 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use super::{Sample, dhat, gctrace, gobench};
+use super::{Sample, dhat, gctrace, gobench, pprof};
+use crate::attribution::{Sites, SourceTree};
 use crate::fingerprint::Environment;
 use crate::lang::Lang;
 use crate::metrics::Unit;
@@ -21,8 +22,13 @@ pub trait Import {
 /// `go test -bench -benchmem` output: a workload per benchmark
 /// (`pkg/Name-N`), a sample per result line, every unit a metric; the
 /// machine from goos, goarch and cpu.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Gobench;
+#[derive(Debug, Clone, Default)]
+pub struct Gobench {
+    /// `go test -memprofile` output of the same run: its allocation sites
+    /// (folded to the source tree of the working directory) go to every
+    /// imported benchmark, since the profile covers the whole run.
+    pub memprofile: Option<PathBuf>,
+}
 
 /// Saved stderr with gctrace lines: a sample per file.
 #[derive(Debug, Clone, Default)]
@@ -40,7 +46,16 @@ pub struct Dhat {
 
 impl Import for Gobench {
     fn import(&self, files: &[PathBuf]) -> Result<Results, ImportError> {
-        from_gobench(files)
+        let mut results = from_gobench(files)?;
+        if let Some(path) = &self.memprofile {
+            let cwd = std::env::current_dir().unwrap_or_default();
+            let sites = pprof::read_sites(path, &SourceTree::scan(&cwd))?;
+            let sites = Sites::of_runs("pprof", &[sites]);
+            for w in &mut results.workloads {
+                w.sites = Some(sites.clone());
+            }
+        }
+        Ok(results)
     }
 }
 
@@ -74,6 +89,9 @@ pub enum ImportError {
     /// A DHAT file that cannot be used.
     #[error(transparent)]
     Dhat(#[from] dhat::DhatError),
+    /// A heap profile that cannot be used.
+    #[error(transparent)]
+    Pprof(#[from] pprof::PprofError),
     /// Nothing to import.
     #[error("{}: {what}", path.display())]
     Empty {

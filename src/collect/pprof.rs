@@ -21,9 +21,12 @@ pub struct Profile {
     /// Field 1: what each value of a sample is.
     #[prost(message, repeated, tag = "1")]
     pub sample_type: Vec<ValueType>,
-    /// Field 2: the samples.
-    #[prost(message, repeated, tag = "2")]
-    pub sample: Vec<ProfileSample>,
+    /// Field 2: the samples, still encoded: each is decoded on its own
+    /// when it is charged to its site, so a profile's samples are never
+    /// all held decoded (a `Sample` decoded takes about six times its
+    /// encoded size).
+    #[prost(bytes = "bytes", repeated, tag = "2")]
+    pub sample: Vec<bytes::Bytes>,
     /// Field 4: the locations samples point to.
     #[prost(message, repeated, tag = "4")]
     pub location: Vec<Location>,
@@ -113,8 +116,8 @@ pub fn decode(path: &Path, bytes: &[u8]) -> Result<Profile, PprofError> {
         path: path.to_owned(),
         message,
     };
-    let mut raw = Vec::new();
-    let data: &[u8] = if bytes.starts_with(&[0x1f, 0x8b]) {
+    let data = if bytes.starts_with(&[0x1f, 0x8b]) {
+        let mut raw = Vec::new();
         flate2::read::GzDecoder::new(bytes)
             .take(MAX_PROFILE_BYTES + 1)
             .read_to_end(&mut raw)
@@ -125,10 +128,12 @@ pub fn decode(path: &Path, bytes: &[u8]) -> Result<Profile, PprofError> {
                 MAX_PROFILE_BYTES >> 20
             )));
         }
-        &raw
+        bytes::Bytes::from(raw)
     } else {
-        bytes
+        bytes::Bytes::copy_from_slice(bytes)
     };
+    // Decoding from `Bytes` makes each encoded sample a view of `data`,
+    // not a copy.
     <Profile as prost::Message>::decode(data).map_err(|e| err(format!("not a pprof profile: {e}")))
 }
 
@@ -170,7 +175,9 @@ pub fn sites(path: &Path, p: &Profile, tree: &SourceTree) -> Result<Vec<Site>, P
         p.location.iter().map(|l| (l.id, l)).collect();
     let mut totals = SiteTotals::default();
     let mut frames: Vec<Frame<'_>> = Vec::new();
-    for s in &p.sample {
+    for encoded in &p.sample {
+        let s = <ProfileSample as prost::Message>::decode(encoded.clone())
+            .map_err(|e| err(format!("a sample is damaged: {e}")))?;
         frames.clear();
         for id in &s.location_id {
             let Some(loc) = locations.get(id) else {
@@ -213,7 +220,9 @@ pub fn read_sites(path: &Path, tree: &SourceTree) -> Result<Vec<Site>, PprofErro
         path: path.to_owned(),
         message: format!("cannot read it: {e}"),
     })?;
-    sites(path, &decode(path, &bytes)?, tree)
+    let profile = decode(path, &bytes)?;
+    drop(bytes);
+    sites(path, &profile, tree)
 }
 
 #[cfg(test)]

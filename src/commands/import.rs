@@ -8,8 +8,17 @@ use crate::error::{Error, Outcome};
 /// `memgate import`.
 pub fn import(args: ImportArgs) -> Result<Outcome, Error> {
     let name = args.name.clone();
+    if let (Some(path), false) = (&args.memprofile, args.format == ImportFormat::Gobench) {
+        return Err(Error::Import(import::ImportError::Empty {
+            path: path.clone(),
+            what: "--memprofile goes with --format gobench (the heap profile of a go test run)"
+                .into(),
+        }));
+    }
     let importer: Box<dyn Import> = match args.format {
-        ImportFormat::Gobench => Box::new(import::Gobench),
+        ImportFormat::Gobench => Box::new(import::Gobench {
+            memprofile: args.memprofile.clone(),
+        }),
         ImportFormat::Gctrace => Box::new(import::Gctrace { name }),
         ImportFormat::Dhat => Box::new(import::Dhat { name }),
     };

@@ -194,3 +194,47 @@ fn a_thresholds_only_config_serves_compare() {
         .code(2)
         .stderr(contains("workloads: the list is empty"));
 }
+
+/// `--memprofile`: the sites of a `go test -memprofile` file (recorded in
+/// fixtures/pprof) go to every imported benchmark; with another format it
+/// is refused.
+#[test]
+fn gobench_with_its_memprofile() {
+    let dir = Dir::new();
+    dir.memgate()
+        .args([
+            "import",
+            "--format",
+            "gobench",
+            &fixture("gobench/with_allocs.txt"),
+            "--memprofile",
+            &fixture("pprof/gotest_request.mem.pb.gz"),
+            "-o",
+            "r.json",
+        ])
+        .assert()
+        .success();
+    let r = dir.results("r.json");
+    for w in &r.workloads {
+        let sites = w.sites.as_ref().expect("sites");
+        assert_eq!(sites.source, "pprof");
+        assert!(
+            sites
+                .sites
+                .iter()
+                .any(|s| s.function == "memgate.dev/workloads/bench.BenchmarkRequest")
+        );
+    }
+    dir.memgate()
+        .args([
+            "import",
+            "--format",
+            "dhat",
+            &fixture("dhat/dhat_rs_churn.json"),
+            "--memprofile",
+            &fixture("pprof/gotest_request.mem.pb.gz"),
+        ])
+        .assert()
+        .code(2)
+        .stderr(contains("--memprofile goes with --format gobench"));
+}

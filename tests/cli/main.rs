@@ -5,6 +5,8 @@
 
 /// GitHub Actions: action.yml, workflows, init, step summary, --accept.
 mod actions;
+/// "Where it grew": allocation sites on real Go and Rust programs.
+mod attribution;
 /// Config errors: exit 2 with file, line and field.
 mod config_errors;
 /// The README's source map matches the tree.
