@@ -149,8 +149,9 @@ pub struct Run {
     pub status: RunStatus,
     /// Wall-clock seconds from spawn to reaping.
     pub wall_seconds: f64,
-    /// The launcher's own resident memory when it spawned the workload:
-    /// wait4's peak can never read below this (see runner::launch).
+    /// The launcher's own peak resident memory, which bounds what it held
+    /// when it spawned the workload: wait4's peak never reads below its
+    /// RSS at the spawn (see runner::launch).
     pub rss_floor_bytes: u64,
     /// The highest VmHWM seen by the sampler; a lower bound of the real peak.
     #[serde(default, skip_serializing_if = "Option::is_none")]

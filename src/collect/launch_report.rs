@@ -10,7 +10,8 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LaunchReport {
-    /// The launcher's VmHWM just before the spawn, bytes.
+    /// The launcher's VmHWM after the workload was reaped (an upper bound
+    /// of its RSS at the spawn), bytes.
     pub rss_floor_bytes: u64,
     /// Spawn to reap, nanoseconds.
     pub wall_ns: u64,

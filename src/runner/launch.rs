@@ -12,8 +12,8 @@
 //! (`VmHWM` vanishes at exit, proc(5)), enforces the timeout (SIGTERM to the
 //! group, SIGKILL after the grace period), reaps it with `wait4`, ends any
 //! stragglers in the group, and writes a [`LaunchReport`]. The launcher's own
-//! peak before the spawn is recorded as the floor below which `ru_maxrss`
-//! cannot read.
+//! peak (its VmHWM after the workload is reaped, which bounds its RSS at the
+//! spawn) is recorded as the floor below which `ru_maxrss` cannot read.
 //!
 //! If memgate dies, `PR_SET_PDEATHSIG` delivers SIGTERM to the launcher,
 //! which ends the workload's group: no orphans. (The request is checked,
@@ -271,6 +271,13 @@ fn supervise(spec: &LaunchSpec, stop: &AtomicBool) -> Result<LaunchReport, Super
     exited.map_err(SuperviseError::Wait)?;
     let (status, usage) = wait4(pid).map_err(SuperviseError::Wait)?;
     report.rusage = Some(usage);
+    // What the workload inherited was the launcher's RSS at the spawn,
+    // which its own high-water mark now bounds from above: building the
+    // command and spawning (argument and environment copies, a larger
+    // debug binary's relocations) grow it after the first reading.
+    if let Some(m) = procfs::mem_status("self") {
+        report.rss_floor_bytes = report.rss_floor_bytes.max(m.hwm);
+    }
     report.end = if libc::WIFEXITED(status) {
         End::Exited {
             code: libc::WEXITSTATUS(status),
