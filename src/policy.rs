@@ -272,6 +272,23 @@ pub struct GatePolicy {
     pub removed: Vec<String>,
     /// See [`RawGate::optional`].
     pub optional: Vec<String>,
+    /// `parity:` rules, judged on the current results alone.
+    pub parity: Vec<ParityRule>,
+}
+
+/// A parity rule: the candidate workload's metrics must not exceed the
+/// reference workload's by more than each metric's tolerance (in the
+/// direction the metric counts as worse), on samples of the same run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ParityRule {
+    /// Its name in reports: as written, or `CANDIDATE vs REFERENCE`.
+    pub name: String,
+    /// The workload that sets the bar (e.g. the Go build).
+    pub reference: String,
+    /// The workload held to it (e.g. the Rust port).
+    pub candidate: String,
+    /// The metrics compared and their tolerances (0.1 = 10%).
+    pub metrics: Vec<(String, f64)>,
 }
 
 /// A threshold or budget that does not fit the metric it names.

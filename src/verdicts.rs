@@ -346,6 +346,9 @@ pub struct Tally {
     pub improvements: usize,
     /// Unchanged.
     pub unchanged: usize,
+    /// Parity verdicts that fail: a candidate worse than its reference.
+    #[serde(default)]
+    pub parity_breaches: usize,
 }
 
 /// Everything one gate run concluded: the verdicts file.
@@ -371,6 +374,11 @@ pub struct Verdicts {
     pub failed_workloads: Vec<FailedWorkload>,
     /// One per (workload, metric), failing ones first.
     pub verdicts: Vec<Verdict>,
+    /// Parity rules' verdicts: per rule (as `workload`) and metric, the
+    /// candidate (as current) against the reference (as baseline) of the
+    /// same run.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub parity: Vec<Verdict>,
     /// Counts and the overall result.
     pub tally: Tally,
     /// The regressions declared intended, and why.

@@ -507,6 +507,18 @@ mod tests {
                 "/p/memgate.yaml: workloads[0].name: the name contains `/`, which separates a `gobench` workload's name from its benchmarks' (`cache/Get`)",
             ),
             (
+                "version: 1\nworkloads:\n  - {name: a, lang: go, run: x}\n  - {name: b, lang: rust, run: y}\nparity:\n  - {reference: a, candidate: b, metrics: {latency.p99: 10%}}\n",
+                "/p/memgate.yaml: parity[0].metrics.latency.p99: the reference `a` cannot produce `latency.p99` with its collectors (rusage, gctrace); add the collector that measures it",
+            ),
+            (
+                "version: 1\nworkloads:\n  - {name: a, lang: go, run: x}\n  - {name: b, lang: rust, run: y}\nparity:\n  - {reference: a, candidate: bb, metrics: {process.rss.peak: 0%}}\n",
+                "/p/memgate.yaml: parity[0].candidate: no workload named `bb`; did you mean `b`?",
+            ),
+            (
+                "version: 1\nworkloads:\n  - {name: a, lang: go, run: x}\n  - {name: b, lang: rust, run: y}\nparity:\n  - {reference: a, candidate: b, metrics: {process.rss.peek: 0%}}\n",
+                "/p/memgate.yaml: parity[0].metrics.process.rss.peek: `process.rss.peek` is not a metric memgate measures",
+            ),
+            (
                 "version: 1\nworkloads: [\n",
                 "/p/memgate.yaml:3:1: workloads: did not find expected node content, while parsing a flow node",
             ),

@@ -14,7 +14,7 @@ use super::error::{ConfigErrorKind, strip_location, strip_path, with_suggestion}
 use crate::lang::Lang;
 use crate::phase::Phase;
 use crate::policy::{Quantity, RawGate, ThresholdSpec};
-use crate::units::HumanDuration;
+use crate::units::{HumanDuration, Percent};
 
 /// A command: a line split by POSIX shell word rules, or a list of arguments.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -106,6 +106,18 @@ pub(super) struct RawConfig {
     pub(super) budgets: BTreeMap<String, BTreeMap<String, Quantity>>,
     #[serde(default)]
     pub(super) workloads: Vec<RawWorkload>,
+    #[serde(default)]
+    pub(super) parity: Vec<RawParity>,
+}
+
+/// `parity:`: a candidate workload must be no worse than a reference one.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawParity {
+    pub(super) name: Option<String>,
+    pub(super) reference: String,
+    pub(super) candidate: String,
+    pub(super) metrics: BTreeMap<String, Percent>,
 }
 
 /// Settings shared by every workload unless it overrides them.

@@ -13,7 +13,7 @@ use super::{
 };
 use crate::lang::Lang;
 use crate::phase::Phase;
-use crate::policy::GatePolicy;
+use crate::policy::{GatePolicy, ParityRule};
 use crate::units::HumanDuration;
 
 /// The gate policy: top-level sections plus each workload's own.
@@ -43,6 +43,19 @@ pub(super) fn policy(raw: &RawConfig) -> GatePolicy {
         budgets,
         removed: raw.gate.removed.clone(),
         optional: raw.gate.optional.clone(),
+        parity: raw
+            .parity
+            .iter()
+            .map(|p| ParityRule {
+                name: p
+                    .name
+                    .clone()
+                    .unwrap_or_else(|| format!("{} vs {}", p.candidate, p.reference)),
+                reference: p.reference.clone(),
+                candidate: p.candidate.clone(),
+                metrics: p.metrics.iter().map(|(m, t)| (m.clone(), t.0)).collect(),
+            })
+            .collect(),
     }
 }
 

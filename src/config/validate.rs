@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use super::error::{ConfigErrorKind, closest};
-use super::raw::{RawConfig, RawWorkload};
+use super::raw::{RawConfig, RawParity, RawWorkload};
 use super::resolve::policy;
 use super::{CONFIG_VERSION, MIN_SAMPLE_INTERVAL};
 use crate::lang::Lang;
@@ -95,9 +95,175 @@ pub(super) fn validate(raw: &RawConfig) -> Result<(), ConfigErrorKind> {
                 .map_err(|e| invalid(field.clone(), format!("`{pattern}`: {e}")))?;
         }
     }
+    for (i, p) in raw.parity.iter().enumerate() {
+        check_parity(&format!("parity[{i}]"), p, raw)?;
+    }
     policy(raw)
         .validate()
         .map_err(|e| invalid(e.field, e.problem.to_string()))
+}
+
+/// A parity rule names two configured workloads, each able to produce
+/// every metric it compares (by language and collectors: a metric one
+/// side cannot have is an error here, not a silent skip later).
+fn check_parity(at: &str, p: &RawParity, raw: &RawConfig) -> Result<(), ConfigErrorKind> {
+    let invalid = |field: String, message: String| ConfigErrorKind::Invalid { field, message };
+    let names: Vec<&str> = raw.workloads.iter().map(|w| w.name.as_str()).collect();
+    let find = |field: &str, name: &str| {
+        raw.workloads
+            .iter()
+            .find(|w| w.name == name)
+            .ok_or_else(|| {
+                let mut message = format!("no workload named `{name}`");
+                if let Some(s) = closest(name, &names) {
+                    message.push_str(&format!("; did you mean `{s}`?"));
+                }
+                invalid(format!("{at}.{field}"), message)
+            })
+    };
+    let reference = find("reference", &p.reference)?;
+    let candidate = find("candidate", &p.candidate)?;
+    if p.reference == p.candidate {
+        return Err(invalid(
+            format!("{at}.candidate"),
+            "the candidate is the reference: a parity rule compares two workloads".into(),
+        ));
+    }
+    if reference.gobench.is_some() || candidate.gobench.is_some() {
+        return Err(invalid(
+            at.to_owned(),
+            "a `gobench` workload is many benchmarks: name a workload that runs one program".into(),
+        ));
+    }
+    if p.metrics.is_empty() {
+        return Err(invalid(
+            format!("{at}.metrics"),
+            "no metrics: name at least one, with its tolerance (e.g. `process.rss.peak: 0%`)"
+                .into(),
+        ));
+    }
+    for (metric, tolerance) in &p.metrics {
+        let field = format!("{at}.metrics.{metric}");
+        if crate::metrics::lookup(metric).is_none() {
+            return Err(invalid(
+                field,
+                format!("`{metric}` is not a metric memgate measures"),
+            ));
+        }
+        if tolerance.0 < 0.0 {
+            return Err(invalid(field, "the tolerance cannot be negative".into()));
+        }
+        for (side, w) in [("reference", reference), ("candidate", candidate)] {
+            if !producible(w).iter().any(|m| m == metric) {
+                return Err(invalid(
+                    field.clone(),
+                    format!(
+                        "the {side} `{}` cannot produce `{metric}` with its collectors ({}); add the collector that measures it",
+                        w.name,
+                        collectors_of(w).join(", ")
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The collectors a workload runs, as `collect:` or its language's default.
+fn collectors_of(w: &RawWorkload) -> Vec<&'static str> {
+    use super::Collector::*;
+    let listed: Vec<super::Collector> = w.collect.clone().unwrap_or_else(|| match w.lang {
+        Lang::Go => vec![Gctrace],
+        _ => Vec::new(),
+    });
+    std::iter::once("rusage")
+        .chain(listed.iter().map(|c| match c {
+            Rusage => "rusage",
+            Gctrace => "gctrace",
+            Probe => "probe",
+            Dhat => "dhat",
+            ValgrindDhat => "valgrind-dhat",
+            Gobench => "gobench",
+        }))
+        .collect()
+}
+
+/// The metrics a workload's collectors can produce.
+fn producible(w: &RawWorkload) -> Vec<&'static str> {
+    let mut out = Vec::new();
+    for c in collectors_of(w) {
+        out.extend_from_slice(match (c, w.lang) {
+            ("rusage", _) => &[
+                "process.rss.peak",
+                "process.cpu.user",
+                "process.cpu.system",
+                "process.wall",
+                "process.faults.minor",
+                "process.faults.major",
+                "process.context_switches.voluntary",
+                "process.context_switches.involuntary",
+            ][..],
+            ("gctrace", _) => &[
+                "gc.cycles",
+                "gc.cycles.forced",
+                "gc.pause.total",
+                "gc.pause.max",
+                "gc.pause.p99",
+                "heap.peak.bytes",
+                "heap.live.bytes",
+                "heap.goal.bytes",
+                "gc.cpu.fraction",
+            ][..],
+            ("probe", Lang::Go) => &[
+                "heap.alloc.bytes",
+                "heap.alloc.objects",
+                "heap.end.bytes",
+                "heap.goal.bytes",
+                "heap.live.bytes",
+                "gc.cycles",
+                "gc.cycles.forced",
+                "gc.pause.p50",
+                "gc.pause.p99",
+                "gc.pause.max",
+                "gc.pause.total",
+                "gc.cpu.fraction",
+                "alloc.fragmentation",
+                "memory.total.bytes",
+                "latency.p50",
+                "latency.p99",
+                "latency.max",
+            ][..],
+            ("probe", _) => &[
+                "heap.alloc.bytes",
+                "heap.alloc.objects",
+                "heap.peak.bytes",
+                "heap.end.bytes",
+                "heap.reallocs",
+                "jemalloc.allocated.bytes",
+                "jemalloc.active.bytes",
+                "jemalloc.resident.bytes",
+                "jemalloc.metadata.bytes",
+                "alloc.fragmentation",
+                "latency.p50",
+                "latency.p99",
+                "latency.max",
+            ][..],
+            ("dhat" | "valgrind-dhat", _) => &[
+                "heap.alloc.bytes",
+                "heap.alloc.objects",
+                "heap.peak.bytes",
+                "heap.end.bytes",
+            ][..],
+            ("gobench", _) => &[
+                "op.time",
+                "op.alloc.bytes",
+                "op.alloc.objects",
+                "op.throughput",
+            ][..],
+            _ => &[][..],
+        });
+    }
+    out
 }
 
 fn check_name(field: &str, name: &str) -> Result<(), ConfigErrorKind> {

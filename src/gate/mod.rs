@@ -86,6 +86,10 @@ pub fn evaluate(
     verdicts.extend(conclude(pending, policy.correction));
     attribute(&mut verdicts, &base_by_name, cur);
     verdicts.sort_by_key(|v| v.status);
+    let parity = parity(policy, cur)?;
+    let mut tally = tally(&verdicts, failed.len());
+    tally.parity_breaches = parity.iter().filter(|v| v.status.fails()).count();
+    tally.passed &= tally.parity_breaches == 0;
     Ok(Verdicts {
         schema: VERDICTS_SCHEMA.to_owned(),
         memgate_version: env!("CARGO_PKG_VERSION").to_owned(),
@@ -100,9 +104,10 @@ pub fn evaluate(
             load_sensitive: policy.load_sensitive,
         },
         environment_differences: differences,
-        tally: tally(&verdicts, failed.len()),
+        tally,
         failed_workloads: failed,
         verdicts,
+        parity,
         acceptance: None,
         timelines: timelines(&base_by_name, cur),
     })
@@ -217,6 +222,84 @@ fn conclude(pending: Vec<Pending>, correction: Correction) -> Vec<Verdict> {
         .zip(adjusted)
         .map(|(p, adj)| p.conclude(adj, divisor, m, correction))
         .collect()
+}
+
+/// The parity rules' verdicts on the current results: for each rule whose
+/// workloads both ran, the candidate's series judged against the
+/// reference's exactly as a current run against a baseline (the rule's
+/// tolerance as `max_increase`, the metric's noise floor as `min_change`,
+/// the U test Holm-corrected across every parity test), as one run
+/// measured them: load-sensitive metrics gate, and phases are not
+/// compared (a Go workload's memory comes from its footprint phase, a Rust
+/// one's from its only runs). A metric one side lacks is missing.
+fn parity(policy: &GatePolicy, cur: &Results) -> Result<Vec<Verdict>, PolicyError> {
+    let mut verdicts = Vec::new();
+    let mut pending = Vec::new();
+    for rule in &policy.parity {
+        let find = |name: &str| cur.workloads.iter().find(|w| w.name == name);
+        let (Some(reference), Some(candidate)) = (find(&rule.reference), find(&rule.candidate))
+        else {
+            // A run of other workloads (-w, --shard) judges no parity.
+            continue;
+        };
+        let side = |w: &WorkloadResults| {
+            let mut only = WorkloadResults {
+                name: rule.name.clone(),
+                metrics: BTreeMap::new(),
+                sites: None,
+                ..w.clone()
+            };
+            for (metric, _) in &rule.metrics {
+                if let Some(s) = w.metrics.get(metric) {
+                    let mut s = s.clone();
+                    s.phase = None;
+                    only.metrics.insert(metric.clone(), s);
+                }
+            }
+            Results::new(cur.environments.clone(), vec![only])
+        };
+        let (base, now) = (side(reference), side(candidate));
+        let rule_policy = GatePolicy {
+            thresholds: rule
+                .metrics
+                .iter()
+                .map(|(m, t)| {
+                    (
+                        m.clone(),
+                        crate::policy::ThresholdSpec {
+                            max_increase: Some(crate::units::Percent(*t)),
+                            min_change: None,
+                            alpha: None,
+                        },
+                    )
+                })
+                .collect(),
+            parity: Vec::new(),
+            ..policy.clone()
+        };
+        let rule_policy = GatePolicy {
+            workload_thresholds: BTreeMap::new(),
+            budgets: BTreeMap::new(),
+            ..rule_policy
+        };
+        let limits = Limits::resolve(&rule_policy, &base, &now)?;
+        for j in both_sides(
+            &rule_policy,
+            &limits,
+            &base.workloads[0],
+            &now.workloads[0],
+            &[],
+            true,
+        ) {
+            match j {
+                Judged::Done(v) => verdicts.push(v),
+                Judged::Test(p) => pending.push(p),
+            }
+        }
+    }
+    verdicts.extend(conclude(pending, policy.correction));
+    verdicts.sort_by_key(|v| v.status);
+    Ok(verdicts)
 }
 
 /// Names the allocation sites behind each metric that regressed or broke

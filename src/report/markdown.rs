@@ -192,6 +192,9 @@ fn headline(v: &Verdicts) -> (&'static str, String) {
         if t.missing > 0 {
             parts.push(format!("{} missing metric(s)", t.missing));
         }
+        if t.parity_breaches > 0 {
+            parts.push(format!("{} parity breach(es)", t.parity_breaches));
+        }
         return ("❌", format!("gate failed: {}", parts.join(", ")));
     }
     let compared = v.verdicts.len();
@@ -581,6 +584,7 @@ fn context(v: &Verdicts, level: u8, max_workloads: usize) -> Value {
         summary => super::terminal::summary_line(v),
         causes => cause_notes,
         p_header,
+        parity => Value::from(Serde(&v.parity.iter().map(Row::of).collect::<Vec<_>>())),
         workloads,
         omitted_workloads => omitted,
         accepted => Value::from(Serde(&accepted)),

@@ -164,7 +164,72 @@ fn table(v: &Verdicts, color: bool, w: &mut dyn Write) -> io::Result<()> {
         let line = format!("failed: {}: {}", f.workload, f.reason);
         writeln!(w, "\n{}", escape::terminal(&line))?;
     }
+    parity(v, color, w)?;
     writeln!(w, "\n{}", summary_line(v))
+}
+
+/// The parity rules' verdicts: a table (reference as baseline, candidate
+/// as current) and the reason of every verdict that is not "unchanged".
+fn parity(v: &Verdicts, color: bool, w: &mut dyn Write) -> io::Result<()> {
+    if v.parity.is_empty() {
+        return Ok(());
+    }
+    writeln!(
+        w,
+        "\nparity: each candidate against its reference, same run"
+    )?;
+    let header = [
+        "rule",
+        "metric",
+        "reference",
+        "candidate",
+        "change",
+        "p",
+        "verdict",
+    ]
+    .map(String::from);
+    let rows: Vec<[String; 7]> = v
+        .parity
+        .iter()
+        .map(|x| cells(x).map(|c| escape::terminal(&c)))
+        .collect();
+    let mut widths = header.clone().map(|h| h.chars().count());
+    for r in &rows {
+        for (i, c) in r.iter().enumerate() {
+            widths[i] = widths[i].max(c.chars().count());
+        }
+    }
+    let line = |cells: &[String; 7]| -> String {
+        cells
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                let pad = " ".repeat(widths[i] - c.chars().count());
+                if i < 2 || i == 6 {
+                    format!("{c}{pad}")
+                } else {
+                    format!("{pad}{c}")
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("  ")
+            .trim_end()
+            .to_owned()
+    };
+    writeln!(w, "{}", line(&header))?;
+    for (r, x) in rows.iter().zip(&v.parity) {
+        writeln!(w, "{}", paint(&line(r), x.status, color))?;
+    }
+    for x in v.parity.iter().filter(|x| x.status != Status::Unchanged) {
+        writeln!(
+            w,
+            "{} parity {}: {}",
+            paint(x.status.as_str(), x.status, color),
+            escape::terminal(&format!("{}/{}", x.workload, x.metric)),
+            escape::terminal(&x.reason)
+        )?;
+    }
+    Ok(())
 }
 
 /// "gate passed: ..." or "gate FAILED: ...", with the counts.
@@ -173,6 +238,7 @@ pub fn summary_line(v: &Verdicts) -> String {
     let mut parts = Vec::new();
     for (n, what) in [
         (t.failed_workloads, "failed workloads"),
+        (t.parity_breaches, "parity breaches"),
         (t.over_budget, "over budget"),
         (t.regressions, "regressions"),
         (t.failed, "not measured (workload failed)"),

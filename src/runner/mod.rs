@@ -76,6 +76,9 @@ pub struct RunPlan {
     pub launcher: PathBuf,
     /// The directory whose git state goes into the fingerprint.
     pub repo_dir: PathBuf,
+    /// Pairs of workloads run interleaved, round by round (the reference
+    /// and candidate of each parity rule).
+    pub pairs: Vec<(String, String)>,
 }
 
 impl TryFrom<(&Config, &Selection)> for RunPlan {
@@ -108,6 +111,12 @@ impl TryFrom<(&Config, &Selection)> for RunPlan {
             shard: selection.shard,
             launcher,
             repo_dir: config.dir.clone(),
+            pairs: config
+                .policy
+                .parity
+                .iter()
+                .map(|p| (p.reference.clone(), p.candidate.clone()))
+                .collect(),
         })
     }
 }
@@ -195,19 +204,34 @@ pub fn execute(plan: &RunPlan, log: &mut dyn Write) -> Result<Results, RunError>
     }
     let scratch = scratch_dir()?;
     let environment = Environment::detect(&plan.repo_dir);
-    let mut workloads = Vec::with_capacity(plan.workloads.len());
+    // Each slot holds a configured workload's results (a gobench
+    // workload's: its benchmarks'), filled in config order or, for a pair,
+    // both at once.
+    let mut slots: Vec<Option<Vec<WorkloadResults>>> = vec![None; plan.workloads.len()];
     for (n, w) in plan.workloads.iter().enumerate() {
+        if slots[n].is_some() {
+            continue;
+        }
+        if let Some(m) = partner(plan, n).filter(|&m| slots[m].is_none()) {
+            let [a, b] = run_pair(plan, [n, m], scratch.path(), log)?;
+            slots[n] = Some(vec![a]);
+            slots[m] = Some(vec![b]);
+            continue;
+        }
         let dir = scratch_subdir(scratch.path(), &n.to_string())?;
+        let mut list_results = Vec::new();
         match gobench::expand(&plan.launcher, w, &dir, log)? {
             Ok(list) => {
                 for (k, w) in list.iter().enumerate() {
                     let dir = scratch_subdir(scratch.path(), &format!("{n}-{k}"))?;
-                    workloads.push(run_workload(&plan.launcher, w, &dir, log)?);
+                    list_results.push(run_workload(&plan.launcher, w, &dir, log)?);
                 }
             }
-            Err(failed) => workloads.push(*failed),
+            Err(failed) => list_results.push(*failed),
         }
+        slots[n] = Some(list_results);
     }
+    let workloads: Vec<WorkloadResults> = slots.into_iter().flatten().flatten().collect();
     let mut results = Results::new(vec![environment], workloads);
     results.shards = plan.shard.into_iter().collect();
     Ok(results)
@@ -222,6 +246,58 @@ fn scratch_dir() -> Result<tempfile::TempDir, RunError> {
             path: std::env::temp_dir(),
             source,
         })
+}
+
+/// The other workload of the pair `n` is in, when both are in the plan.
+fn partner(plan: &RunPlan, n: usize) -> Option<usize> {
+    let name = &plan.workloads[n].name;
+    plan.pairs.iter().find_map(|(a, b)| {
+        let other = if a == name {
+            b
+        } else if b == name {
+            a
+        } else {
+            return None;
+        };
+        plan.workloads.iter().position(|w| &w.name == other)
+    })
+}
+
+/// Builds two workloads and runs them interleaved, round by round, so
+/// both see the same machine over the same minutes.
+fn run_pair(
+    plan: &RunPlan,
+    [n, m]: [usize; 2],
+    scratch: &Path,
+    log: &mut dyn Write,
+) -> Result<[WorkloadResults; 2], RunError> {
+    let (a, b) = (&plan.workloads[n], &plan.workloads[m]);
+    let _ = writeln!(
+        log,
+        "memgate: {} and {} run interleaved (a parity rule compares them)",
+        a.name, b.name
+    );
+    let dir_a = scratch_subdir(scratch, &n.to_string())?;
+    let dir_b = scratch_subdir(scratch, &m.to_string())?;
+    let ra = prepare(&plan.launcher, a, &dir_a, log)?;
+    let rb = prepare(&plan.launcher, b, &dir_b, log)?;
+    let mut lanes = [
+        Lane {
+            workload: a,
+            active: ra.build_failure.is_none(),
+            results: ra,
+            scratch: dir_a,
+        },
+        Lane {
+            workload: b,
+            active: rb.build_failure.is_none(),
+            results: rb,
+            scratch: dir_b,
+        },
+    ];
+    run_rounds(&plan.launcher, &mut lanes, || false, log)?;
+    let [la, lb] = lanes;
+    Ok([la.results, lb.results])
 }
 
 /// A new directory `name` in `scratch`.
@@ -341,12 +417,12 @@ fn run_rounds(
     mut reversed: impl FnMut() -> bool,
     log: &mut dyn Write,
 ) -> Result<(), RunError> {
-    let Some(first) = lanes.first() else {
-        return Ok(());
-    };
-    let w = first.workload;
-    let collectors = collectors(w);
-    let steps = schedule(w);
+    // Each lane its own schedule and collectors: the lanes of relative
+    // mode are one workload (equal schedules), a parity pair two.
+    let collectors: Vec<Vec<Box<dyn Collect>>> =
+        lanes.iter().map(|l| collectors(l.workload)).collect();
+    let schedules: Vec<Vec<Step>> = lanes.iter().map(|l| schedule(l.workload)).collect();
+    let rounds = schedules.iter().map(Vec::len).max().unwrap_or(0);
     // Each lane's source tree (its own checkout), and the sites of each
     // of its profiled runs.
     let trees: Vec<SourceTree> = lanes
@@ -354,20 +430,21 @@ fn run_rounds(
         .map(|l| SourceTree::scan(&l.workload.dir))
         .collect();
     let mut profiles: Vec<(&'static str, Vec<Vec<Site>>)> = vec![("", Vec::new()); lanes.len()];
-    for &step in &steps {
+    for round in 0..rounds {
         let reverse = reversed();
         for k in 0..lanes.len() {
             let i = if reverse { lanes.len() - 1 - k } else { k };
             let lane = &mut lanes[i];
+            let Some(&step) = schedules[i].get(round) else {
+                continue;
+            };
             if lane.active {
-                let at = Position {
-                    step,
-                    of: steps.len(),
-                };
+                let of = schedules[i].len();
+                let at = Position { step, of };
                 let sites = run_once(
                     launcher,
                     lane.workload,
-                    &collectors,
+                    &collectors[i],
                     &mut lane.results,
                     at,
                     (&lane.scratch, &trees[i]),
@@ -377,7 +454,7 @@ fn run_rounds(
                     profiles[i].0 = source;
                     profiles[i].1.push(sites);
                 }
-                stop_if_first_run_failed(lane, steps.len(), log);
+                stop_if_first_run_failed(lane, of, log);
             }
         }
     }

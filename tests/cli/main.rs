@@ -29,6 +29,8 @@ mod import;
 mod merge;
 /// README's "Gate your own program", followed in a Go module and a Cargo project.
 mod own_program;
+/// Parity rules: a Rust port held to its Go reference.
+mod parity;
 /// A Go workload's footprint and behaviour phases, on recorded runs.
 mod phases;
 /// Properties of the gate on random samples (proptest).
