@@ -51,17 +51,13 @@ fn the_port_holds_rss_and_latency_and_fails_on_allocations() {
             .assert()
             .success();
     }
-    dir.memgate()
-        .args([
-            "compare",
-            "r.json",
-            "loaded.json",
-            "--format",
-            "json",
-            "-o",
-            "v.json",
-        ])
-        .assert();
+    // (The main gate's verdict on the loaded run is not the point here.)
+    let _ = dir
+        .memgate()
+        .args(["compare", "r.json", "loaded.json", "--format", "json"])
+        .args(["-o", "v.json"])
+        .output()
+        .unwrap();
     let v: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.path().join("v.json")).unwrap()).unwrap();
     let breaches = v["tally"]["parity_breaches"].as_u64().unwrap();
