@@ -196,6 +196,10 @@ pub struct OutputArgs {
     /// Also write the Markdown report here (for a pull-request comment).
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
+    /// Also write the current figures as OpenMetrics text here (for a
+    /// Pushgateway or the textfile collector).
+    #[arg(long, value_name = "FILE")]
+    pub export: Option<PathBuf>,
 }
 
 /// The order of base and head runs in relative mode.
@@ -272,6 +276,8 @@ pub enum ReportFormat {
     Junit,
     /// One row per sample.
     Csv,
+    /// OpenMetrics text of the current side's summaries (Prometheus).
+    Openmetrics,
 }
 
 /// Arguments of `memgate report`.

@@ -144,6 +144,11 @@ fn show(verdicts: &Verdicts, outputs: &OutputArgs) -> Result<(), Error> {
         CompareFormat::Json => Box::new(Json),
     };
     print(&*printer, verdicts)?;
+    if let Some(path) = &outputs.export {
+        let text = crate::report::openmetrics::render_string(verdicts)?;
+        crate::atomic::write(path, text.as_bytes())?;
+        eprintln!("memgate: wrote {}", path.display());
+    }
     let in_actions = github::in_actions();
     if outputs.report.is_none() && !in_actions {
         return Ok(());

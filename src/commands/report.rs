@@ -6,6 +6,7 @@ use crate::error::{Error, Outcome};
 use crate::report::csv::Csv;
 use crate::report::junit::Junit;
 use crate::report::markdown::Markdown;
+use crate::report::openmetrics::OpenMetrics;
 use crate::report::{Json, Render, read_verdicts};
 
 /// `memgate report VERDICTS`.
@@ -20,6 +21,7 @@ pub fn report(args: ReportArgs) -> Result<Outcome, Error> {
         (ReportFormat::Json, None) => Box::new(Json),
         (ReportFormat::Junit, None) => Box::new(Junit),
         (ReportFormat::Csv, None) => Box::new(Csv),
+        (ReportFormat::Openmetrics, None) => Box::new(OpenMetrics),
     };
     let mut bytes = Vec::new();
     renderer.render(&verdicts, &mut bytes)?;

@@ -12,6 +12,7 @@ pub mod escape;
 pub mod github;
 pub mod junit;
 pub mod markdown;
+pub mod openmetrics;
 pub mod terminal;
 
 use std::io::Write;

@@ -11,6 +11,8 @@ mod attribution;
 mod config_errors;
 /// The README's source map matches the tree.
 mod docs;
+/// Exports read back by real receivers (OpenMetrics, OTLP).
+mod export;
 /// Failed builds and runs, timeouts, process groups, Ctrl-C.
 mod failures;
 /// The parsers on mangled real inputs (proptest).
