@@ -200,6 +200,12 @@ pub struct OutputArgs {
     /// Pushgateway or the textfile collector).
     #[arg(long, value_name = "FILE")]
     pub export: Option<PathBuf>,
+    /// Also send the current figures as OTLP metrics (HTTP/protobuf) here,
+    /// e.g. http://127.0.0.1:4318 [default: the OTEL_EXPORTER_OTLP_*
+    /// variables]. A failed export is a warning; it never changes the exit
+    /// code.
+    #[arg(long, value_name = "URL")]
+    pub otlp_endpoint: Option<String>,
 }
 
 /// The order of base and head runs in relative mode.

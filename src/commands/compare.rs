@@ -149,6 +149,15 @@ fn show(verdicts: &Verdicts, outputs: &OutputArgs) -> Result<(), Error> {
         crate::atomic::write(path, text.as_bytes())?;
         eprintln!("memgate: wrote {}", path.display());
     }
+    let otlp = crate::report::otlp::Target::resolve(outputs.otlp_endpoint.as_deref(), |k| {
+        std::env::var(k).ok()
+    });
+    if let Some(target) = otlp {
+        match crate::report::otlp::export(verdicts, &target) {
+            Ok(()) => eprintln!("memgate: sent OTLP metrics to {}", target.url),
+            Err(e) => eprintln!("memgate: warning: OTLP export failed: {e}"),
+        }
+    }
     let in_actions = github::in_actions();
     if outputs.report.is_none() && !in_actions {
         return Ok(());

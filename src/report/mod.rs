@@ -13,6 +13,7 @@ pub mod github;
 pub mod junit;
 pub mod markdown;
 pub mod openmetrics;
+pub mod otlp;
 pub mod terminal;
 
 use std::io::Write;

@@ -46,7 +46,7 @@ type Values = Family<SeriesLabels, Gauge<f64, AtomicU64>>;
 pub struct OpenMetrics;
 
 /// The value at rank ceil(q n) of the sorted samples (nearest rank).
-fn quantile(samples: &[f64], q: f64) -> Option<f64> {
+pub(crate) fn quantile(samples: &[f64], q: f64) -> Option<f64> {
     let mut xs: Vec<f64> = samples.iter().copied().filter(|x| x.is_finite()).collect();
     if xs.is_empty() {
         return None;
