@@ -152,7 +152,13 @@ fn show(verdicts: &Verdicts, outputs: &OutputArgs) -> Result<(), Error> {
     let otlp = crate::report::otlp::Target::resolve(outputs.otlp_endpoint.as_deref(), |k| {
         std::env::var(k).ok()
     });
-    if let Some(target) = otlp {
+    let protocol = crate::report::otlp::unsupported_protocol(|k| std::env::var(k).ok());
+    if let (Some(target), Some(p)) = (&otlp, &protocol) {
+        eprintln!(
+            "memgate: warning: OTLP export to {} skipped: protocol `{p}` asked for; memgate sends http/protobuf only",
+            target.url
+        );
+    } else if let Some(target) = otlp {
         match crate::report::otlp::export(verdicts, &target) {
             Ok(()) => eprintln!("memgate: sent OTLP metrics to {}", target.url),
             Err(e) => eprintln!("memgate: warning: OTLP export failed: {e}"),

@@ -74,6 +74,14 @@ impl Target {
     }
 }
 
+/// The protocol the standard variables ask for, when it is one memgate
+/// does not speak (it sends `http/protobuf` only).
+pub fn unsupported_protocol(var: impl Fn(&str) -> Option<String>) -> Option<String> {
+    var("OTEL_EXPORTER_OTLP_METRICS_PROTOCOL")
+        .or_else(|| var("OTEL_EXPORTER_OTLP_PROTOCOL"))
+        .filter(|p| !p.is_empty() && p != "http/protobuf")
+}
+
 /// A base endpoint with the metrics path appended (unless it has it).
 fn metrics_url(base: &str) -> String {
     if base.ends_with("/v1/metrics") {
@@ -245,6 +253,9 @@ mod tests {
             ]
         );
         assert_eq!(t.timeout, Duration::from_millis(2500));
+        let grpc = |k: &str| (k == "OTEL_EXPORTER_OTLP_PROTOCOL").then(|| "grpc".to_owned());
+        assert_eq!(unsupported_protocol(grpc), Some("grpc".into()));
+        assert_eq!(unsupported_protocol(none), None);
         let exact = |k: &str| {
             (k == "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT").then(|| "http://c:9/custom".to_owned())
         };
