@@ -74,19 +74,16 @@ fn cells(v: &Verdict) -> [String; 7] {
     ]
 }
 
-fn table(v: &Verdicts, color: bool, w: &mut dyn Write) -> io::Result<()> {
-    let p_header = match v.settings.correction {
-        crate::policy::Correction::Holm => "p (Holm)",
-        crate::policy::Correction::None => "p",
-    };
-    let header = [
-        "workload", "metric", "baseline", "current", "change", p_header, "verdict",
-    ]
-    .map(String::from);
-    // Names come from results files: no control character reaches the
-    // terminal or a CI log raw.
-    let rows: Vec<[String; 7]> = v
-        .verdicts
+/// A header and one row per verdict, aligned (names and the verdict left,
+/// figures right), each row painted by its status. Names come from results
+/// files: no control character reaches the terminal or a CI log raw.
+fn verdict_rows(
+    header: [String; 7],
+    verdicts: &[Verdict],
+    color: bool,
+    w: &mut dyn Write,
+) -> io::Result<()> {
+    let rows: Vec<[String; 7]> = verdicts
         .iter()
         .map(|x| cells(x).map(|c| escape::terminal(&c)))
         .collect();
@@ -101,12 +98,11 @@ fn table(v: &Verdicts, color: bool, w: &mut dyn Write) -> io::Result<()> {
             .iter()
             .enumerate()
             .map(|(i, c)| {
-                let pad = widths[i] - c.chars().count();
-                // Names left, figures right.
+                let pad = " ".repeat(widths[i] - c.chars().count());
                 if i < 2 || i == 6 {
-                    format!("{c}{}", " ".repeat(pad))
+                    format!("{c}{pad}")
                 } else {
-                    format!("{}{c}", " ".repeat(pad))
+                    format!("{pad}{c}")
                 }
             })
             .collect::<Vec<_>>()
@@ -115,10 +111,22 @@ fn table(v: &Verdicts, color: bool, w: &mut dyn Write) -> io::Result<()> {
             .to_owned()
     };
     writeln!(w, "{}", line(&header))?;
-    for (r, verdict) in rows.iter().zip(&v.verdicts) {
-        let text = line(r);
-        writeln!(w, "{}", paint(&text, verdict.status, color))?;
+    for (r, x) in rows.iter().zip(verdicts) {
+        writeln!(w, "{}", paint(&line(r), x.status, color))?;
     }
+    Ok(())
+}
+
+fn table(v: &Verdicts, color: bool, w: &mut dyn Write) -> io::Result<()> {
+    let p_header = match v.settings.correction {
+        crate::policy::Correction::Holm => "p (Holm)",
+        crate::policy::Correction::None => "p",
+    };
+    let header = [
+        "workload", "metric", "baseline", "current", "change", p_header, "verdict",
+    ]
+    .map(String::from);
+    verdict_rows(header, &v.verdicts, color, w)?;
     let notable: Vec<&Verdict> = v
         .verdicts
         .iter()
@@ -188,38 +196,7 @@ fn parity(v: &Verdicts, color: bool, w: &mut dyn Write) -> io::Result<()> {
         "verdict",
     ]
     .map(String::from);
-    let rows: Vec<[String; 7]> = v
-        .parity
-        .iter()
-        .map(|x| cells(x).map(|c| escape::terminal(&c)))
-        .collect();
-    let mut widths = header.clone().map(|h| h.chars().count());
-    for r in &rows {
-        for (i, c) in r.iter().enumerate() {
-            widths[i] = widths[i].max(c.chars().count());
-        }
-    }
-    let line = |cells: &[String; 7]| -> String {
-        cells
-            .iter()
-            .enumerate()
-            .map(|(i, c)| {
-                let pad = " ".repeat(widths[i] - c.chars().count());
-                if i < 2 || i == 6 {
-                    format!("{c}{pad}")
-                } else {
-                    format!("{pad}{c}")
-                }
-            })
-            .collect::<Vec<_>>()
-            .join("  ")
-            .trim_end()
-            .to_owned()
-    };
-    writeln!(w, "{}", line(&header))?;
-    for (r, x) in rows.iter().zip(&v.parity) {
-        writeln!(w, "{}", paint(&line(r), x.status, color))?;
-    }
+    verdict_rows(header, &v.parity, color, w)?;
     for x in v.parity.iter().filter(|x| x.status != Status::Unchanged) {
         writeln!(
             w,
