@@ -4,10 +4,11 @@
 // "listening on ADDR", answers POST /v1/metrics by decoding the request as
 // an ExportMetricsServiceRequest (a body that does not decode is answered
 // 400), writes what it received as protojson to the file named by its
-// argument, and exits after the first request it decoded.
+// argument, and exits after answering the first request it decoded.
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"net"
@@ -52,6 +53,10 @@ func main() {
 		w.Write(resp)
 		close(done)
 	})
-	go http.Serve(ln, nil)
+	srv := &http.Server{}
+	go srv.Serve(ln)
 	<-done
+	// Shutdown returns once the answer is written: exiting at once could
+	// reset the connection before memgate reads it.
+	srv.Shutdown(context.Background())
 }
