@@ -438,8 +438,20 @@ pub struct Attribution {
 }
 
 /// Compares the sites of both sides for a metric whose median moved by
-/// `metric_change` (in its unit).
-pub fn diff(base: &Sites, cur: &Sites, measure: Measure, metric_change: f64) -> Attribution {
+/// `metric_change` (in its unit). `per_op`: the metric is per operation of
+/// a benchmark run this many times, so each site's whole-run figure is
+/// divided by it. A site's share is its part of the change, over the
+/// larger of the metric's change and the sites' growth together, so the
+/// shares of one change add up to at most 100% (a sampled profile and a
+/// median need not agree).
+pub fn diff(
+    base: &Sites,
+    cur: &Sites,
+    measure: Measure,
+    metric_change: f64,
+    per_op: Option<u64>,
+) -> Attribution {
+    let scale = per_op.map_or(1.0, |n| 1.0 / n.max(1) as f64);
     let index = |s: &Sites| -> BTreeMap<(String, String), Site> {
         s.sites.iter().map(|x| (x.key(), x.clone())).collect()
     };
@@ -451,8 +463,8 @@ pub fn diff(base: &Sites, cur: &Sites, measure: Measure, metric_change: f64) -> 
         .into_iter()
         .filter_map(|k| {
             let (bs, cs) = (b.get(k), c.get(k));
-            let before = bs.map_or(0.0, |s| s.measure(measure));
-            let after = cs.map_or(0.0, |s| s.measure(measure));
+            let before = bs.map_or(0.0, |s| s.measure(measure)) * scale;
+            let after = cs.map_or(0.0, |s| s.measure(measure)) * scale;
             let shown = cs.or(bs)?;
             let change = after - before;
             (change != 0.0).then(|| SiteChange {
@@ -462,7 +474,7 @@ pub fn diff(base: &Sites, cur: &Sites, measure: Measure, metric_change: f64) -> 
                 baseline: before,
                 current: after,
                 change,
-                share: (metric_change > 0.0).then(|| change / metric_change),
+                share: None,
                 status: match (bs, cs) {
                     (Some(_), Some(_)) => SiteStatus::Both,
                     (None, _) => SiteStatus::New,
@@ -472,14 +484,25 @@ pub fn diff(base: &Sites, cur: &Sites, measure: Measure, metric_change: f64) -> 
         })
         .collect();
     sites.sort_by(|x, y| y.change.total_cmp(&x.change));
+    let grown: f64 = sites.iter().map(|x| x.change.max(0.0)).sum();
+    let whole = metric_change.max(grown);
+    if metric_change > 0.0 {
+        for x in &mut sites {
+            x.share = Some(x.change / whole);
+        }
+    }
     let figure = if measure == Measure::PeakBytes && cur.source == "pprof" {
-        "bytes in use at exit (a Go heap profile has no peak)"
+        "bytes in use at exit (a Go heap profile has no peak)".to_owned()
     } else {
-        measure.describe()
+        measure.describe().to_owned()
+    };
+    let figure = match per_op {
+        Some(n) => format!("{figure} per op (the whole run's over its {n} iterations)"),
+        None => figure,
     };
     Attribution {
         measure,
-        figure: figure.to_owned(),
+        figure,
         profiles: format!("{}, {} and {} runs", cur.source, base.runs, cur.runs),
         sites,
         note: None,
@@ -586,12 +609,26 @@ mod tests {
                 site("main.extra", 2.0),
             ]],
         );
-        let a = diff(&base, &cur, Measure::AllocBytes, 22.0);
+        let a = diff(&base, &cur, Measure::AllocBytes, 22.0, None);
         assert_eq!(a.sites[0].function, "main.newEntry");
         assert_eq!(a.sites[0].status, SiteStatus::Both);
         assert!((a.sites[0].share.unwrap() - 20.0 / 22.0).abs() < 1e-12);
         assert_eq!(a.sites[1].status, SiteStatus::New);
         assert_eq!(a.sites.len(), 2, "unchanged sites are left out");
+
+        // A per-op change (+2 B/op) against whole-run profiles of 10
+        // iterations: sites per op, and shares that never pass 100%.
+        let a = diff(&base, &cur, Measure::AllocBytes, 2.0, Some(10));
+        assert!((a.sites[0].change - 2.0).abs() < 1e-12, "{:?}", a.sites[0]);
+        let total: f64 = a.sites.iter().filter_map(|x| x.share).sum();
+        assert!(total <= 1.0 + 1e-12, "shares add up to {total}");
+        assert!(a.figure.contains("per op"), "{}", a.figure);
+        let a = diff(&base, &cur, Measure::AllocBytes, 0.5, Some(10));
+        let total: f64 = a.sites.iter().filter_map(|x| x.share).sum();
+        assert!(
+            (total - 1.0).abs() < 1e-12,
+            "the sites' growth is the whole: {total}"
+        );
     }
 
     #[test]

@@ -107,6 +107,7 @@ impl From<&RunArgs> for crate::runner::Selection {
             repetitions: a.repetitions,
             warmup: a.warmup,
             shard: a.shard,
+            for_baseline: false,
         }
     }
 }

@@ -101,6 +101,12 @@ pub struct WorkloadResults {
     /// sha256 of the binary named by `binary:` in the config, after the build.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub binary_sha256: Option<String>,
+    /// A Go benchmark's iteration count, the same in every run. Per-op and
+    /// per-process figures depend on it (setup is amortised over it, and
+    /// the heap grows with it), so the gate never compares series measured
+    /// at different counts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iterations: Option<u64>,
     /// Set when the build failed; then there are no runs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub build_failure: Option<Failure>,
@@ -112,6 +118,16 @@ pub struct WorkloadResults {
     /// of a Go workload, every run under DHAT), when any recorded one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sites: Option<crate::attribution::Sites>,
+}
+
+impl Results {
+    /// The iteration count of every Go benchmark that has one, by name.
+    pub fn pins(&self) -> BTreeMap<String, u64> {
+        self.workloads
+            .iter()
+            .filter_map(|w| Some((w.name.clone(), w.iterations?)))
+            .collect()
+    }
 }
 
 impl WorkloadResults {
@@ -282,6 +298,11 @@ pub struct Series {
     /// measured one way. Series of different phases are never compared.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub phase: Option<Phase>,
+    /// The step between the values the source can report, when coarser
+    /// than the unit (gctrace prints heap sizes in whole MiB): the gate
+    /// never calls a change smaller than this.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resolution: Option<f64>,
     /// One value per successful measured run that reported the metric, in run order.
     pub samples: Vec<Value>,
 }
@@ -307,6 +328,7 @@ impl Series {
             stability: def.stability_under(concurrent_gc),
             source: source.to_owned(),
             phase,
+            resolution: crate::collect::resolution(source, def.unit),
             samples: Vec::new(),
         }
     }

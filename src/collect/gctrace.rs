@@ -454,6 +454,9 @@ fn p99(values: &mut [f64]) -> f64 {
     values[rank - 1]
 }
 
+/// One MiB, the unit of the trace's heap sizes.
+pub const MIB: f64 = 1_048_576.0;
+
 /// The metrics of one run's trace.
 pub fn samples(trace: &Trace) -> Vec<Sample> {
     let s = |metric: &'static MetricDef, value: Value| Sample {

@@ -168,6 +168,22 @@ pub fn parse(path: &Path, text: &str) -> Result<BenchFile, ParseError> {
     Ok(file)
 }
 
+/// A benchmark's name without the `-N` the testing package appends when
+/// GOMAXPROCS is N > 1 (`BenchmarkGet-8`: `benchmarkName` in Go's
+/// src/testing/benchmark.go), so files from machines with other core
+/// counts name the same benchmarks; like x/perf's benchfmt, a trailing
+/// `-<digits>` is read as that suffix.
+pub fn without_procs_suffix(name: &str) -> &str {
+    match name.rsplit_once('-') {
+        Some((base, n))
+            if !base.is_empty() && !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) =>
+        {
+            base
+        }
+        _ => name,
+    }
+}
+
 /// How memgate names and types one benchmark unit.
 #[derive(Debug, Clone, PartialEq)]
 pub struct UnitMapping {
@@ -313,6 +329,12 @@ impl Collect for GoBenchLine {
                 continue;
             };
             let v = value * m.factor;
+            if !v.is_finite() || v < 0.0 {
+                out.notes.push(format!(
+                    "benchmark unit `{unit}` skipped: {value} is not a figure results can hold (negative or not finite)"
+                ));
+                continue;
+            }
             out.samples.push(Sample {
                 metric: def,
                 source: "gobench",

@@ -118,6 +118,7 @@ fn workload(name: &str, lang: Lang, environment: usize, command: Vec<String>) ->
         command,
         tags: BTreeMap::new(),
         binary_sha256: None,
+        iterations: None,
         build_failure: None,
         runs: Vec::new(),
         metrics: BTreeMap::new(),
@@ -156,9 +157,10 @@ fn from_gobench(files: &[PathBuf]) -> Result<Results, ImportError> {
             };
             let env_index = find_or_push(&mut environments, |e| *e == env, || env.clone());
             let pkg = get("pkg");
+            let base = gobench::without_procs_suffix(&line.name);
             let name = match &pkg {
-                Some(p) => format!("{p}/{}", line.name),
-                None => line.name.clone(),
+                Some(p) => format!("{p}/{base}"),
+                None => base.to_owned(),
             };
             let index = find_or_push(
                 &mut workloads,
@@ -202,6 +204,7 @@ fn from_gobench(files: &[PathBuf]) -> Result<Results, ImportError> {
                         stability: m.stability,
                         source: "gobench".into(),
                         phase: None,
+                        resolution: None,
                         samples: Vec::new(),
                     })
                     .samples

@@ -21,6 +21,13 @@ use crate::metrics::MetricDef;
 use crate::results::Value;
 use launch_report::LaunchReport;
 
+/// The step between the values `source` reports in `unit`, when coarser
+/// than the unit: the Go runtime's GC trace prints heap sizes in whole
+/// MiB (`heap0>>20` in `gcMarkTermination`, src/runtime/mgc.go).
+pub fn resolution(source: &str, unit: crate::metrics::Unit) -> Option<f64> {
+    (source == "gctrace" && unit == crate::metrics::Unit::Bytes).then_some(gctrace::MIB)
+}
+
 /// Everything a finished, successful run left for the collectors.
 #[derive(Debug, Clone, Copy)]
 pub struct RunArtifacts<'a> {

@@ -25,6 +25,19 @@ pub fn baseline(cmd: BaselineCommand) -> Result<Outcome, Error> {
                 r.workloads.len(),
                 target.display()
             );
+            let pins = r.pins();
+            if !pins.is_empty() {
+                let shown: Vec<String> = pins
+                    .iter()
+                    .take(20)
+                    .map(|(name, n)| format!("{name} {n}x"))
+                    .collect();
+                eprintln!(
+                    "memgate: checks run each Go benchmark at the count pinned here: {}{}",
+                    shown.join(", "),
+                    if pins.len() > 20 { ", ..." } else { "" }
+                );
+            }
         }
         BaselineCommand::Show { location } => {
             let target = path(&location)?;

@@ -48,7 +48,11 @@ pub fn compare(args: CompareArgs) -> Result<Outcome, Error> {
 /// revision measured now, beside the head.
 pub fn check(args: CheckArgs) -> Result<Outcome, Error> {
     let config = Config::load(&args.run.config)?;
-    let plan = RunPlan::try_from((&config, &Selection::from(&args.run)))?;
+    let selection = Selection {
+        for_baseline: args.save_baseline,
+        ..Selection::from(&args.run)
+    };
+    let mut plan = RunPlan::try_from((&config, &selection))?;
     let baseline_path = args
         .baseline
         .clone()
@@ -80,6 +84,9 @@ pub fn check(args: CheckArgs) -> Result<Outcome, Error> {
         None => {
             // Read the baseline first: a missing one should not cost a full run.
             let mut base = baseline::load(&baseline_path)?;
+            // Go benchmarks run at the baseline's counts: per-op figures
+            // carry set-up amortised over the count.
+            plan.pins = base.pins();
             let cur = super::measure(&plan, Some(&args.run.output))?;
             // A subset run (-w, --shard) is compared with the same subset of
             // the baseline; workloads it did not select are not "missing".

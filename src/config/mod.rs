@@ -216,6 +216,21 @@ pub struct Workload {
     pub kill_grace: Duration,
     /// RSS timeline interval; zero means off.
     pub sample_interval: Duration,
+    /// Set on a benchmark of a `gobench` workload once the runner has
+    /// expanded it: its pinned count and its footprint backstop.
+    pub benchmark: Option<Benchmark>,
+}
+
+/// One Go benchmark as it is run: at one iteration count, and in the
+/// footprint phase with no collection during its loop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Benchmark {
+    /// The iteration count every run uses (`-test.benchtime=Nx`): the
+    /// baseline's when it has the benchmark, else found once.
+    pub iterations: u64,
+    /// The footprint phase's `GOMEMLIMIT` under `GOGC=off`: a collection
+    /// happens only if the run's memory reaches it.
+    pub backstop_bytes: u64,
 }
 
 impl Workload {

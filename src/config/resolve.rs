@@ -135,5 +135,6 @@ pub(super) fn workload(d: &RawDefaults, w: &RawWorkload, base: &Path) -> Workloa
             d.sample_interval,
             DEFAULT_SAMPLE_INTERVAL,
         ),
+        benchmark: None,
     }
 }

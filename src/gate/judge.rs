@@ -5,18 +5,26 @@
 //! 2. Every sample of both sides the same value: unchanged, nothing to test.
 //! 3. **Separated**: every current run beyond every baseline run, and
 //!    either
-//!    - *near-deterministic*: at least [`SEPARATED_MIN_RUNS`] runs a side,
-//!      a baseline whose whole range fits in half the tolerance band, and a
-//!      gap between the sides beyond the tolerances (allocation counts, a
-//!      Go footprint: spread well under 1%, where a rank test cannot reach
-//!      significance with 3 + 3 runs); or
+//!    - *near-deterministic*: a baseline whose spread was measured (at
+//!      least [`MEASURED_SPREAD_RUNS`] runs) and whose whole range fits in
+//!      half the tolerance band, at least [`SEPARATED_MIN_RUNS`] current
+//!      runs, and a gap between the sides beyond the tolerances (allocation
+//!      counts, a Go footprint: spread well under 1%, where a rank test
+//!      cannot reach significance with 3 + 3 runs); or
 //!    - *far*: the median changed by more than [`FAR_MULTIPLE`] times the
 //!      tolerances and the gap between the sides is wider than the
 //!      baseline's own range, at any number of runs (a change that large
 //!      never passes as "inconclusive").
 //!
-//!    With enough runs and a tight baseline, every current run within the
-//!    tolerances of the baseline's median is **unchanged** (no test needed).
+//!    With a measured, tight baseline and enough current runs, every
+//!    current run within the tolerances of the baseline's median is
+//!    **unchanged** (no test needed).
+//!
+//!    Three equal baseline runs are not a measured spread: a metric with a
+//!    few values shows three equal ones often (google/btree's allocs/op
+//!    read 11, 14 or 17 at one count with no collection), and across
+//!    hundreds of metrics one such decision outside the test is a false
+//!    alarm. See [`MEASURED_SPREAD_RUNS`].
 //! 4. Otherwise the two-sided Mann-Whitney U test, concluded once the run's
 //!    multiple-testing correction is known: significant and beyond the
 //!    tolerances is a change; too few runs to ever reach significance is
@@ -37,9 +45,24 @@ use crate::verdicts::{Change, Method, Softened, Status, TestOutcome, Verdict};
 
 use super::env::Softening;
 
-/// Runs a side the near-deterministic rule needs: fewer, and the baseline's
-/// spread is unknown or one unlucky run decides.
+/// Current runs the near-deterministic rule needs: fewer, and one unlucky
+/// run decides.
 pub const SEPARATED_MIN_RUNS: usize = 3;
+
+/// Baseline runs that measure a metric's spread, so that the
+/// near-deterministic rule may read it. Allocation counts of real
+/// benchmarks are not deterministic by construction, even at a pinned
+/// count with no collection: google/btree's
+/// `DeleteAndRestore/ClearBigFreelist` read 11, 14 or 17 allocs/op across
+/// processes (random inputs), yet 6 baseline runs in a row all read 14 and
+/// the check's 3 read 13. For a metric whose main value comes with
+/// probability p, a false alarm needs all n baseline runs at it and all 3
+/// current runs at a worse one: at most p^n (1-p)^3, whose largest value
+/// over p is 1.6% at n = 3, 0.3% at n = 6 and 0.09% at n = 10. A metric
+/// spreading +-12% (go-bigobj's page faults) never shows 10 runs within
+/// half a 5% band. `memgate run` and `check --save-baseline` measure every
+/// phase at least this often.
+pub const MEASURED_SPREAD_RUNS: usize = 10;
 
 /// How many times the tolerances a change of the median must exceed, with
 /// no overlap between the sides, to fail however few runs there are.
@@ -141,6 +164,24 @@ pub(super) fn other_phase(subject: &Subject<'_>, b: &Series, c: &Series) -> Verd
     v
 }
 
+/// The verdict on a metric of a Go benchmark run at different iteration
+/// counts on the two sides: never compared (per-op figures carry set-up
+/// amortised over the count, per-process ones grow with it), and a failure
+/// until a new baseline is recorded.
+pub(super) fn other_count(
+    subject: &Subject<'_>,
+    b: &Series,
+    c: &Series,
+    counts: (u64, u64),
+) -> Verdict {
+    let mut v = subject.verdict(c, Status::Missing, values(b), values(c));
+    v.reason = format!(
+        "not comparable: the benchmark ran {}x in the baseline and {}x now; record a new baseline (memgate run, then memgate baseline save)",
+        counts.0, counts.1
+    );
+    v
+}
+
 pub(super) enum Judged {
     Done(Verdict),
     Test(Pending),
@@ -205,6 +246,13 @@ pub(super) fn judge(
 ) -> Judged {
     let unit = c.unit;
     let mut v = subject.verdict(c, Status::Inconclusive, values(b), values(c));
+    // A figure read in steps (gctrace's whole MiB) is never judged finer:
+    // a change must exceed one step to count.
+    let step = [b.resolution, c.resolution]
+        .into_iter()
+        .flatten()
+        .fold(0.0, f64::max);
+    v.threshold.min_change = v.threshold.min_change.max(step);
     let (Some(bs), Some(cs)) = (v.baseline, v.current) else {
         // A series with no samples although its runs did not fail: the
         // collector gave nothing this time.
@@ -304,7 +352,7 @@ fn separated(v: &Verdict, bs: Summary, cs: Summary) -> Option<(Status, String)> 
     } else {
         -gap
     };
-    if n1 >= SEPARATED_MIN_RUNS
+    if n1 >= MEASURED_SPREAD_RUNS
         && n2 >= SEPARATED_MIN_RUNS
         && tight
         && beyond(signed_gap, bs.median, t, 1.0).is_some()
@@ -312,7 +360,7 @@ fn separated(v: &Verdict, bs: Summary, cs: Summary) -> Option<(Status, String)> 
         return Some((
             status,
             format!(
-                "every current run is {word} every baseline run by at least {} ({n1} vs {n2} runs, baseline range {} within half the tolerances {})",
+                "every current run is {word} every baseline run by at least {} ({n1} vs {n2} runs, baseline range {} measured within half the tolerances {})",
                 human(unit, gap),
                 human(unit, range),
                 t.describe(unit)
@@ -332,14 +380,14 @@ fn separated(v: &Verdict, bs: Summary, cs: Summary) -> Option<(Status, String)> 
     None
 }
 
-/// The near-deterministic rule's pass: with enough runs a side and a tight
-/// baseline, every current run within the tolerances of the baseline's
-/// median is no change, with no test needed. A current run made worse can
-/// only leave this rule, never enter it.
+/// The near-deterministic rule's pass: with a measured, tight baseline and
+/// enough current runs, every current run within the tolerances of the
+/// baseline's median is no change, with no test needed. A current run made
+/// worse can only leave this rule, never enter it.
 fn within(v: &Verdict, bs: Summary, cs: Summary) -> Option<String> {
     let t = &v.threshold;
     let range = bs.max - bs.min;
-    let enough = bs.n >= SEPARATED_MIN_RUNS && cs.n >= SEPARATED_MIN_RUNS;
+    let enough = bs.n >= MEASURED_SPREAD_RUNS && cs.n >= SEPARATED_MIN_RUNS;
     let inside = |x: f64| beyond(worse_by(v.better, bs.median, x), bs.median, t, 1.0).is_none();
     (enough && t.is_tight(range, bs.median) && inside(cs.min) && inside(cs.max)).then(|| {
         format!(

@@ -23,7 +23,7 @@ mod env;
 mod judge;
 
 pub use accept::{AcceptError, accept};
-pub use judge::SEPARATED_MIN_RUNS;
+pub use judge::{MEASURED_SPREAD_RUNS, SEPARATED_MIN_RUNS};
 
 use std::collections::btree_map::Entry;
 use std::collections::{BTreeMap, BTreeSet};
@@ -151,6 +151,11 @@ fn both_sides(
     interleaved: bool,
 ) -> Vec<Judged> {
     let metrics: BTreeSet<&String> = bw.metrics.keys().chain(cw.metrics.keys()).collect();
+    // A Go benchmark run at another count than the baseline's.
+    let counts = match (bw.iterations, cw.iterations) {
+        (Some(b), Some(c)) if b != c => Some((b, c)),
+        _ => None,
+    };
     metrics
         .into_iter()
         .filter_map(|metric| {
@@ -159,6 +164,11 @@ fn both_sides(
                 let side = absent(policy, &cw.name, metric, side);
                 Judged::Done(judge::missing(&subject, s, side))
             };
+            if let (Some(n), Some(b), Some(c)) =
+                (counts, bw.metrics.get(metric), cw.metrics.get(metric))
+            {
+                return Some(Judged::Done(judge::other_count(&subject, b, c, n)));
+            }
             Some(match (bw.metrics.get(metric), cw.metrics.get(metric)) {
                 (Some(b), Some(c)) if b.phase != c.phase => {
                     Judged::Done(judge::other_phase(&subject, b, c))
@@ -321,17 +331,18 @@ fn attribute(
         let base = base_by_name
             .get(v.workload.as_str())
             .and_then(|w| w.sites.as_ref());
-        let now = cur
-            .workloads
-            .iter()
-            .find(|w| w.name == v.workload)
-            .and_then(|w| w.sites.as_ref());
+        let now_w = cur.workloads.iter().find(|w| w.name == v.workload);
+        let now = now_w.and_then(|w| w.sites.as_ref());
+        // A benchmark's per-op figure against whole-run profiles.
+        let per_op = now_w
+            .and_then(|w| w.iterations)
+            .filter(|_| v.metric.starts_with("op."));
         let change = match (v.baseline, v.current) {
             (Some(b), Some(c)) => c.median - b.median,
             _ => 0.0,
         };
         v.attribution = Some(match (base, now) {
-            (Some(b), Some(c)) => attribution::diff(b, c, measure, change),
+            (Some(b), Some(c)) => attribution::diff(b, c, measure, change, per_op),
             (None, _) => attribution::missing(measure, "baseline"),
             (_, None) => attribution::missing(measure, "current run"),
         });

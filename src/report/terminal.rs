@@ -7,8 +7,10 @@ use super::{Render, ReportError, escape};
 use crate::units::human;
 use crate::verdicts::{Status, Verdict, Verdicts};
 
-/// The verdict table, the reasons of everything that is not unchanged,
-/// and a one-line summary.
+/// What fails and what warns, as a table and then each one's reason; what
+/// would decide the inconclusive verdicts, said once; and a one-line
+/// summary. Unchanged, inconclusive, new and improved metrics are counted
+/// there, and listed in the JSON and the Markdown report.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Terminal {
     /// Colour the verdicts (ANSI escapes).
@@ -126,17 +128,18 @@ fn table(v: &Verdicts, color: bool, w: &mut dyn Write) -> io::Result<()> {
         "workload", "metric", "baseline", "current", "change", p_header, "verdict",
     ]
     .map(String::from);
-    verdict_rows(header, &v.verdicts, color, w)?;
-    let notable: Vec<&Verdict> = v
+    let notable: Vec<Verdict> = v
         .verdicts
         .iter()
-        .filter(|x| x.status != Status::Unchanged)
+        .filter(|x| shown(x.status))
+        .cloned()
         .collect();
     // Each cause of a warning is said once, after the reasons that cite it.
-    let causes = super::causes(&v.verdicts);
+    let causes = super::causes(&notable);
     if !notable.is_empty() {
+        verdict_rows(header, &notable, color, w)?;
         writeln!(w)?;
-        for x in notable {
+        for x in &notable {
             let cite = x
                 .softened
                 .as_ref()
@@ -173,7 +176,42 @@ fn table(v: &Verdicts, color: bool, w: &mut dyn Write) -> io::Result<()> {
         writeln!(w, "\n{}", escape::terminal(&line))?;
     }
     parity(v, color, w)?;
+    if let Some(line) = undecided_line(v) {
+        writeln!(w, "\n{line}")?;
+    }
     writeln!(w, "\n{}", summary_line(v))
+}
+
+/// Whether a verdict gets a row of its own on the terminal: it fails, it
+/// warns, or a regression was accepted.
+fn shown(status: Status) -> bool {
+    status.fails() || matches!(status, Status::Warning | Status::Accepted)
+}
+
+/// What would decide the inconclusive verdicts, once for all of them: the
+/// runs per side their tests need, or relative mode.
+fn undecided_line(v: &Verdicts) -> Option<String> {
+    let needed = v
+        .verdicts
+        .iter()
+        .filter(|x| x.status == Status::Inconclusive)
+        .filter_map(|x| x.test.as_ref()?.detection_threshold)
+        .map(crate::stats::runs_needed)
+        .max();
+    let n = v.tally.inconclusive;
+    (n > 0).then(|| {
+        let runs = needed
+            .map(|k| format!("at least {k} runs per side (repetitions, footprint_repetitions; a baseline from `memgate run` has at least {} footprint runs)", crate::gate::MEASURED_SPREAD_RUNS))
+            .unwrap_or_else(|| "more runs per side".into());
+        let relative = if v.baseline.interleaved.is_empty() {
+            ", or relative mode (`memgate check --base-ref <ref>`), where both sides run interleaved on one machine"
+        } else {
+            ""
+        };
+        format!(
+            "{n} inconclusive: too few runs to tell a change from noise; {runs} would decide them{relative}"
+        )
+    })
 }
 
 /// The parity rules' verdicts: a table (reference as baseline, candidate

@@ -13,30 +13,44 @@
 //! trace and rusage belong to one benchmark. That one listing run has
 //! `GOMAXPROCS=1`, so the names carry no `-N` suffix.
 
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use super::spawn::{self, LaunchRequest};
 use super::{RunError, failure_tail, run_status};
 use crate::collect::gobench;
-use crate::config::{BenchTime, GoBench, Workload};
+use crate::config::{BenchTime, Benchmark, GoBench, Workload};
 use crate::results::{Failure, WorkloadResults};
 
 /// A selected workload, ready to run: itself, or its benchmarks; or the
 /// results of a `gobench` workload whose listing failed.
 pub(super) type Expanded = Result<Vec<Workload>, Box<WorkloadResults>>;
 
+/// Iteration counts to run benchmarks at, by workload name: the stored
+/// baseline's, so both sides of a check do the same work.
+pub type Pins = BTreeMap<String, u64>;
+
 /// Expands `w` when it is a `gobench` workload; any other is returned as is.
+/// A benchmark named in `pins` runs at that count; any other at the
+/// config's `Nx`, or at the count `go test` finds for a duration.
 pub(super) fn expand(
     launcher: &Path,
     w: &Workload,
+    pins: &Pins,
     scratch: &Path,
     log: &mut dyn Write,
 ) -> Result<Expanded, RunError> {
     let Some(g) = &w.gobench else {
         return Ok(Ok(vec![w.clone()]));
     };
-    Ok(match benchmarks(launcher, w, g, scratch, log)? {
+    let listing = Listing {
+        launcher,
+        w,
+        g,
+        scratch,
+    };
+    Ok(match benchmarks(&listing, pins, log)? {
         Ok(list) => Ok(list),
         Err(failure) => {
             let _ = writeln!(
@@ -53,100 +67,65 @@ pub(super) fn expand(
     })
 }
 
+/// What every preparation step of one `gobench` workload shares.
+struct Listing<'a> {
+    launcher: &'a Path,
+    w: &'a Workload,
+    g: &'a GoBench,
+    scratch: &'a Path,
+}
+
 /// One package with tests, as `go list` describes it.
 struct Package {
     import_path: String,
     dir: PathBuf,
 }
 
-/// A benchmark found by the listing run.
+/// A benchmark found by a listing run.
 struct Found {
     package: usize,
     /// The full name, `Benchmark` prefix included.
     name: String,
+    /// The count of the listing run.
     iterations: u64,
+    /// B/op of the listing run, when it printed one.
+    bytes_per_op: Option<f64>,
+}
+
+/// Where a benchmark's count came from, for the log.
+enum CountFrom {
+    Baseline,
+    Config,
+    Found,
 }
 
 fn benchmarks(
-    launcher: &Path,
-    w: &Workload,
-    g: &GoBench,
-    scratch: &Path,
+    l: &Listing<'_>,
+    pins: &Pins,
     log: &mut dyn Write,
 ) -> Result<Result<Vec<Workload>, Failure>, RunError> {
-    let packages = match list_packages(launcher, w, g, scratch, log)? {
+    let (w, g) = (l.w, l.g);
+    let packages = match list_packages(l, log)? {
         Ok(p) => p,
         Err(f) => return Ok(Err(f)),
     };
+    let configured = match BenchTime::parse(&g.benchtime) {
+        Some(BenchTime::Count(n)) => Some(n),
+        _ => None,
+    };
+    // With counts to pin, one iteration of each benchmark names them all;
+    // only a benchmark without a count then runs for the duration.
+    let listing_time = if pins.is_empty() || configured.is_some() {
+        g.benchtime.clone()
+    } else {
+        "1x".to_owned()
+    };
     let mut found = Vec::new();
     for (i, p) in packages.iter().enumerate() {
-        let bin = binary_path(w, p);
-        let build = build_command(&bin);
-        let _ = writeln!(
-            log,
-            "memgate: building {} tests of {}: {}",
-            w.name,
-            p.import_path,
-            shlex::try_join(build.iter().map(String::as_str)).unwrap_or_default()
-        );
-        let built = launch(
-            launcher,
-            w,
-            &build,
-            &p.dir,
-            None,
-            scratch,
-            &format!("gotest{i}"),
-        )?;
-        if let Some(f) = built.failure {
-            return Ok(Err(Failure {
-                reason: format!("build of {}'s tests {}", p.import_path, f.reason),
-                ..f
-            }));
-        }
-        let list = [
-            bin.display().to_string(),
-            "-test.run=^$".into(),
-            format!("-test.bench={}", g.bench),
-            format!("-test.benchtime={}", g.benchtime),
-            "-test.benchmem".into(),
-        ];
-        let _ = writeln!(
-            log,
-            "memgate: listing {} benchmarks of {} (-bench {} -benchtime {})",
-            w.name, p.import_path, g.bench, g.benchtime
-        );
-        let listed = launch(
-            launcher,
-            w,
-            &list,
-            &p.dir,
-            Some("1"),
-            scratch,
-            &format!("golist{i}"),
-        )?;
-        if let Some(f) = listed.failure {
-            return Ok(Err(Failure {
-                reason: format!("the benchmarks of {} {}", p.import_path, f.reason),
-                ..f
-            }));
-        }
-        let parsed = gobench::parse(Path::new("stdout"), &listed.stdout).map_err(|e| Failure {
-            reason: format!(
-                "the benchmark output of {} is unreadable: {e}",
-                p.import_path
-            ),
-            stderr_tail: String::new(),
-        });
-        let parsed = match parsed {
-            Ok(p) => p,
+        match build_and_list(l, i, p, &listing_time, log)? {
+            Ok(list) => found.extend(list),
             Err(f) => return Ok(Err(f)),
-        };
-        found.extend(parsed.lines.into_iter().map(|l| Found {
-            package: i,
-            name: format!("Benchmark{}", l.name),
-            iterations: l.iterations,
-        }));
+        }
     }
     if found.is_empty() {
         return Ok(Err(Failure {
@@ -158,65 +137,237 @@ fn benchmarks(
             stderr_tail: String::new(),
         }));
     }
-    let several = found.iter().any(|f| f.package != found[0].package);
-    let pinned = |f: &Found| match BenchTime::parse(&g.benchtime) {
-        Some(BenchTime::Count(n)) => n,
-        _ => f.iterations,
-    };
-    let workloads: Vec<Workload> = found
-        .iter()
-        .map(|f| {
-            let p = &packages[f.package];
-            let short = f.name.trim_start_matches("Benchmark");
-            let name = if several {
-                format!("{}/{}/{short}", w.name, relative(&p.dir, &w.dir))
-            } else {
-                format!("{}/{short}", w.name)
-            };
-            let iterations = pinned(f);
-            let bin = binary_path(w, p);
-            Workload {
-                name,
-                build: Some(build_command(&bin)),
-                run: vec![
-                    bin.display().to_string(),
-                    "-test.run=^$".into(),
-                    format!("-test.bench={}", anchored(&f.name)),
-                    format!("-test.benchtime={iterations}x"),
-                    "-test.benchmem".into(),
-                ],
-                dir: p.dir.clone(),
-                binary: Some(bin),
-                gobench: None,
-                ..w.clone()
+    let mem_total = crate::fingerprint::mem_total();
+    let mut workloads: Vec<Workload> = Vec::new();
+    let mut shown = Vec::new();
+    for f in &found {
+        let p = &packages[f.package];
+        let name = benchmark_name(&w.name, &relative(&p.dir, &w.dir), &f.name);
+        if workloads.iter().any(|x| x.name == name) {
+            return Ok(Err(Failure {
+                reason: format!(
+                    "two benchmarks would both be named `{name}` (a sub-benchmark of the root package and a package's benchmark); rename one or narrow `packages`"
+                ),
+                stderr_tail: String::new(),
+            }));
+        }
+        let (iterations, from) = match (pins.get(&name), configured) {
+            (Some(&n), _) => (n, CountFrom::Baseline),
+            (None, Some(n)) => (n, CountFrom::Config),
+            (None, None) if listing_time == g.benchtime => (f.iterations, CountFrom::Found),
+            (None, None) => match count_once(l, p, f, log)? {
+                Ok(n) => (n, CountFrom::Found),
+                Err(e) => return Ok(Err(e)),
+            },
+        };
+        let benchmark = Benchmark {
+            iterations,
+            backstop_bytes: backstop(f.bytes_per_op, iterations, mem_total),
+        };
+        shown.push(format!(
+            "{name} ({iterations}x{})",
+            match from {
+                CountFrom::Baseline => ", the baseline's",
+                CountFrom::Config => "",
+                CountFrom::Found => ", found now",
             }
-        })
-        .collect();
+        ));
+        let bin = binary_path(w, p);
+        workloads.push(Workload {
+            name,
+            build: Some(build_command(&bin)),
+            run: vec![
+                bin.display().to_string(),
+                "-test.run=^$".into(),
+                format!("-test.bench={}", anchored(&f.name)),
+                format!("-test.benchtime={iterations}x"),
+                "-test.benchmem".into(),
+            ],
+            dir: p.dir.clone(),
+            binary: Some(bin),
+            gobench: None,
+            benchmark: Some(benchmark),
+            ..w.clone()
+        });
+    }
     let _ = writeln!(
         log,
-        "memgate: {}: {} benchmarks: {}",
+        "memgate: {}: {} benchmarks: {}{}",
         w.name,
         workloads.len(),
-        found
+        shown
             .iter()
-            .zip(&workloads)
-            .map(|(f, x)| format!("{} ({}x)", x.name, pinned(f)))
             .take(20)
+            .cloned()
             .collect::<Vec<_>>()
-            .join(", ")
-            + if workloads.len() > 20 { ", ..." } else { "" }
+            .join(", "),
+        if shown.len() > 20 { ", ..." } else { "" }
     );
     Ok(Ok(workloads))
 }
 
+/// Builds package `i`'s test binary and lists its benchmarks with one run
+/// at `benchtime` (GOMAXPROCS=1, so the names carry no `-N` suffix).
+fn build_and_list(
+    l: &Listing<'_>,
+    i: usize,
+    p: &Package,
+    benchtime: &str,
+    log: &mut dyn Write,
+) -> Result<Result<Vec<Found>, Failure>, RunError> {
+    let (w, g) = (l.w, l.g);
+    let bin = binary_path(w, p);
+    let build = build_command(&bin);
+    let _ = writeln!(
+        log,
+        "memgate: building {} tests of {}: {}",
+        w.name,
+        p.import_path,
+        shlex::try_join(build.iter().map(String::as_str)).unwrap_or_default()
+    );
+    let built = launch(l, &build, &p.dir, None, &format!("gotest{i}"))?;
+    if let Some(f) = built.failure {
+        return Ok(Err(Failure {
+            reason: format!("build of {}'s tests {}", p.import_path, f.reason),
+            ..f
+        }));
+    }
+    let list = [
+        bin.display().to_string(),
+        "-test.run=^$".into(),
+        format!("-test.bench={}", g.bench),
+        format!("-test.benchtime={benchtime}"),
+        "-test.benchmem".into(),
+    ];
+    let _ = writeln!(
+        log,
+        "memgate: listing {} benchmarks of {} (-bench {} -benchtime {benchtime})",
+        w.name, p.import_path, g.bench
+    );
+    let listed = launch(l, &list, &p.dir, Some("1"), &format!("golist{i}"))?;
+    if let Some(f) = listed.failure {
+        return Ok(Err(Failure {
+            reason: format!("the benchmarks of {} {}", p.import_path, f.reason),
+            ..f
+        }));
+    }
+    Ok(parse_listing(&listed.stdout, &p.import_path).map(|lines| {
+        lines
+            .into_iter()
+            .map(|(name, iterations, bytes_per_op)| Found {
+                package: i,
+                name,
+                iterations,
+                bytes_per_op,
+            })
+            .collect()
+    }))
+}
+
+/// The benchmarks of a listing run's output: full name, count, B/op.
+fn parse_listing(
+    stdout: &str,
+    import_path: &str,
+) -> Result<Vec<(String, u64, Option<f64>)>, Failure> {
+    let parsed = gobench::parse(Path::new("stdout"), stdout).map_err(|e| Failure {
+        reason: format!("the benchmark output of {import_path} is unreadable: {e}"),
+        stderr_tail: String::new(),
+    })?;
+    Ok(parsed
+        .lines
+        .into_iter()
+        .map(|line| {
+            let bytes = line
+                .values
+                .iter()
+                .find(|(_, unit)| unit == "B/op")
+                .map(|(v, _)| *v);
+            (format!("Benchmark{}", line.name), line.iterations, bytes)
+        })
+        .collect())
+}
+
+/// The count `go test` settles on for one benchmark at the config's
+/// duration, found by running it alone once (GOMAXPROCS=1).
+fn count_once(
+    l: &Listing<'_>,
+    p: &Package,
+    f: &Found,
+    log: &mut dyn Write,
+) -> Result<Result<u64, Failure>, RunError> {
+    let bin = binary_path(l.w, p);
+    let argv = [
+        bin.display().to_string(),
+        "-test.run=^$".into(),
+        format!("-test.bench={}", anchored(&f.name)),
+        format!("-test.benchtime={}", l.g.benchtime),
+        "-test.benchmem".into(),
+    ];
+    let _ = writeln!(
+        log,
+        "memgate: {}: {} is not in the baseline: finding its count (-benchtime {})",
+        l.w.name, f.name, l.g.benchtime
+    );
+    let ran = launch(l, &argv, &p.dir, Some("1"), "gocount")?;
+    if let Some(e) = ran.failure {
+        return Ok(Err(Failure {
+            reason: format!("{} {}", f.name, e.reason),
+            ..e
+        }));
+    }
+    Ok(
+        parse_listing(&ran.stdout, &p.import_path).and_then(|lines| {
+            lines
+                .into_iter()
+                .find(|(name, _, _)| *name == f.name)
+                .map(|(_, n, _)| n)
+                .ok_or_else(|| Failure {
+                    reason: format!("{} printed no result line when run alone", f.name),
+                    stderr_tail: String::new(),
+                })
+        }),
+    )
+}
+
+/// A benchmark's workload name: `<workload>/<Bench>` for the root
+/// package's, `<workload>/<dir>/<Bench>` for a package in `<dir>` below
+/// the workload's directory, whatever other packages have benchmarks, so
+/// a package gaining benchmarks renames nothing already gated.
+fn benchmark_name(workload: &str, dir: &str, full: &str) -> String {
+    let short = full.strip_prefix("Benchmark").unwrap_or(full);
+    if dir == "." {
+        format!("{workload}/{short}")
+    } else {
+        format!("{workload}/{dir}/{short}")
+    }
+}
+
+/// Memory a footprint run may use before its `GOMEMLIMIT` backstop
+/// collects. With `GOGC=off` nothing the loop allocates is freed, so the
+/// runtime holds about B/op x N of heap, plus what the benchmark set up
+/// before its timer started (not in B/op), size-class rounding and span
+/// and stack metadata: four times the loop's bytes plus 512 MiB covers
+/// those, within half the machine's memory (the limit is soft: past it the
+/// runtime collects, and the run says so). B/op comes from the listing
+/// run; at one iteration it includes the set-up, so it errs high.
+fn backstop(bytes_per_op: Option<f64>, iterations: u64, mem_total: Option<u64>) -> u64 {
+    const FLOOR: u64 = 512 << 20;
+    let cap = mem_total.map_or(8 << 30, |m| m / 2).max(FLOOR);
+    let loop_bytes = bytes_per_op.unwrap_or(0.0).max(0.0) * iterations as f64;
+    let wanted = 4.0 * loop_bytes + FLOOR as f64;
+    if wanted >= cap as f64 {
+        cap
+    } else {
+        wanted as u64
+    }
+}
+
 /// The packages matching the patterns that have test files.
 fn list_packages(
-    launcher: &Path,
-    w: &Workload,
-    g: &GoBench,
-    scratch: &Path,
+    l: &Listing<'_>,
     log: &mut dyn Write,
 ) -> Result<Result<Vec<Package>, Failure>, RunError> {
+    let (w, g) = (l.w, l.g);
     let mut argv: Vec<String> = [
         "go",
         "list",
@@ -227,7 +378,7 @@ fn list_packages(
     .to_vec();
     argv.extend(g.packages.iter().cloned());
     let _ = writeln!(log, "memgate: {}: go list {}", w.name, g.packages.join(" "));
-    let listed = launch(launcher, w, &argv, &w.dir, None, scratch, "golist")?;
+    let listed = launch(l, &argv, &w.dir, None, "golist")?;
     if let Some(f) = listed.failure {
         return Ok(Err(Failure {
             reason: format!("go list {} {}", g.packages.join(" "), f.reason),
@@ -261,14 +412,13 @@ struct Step {
 /// through the launcher, with the workload's environment (and GOMAXPROCS
 /// when given) and its build timeout.
 fn launch(
-    launcher: &Path,
-    w: &Workload,
+    l: &Listing<'_>,
     argv: &[String],
     dir: &Path,
     gomaxprocs: Option<&str>,
-    scratch: &Path,
     label: &str,
 ) -> Result<Step, RunError> {
+    let w = l.w;
     let mut env = w.env.clone();
     if let Some(n) = gomaxprocs {
         env.insert("GOMAXPROCS".into(), n.into());
@@ -281,7 +431,7 @@ fn launch(
         grace: w.kill_grace,
         interval: std::time::Duration::ZERO,
     };
-    let launched = spawn::launch(launcher, &req, scratch, label)?;
+    let launched = spawn::launch(l.launcher, &req, l.scratch, label)?;
     let status = run_status(&launched.report.end, w.build_timeout)?;
     let stdout = std::fs::read(&launched.stdout)
         .map(|b| String::from_utf8_lossy(&b).into_owned())

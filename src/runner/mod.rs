@@ -8,6 +8,7 @@
 //! choosing the exit code are left to the caller.
 
 mod gobench;
+pub use gobench::Pins;
 pub mod launch;
 pub mod procfs;
 pub mod reap;
@@ -32,6 +33,7 @@ use crate::collect::{
 };
 use crate::config::{Collector, Config, ConfigError, Workload};
 use crate::fingerprint::Environment;
+use crate::gate::MEASURED_SPREAD_RUNS;
 use crate::lang::Lang;
 use crate::phase::Phase;
 use crate::results::{Failure, Results, Run, RunStatus, Series, Shard, Timeline, WorkloadResults};
@@ -51,6 +53,10 @@ pub struct Selection {
     pub warmup: Option<u32>,
     /// Every N-th selected workload from the K-th.
     pub shard: Option<Shard>,
+    /// The results are to become a baseline: every phase is measured at
+    /// least [`MEASURED_SPREAD_RUNS`] times (unless `repetitions` says
+    /// otherwise), so the gate can read each metric's spread from it.
+    pub for_baseline: bool,
 }
 
 /// Why a run plan could not be made.
@@ -79,6 +85,9 @@ pub struct RunPlan {
     /// Pairs of workloads run interleaved, round by round (the reference
     /// and candidate of each parity rule).
     pub pairs: Vec<(String, String)>,
+    /// The iteration counts a check against a stored baseline runs Go
+    /// benchmarks at: the baseline's (empty for `run`).
+    pub pins: Pins,
 }
 
 impl TryFrom<(&Config, &Selection)> for RunPlan {
@@ -95,7 +104,11 @@ impl TryFrom<(&Config, &Selection)> for RunPlan {
             .filter(|(i, _)| selection.shard.is_none_or(|s| s.contains(*i)))
             .map(|(_, w)| Workload {
                 repetitions: selection.repetitions.unwrap_or(w.repetitions),
-                footprint_repetitions: selection.repetitions.unwrap_or(w.footprint_repetitions),
+                footprint_repetitions: selection.repetitions.unwrap_or(if selection.for_baseline {
+                    w.footprint_repetitions.max(MEASURED_SPREAD_RUNS as u32)
+                } else {
+                    w.footprint_repetitions
+                }),
                 warmup: selection.warmup.unwrap_or(w.warmup),
                 ..w.clone()
             })
@@ -117,6 +130,7 @@ impl TryFrom<(&Config, &Selection)> for RunPlan {
                 .iter()
                 .map(|p| (p.reference.clone(), p.candidate.clone()))
                 .collect(),
+            pins: Pins::new(),
         })
     }
 }
@@ -220,7 +234,7 @@ pub fn execute(plan: &RunPlan, log: &mut dyn Write) -> Result<Results, RunError>
         }
         let dir = scratch_subdir(scratch.path(), &n.to_string())?;
         let mut list_results = Vec::new();
-        match gobench::expand(&plan.launcher, w, &dir, log)? {
+        match gobench::expand(&plan.launcher, w, &plan.pins, &dir, log)? {
             Ok(list) => {
                 for (k, w) in list.iter().enumerate() {
                     let dir = scratch_subdir(scratch.path(), &format!("{n}-{k}"))?;
@@ -516,6 +530,7 @@ fn empty_results(w: &Workload) -> WorkloadResults {
         command: w.run.clone(),
         tags: w.inferred_tags(),
         binary_sha256: None,
+        iterations: w.benchmark.map(|b| b.iterations),
         build_failure: None,
         runs: Vec::new(),
         metrics: BTreeMap::new(),
@@ -605,7 +620,7 @@ fn run_once(
     let files = RunFiles::in_dir(scratch, index);
     let mut env = w.env.clone();
     if let Some(p) = phase {
-        p.apply(&mut env);
+        p.apply(&mut env, w.benchmark.map(|b| b.backstop_bytes));
     }
     let mut argv = w.run.clone();
     for c in collectors {
@@ -648,8 +663,20 @@ fn run_once(
     // Only the footprint phase runs a Go program with its collector
     // stop-the-world.
     let concurrent_gc = w.lang == Lang::Go && phase != Some(Phase::Footprint);
+    let bench_footprint = w.benchmark.filter(|_| phase == Some(Phase::Footprint));
+    let unforced = bench_footprint.and_then(|_| unforced_cycles(&collected));
+    if let (Some(b), Some(n)) = (bench_footprint, unforced.filter(|&n| n > 0)) {
+        collected.warnings.push(format!(
+            "the footprint run's GOMEMLIMIT backstop ({}) collected {n} time(s) during the benchmark: its B/op and allocs/op may move with those collections",
+            crate::units::Bytes(b.backstop_bytes)
+        ));
+    }
     for s in std::mem::take(&mut collected.samples) {
         if phase.is_some_and(|p| !p.keeps(s.metric, &w.phases)) {
+            continue;
+        }
+        // Under GOGC=off the trace's goal is the backstop's, not the heap's.
+        if bench_footprint.is_some() && s.metric.name == crate::metrics::HEAP_GOAL.name {
             continue;
         }
         out.metrics
@@ -679,6 +706,21 @@ fn run_once(
     log_run(w, &run, at.of, &launched, log);
     out.runs.push(run);
     Ok(collected.sites.take())
+}
+
+/// The collections of a run beyond the forced ones, from its GC trace;
+/// `None` without one. In a benchmark's footprint run (`GOGC=off`) the
+/// runtime collects for nothing else than its `GOMEMLIMIT` backstop.
+fn unforced_cycles(collected: &Collected) -> Option<u64> {
+    let count = |name: &str| {
+        collected
+            .samples
+            .iter()
+            .find(|s| s.metric.name == name)
+            .map(|s| s.value.as_f64() as u64)
+    };
+    let cycles = count(crate::metrics::GC_CYCLES.name)?;
+    Some(cycles.saturating_sub(count(crate::metrics::GC_CYCLES_FORCED.name).unwrap_or(0)))
 }
 
 /// The progress line of one run, then its stderr tail when it failed or

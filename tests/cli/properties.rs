@@ -36,6 +36,7 @@ fn results(metric: &MetricDef, samples: &[f64]) -> Results {
             command: vec!["x".into()],
             tags: BTreeMap::new(),
             binary_sha256: None,
+            iterations: None,
             build_failure: None,
             runs: vec![],
             sites: None,

@@ -91,6 +91,7 @@ fn tiny_workload_reports_tiny_peak_while_the_spawner_holds_300mib() {
         launcher: memgate_exe(),
         repo_dir: dir.path().to_owned(),
         pairs: Vec::new(),
+        pins: Default::default(),
     };
     let results = runner::execute(&plan, &mut std::io::sink()).unwrap();
     let peaks = samples(&results, "sleep", "process.rss.peak");

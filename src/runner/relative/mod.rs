@@ -197,9 +197,10 @@ pub fn measure(
     let mut selected = Vec::new();
     for (n, w) in plan.workloads.iter().enumerate() {
         // A `gobench` workload's benchmarks are listed in the head's tree;
-        // the base runs the same benchmarks, built from its own tree.
+        // the base runs the same benchmarks, at the same counts, built from
+        // its own tree.
         let listing = scratch_subdir(scratch.path(), &format!("{n}-list"))?;
-        match super::gobench::expand(&plan.launcher, w, &listing, log)? {
+        match super::gobench::expand(&plan.launcher, w, &plan.pins, &listing, log)? {
             Ok(list) => selected.extend(list),
             Err(failed) => head_workloads.push(*failed),
         }
