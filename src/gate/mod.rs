@@ -491,6 +491,7 @@ mod tests {
                 command: vec!["x".into()],
                 tags: BTreeMap::new(),
                 binary_sha256: None,
+                iterations: None,
                 build_failure: None,
                 runs: vec![],
                 sites: None,
@@ -540,7 +541,7 @@ mod tests {
     #[test]
     fn clear_regression_of_a_tight_metric_fails_by_separation() {
         let v = judge1(
-            &spread(100.0 * MIB, 3),
+            &spread(100.0 * MIB, 10),
             &spread(110.0 * MIB, 3),
             &GatePolicy::default(),
         );
@@ -575,8 +576,8 @@ mod tests {
         );
         assert_eq!(v.status, Status::Unchanged, "{}", v.reason);
         let v = judge1(
-            &spread(100.0 * MIB, 8),
-            &spread(103.0 * MIB, 8),
+            &spread(100.0 * MIB, 10),
+            &spread(103.0 * MIB, 3),
             &GatePolicy::default(),
         );
         assert_eq!(v.status, Status::Unchanged, "{}", v.reason);
@@ -635,16 +636,51 @@ mod tests {
         // 2 vs 2 constants, +12%: two runs a side decide nothing.
         let v = judge1(&[5.0 * MIB; 2], &[5.6 * MIB; 2], &GatePolicy::default());
         assert_eq!(v.status, Status::Inconclusive, "{}", v.reason);
-        // 3 vs 3 constants, +12%: separated, and the baseline is tight.
+        // 3 vs 3 constants, +12%: three equal runs are no measured spread
+        // (a metric with two values shows three equal ones often), so the
+        // test decides, and 3 vs 3 cannot reach significance.
         let v = judge1(&[5.0 * MIB; 3], &[5.6 * MIB; 3], &GatePolicy::default());
+        assert_eq!(v.status, Status::Inconclusive, "{}", v.reason);
+        assert_eq!(v.test.unwrap().method, Method::MannWhitneyU);
+        // A baseline of 10 equal runs measured it: separated, and tight.
+        let v = judge1(&[5.0 * MIB; 10], &[5.6 * MIB; 3], &GatePolicy::default());
         assert_eq!(v.status, Status::Regression, "{}", v.reason);
+        assert_eq!(v.test.unwrap().method, Method::Separated);
         // ... and a worse current run keeps it failing.
         let v = judge1(
-            &[5.0 * MIB; 3],
+            &[5.0 * MIB; 10],
             &[5.6 * MIB, 5.6 * MIB, 5.6 * MIB + 4096.0],
             &GatePolicy::default(),
         );
         assert_eq!(v.status, Status::Regression, "{}", v.reason);
+        // 9 runs are one short of a measured spread.
+        let v = judge1(&[5.0 * MIB; 9], &[5.6 * MIB; 3], &GatePolicy::default());
+        assert_ne!(v.test.unwrap().method, Method::Separated, "{}", v.reason);
+    }
+
+    /// The false alarm the near-deterministic rule made on 3 baseline runs
+    /// of go-bigobj's page faults (+-12% spread): three runs that happened
+    /// to lie close were read as a tight metric. Its 10-run spread is not
+    /// tight, so the same current runs go to the test and pass.
+    #[test]
+    fn three_close_baseline_runs_of_a_noisy_metric_are_not_a_spread() {
+        // As recorded: baseline range 469, every current run above by 1429.
+        let lucky = [26_825.0, 27_186.0, 27_294.0];
+        let cur = [28_723.0, 28_800.0, 29_000.0];
+        let faults = |b: &[f64], c: &[f64]| {
+            let b = results("w", &metrics::FAULTS_MINOR, b, "c");
+            let c = results("w", &metrics::FAULTS_MINOR, c, "c");
+            eval(&GatePolicy::default(), &b, &c).verdicts[0].clone()
+        };
+        let v = faults(&lucky, &cur);
+        assert!(!v.status.fails(), "{}", v.reason);
+        assert_eq!(v.test.unwrap().method, Method::MannWhitneyU);
+        let measured = [
+            26_700.0, 34_000.0, 26_825.0, 27_186.0, 27_294.0, 31_000.0, 29_500.0, 33_100.0,
+            28_000.0, 30_200.0,
+        ];
+        let v = faults(&measured, &cur);
+        assert!(!v.status.fails(), "{}", v.reason);
     }
 
     #[test]
@@ -661,9 +697,8 @@ mod tests {
             "{}",
             v.verdicts[0].reason
         );
-        // Judged by the near-deterministic rule, from every sample: the
-        // baseline's spread (2 MiB) is within half the 5% band.
-        assert_eq!(v.verdicts[0].test.unwrap().method, Method::Within);
+        // Five baseline runs measure no spread: the test decides.
+        assert_eq!(v.verdicts[0].test.unwrap().method, Method::MannWhitneyU);
     }
 
     #[test]
@@ -829,14 +864,18 @@ mod tests {
 
     #[test]
     fn near_deterministic_rule_catches_three_percent_with_three_runs_and_not_noise() {
+        // A baseline of 10 runs, as `memgate run` records it; 3 current.
+        let measured: Vec<f64> = (0..10)
+            .map(|i| 31_080_000.0 + 2_300.0 * f64::from(i))
+            .collect();
         let base: [f64; 3] = [31_080_000.0, 31_083_000.0, 31_101_000.0];
         let grown: Vec<f64> = base.iter().map(|x| (x * 1.03).round()).collect();
-        let v = live_heap(&base, &grown);
+        let v = live_heap(&measured, &grown);
         assert_eq!(v.status, Status::Regression, "{}", v.reason);
         assert_eq!(v.test.unwrap().method, Method::Separated);
         // A/A: the same spread on both sides, shifted within it.
         let again = [31_079_000.0, 31_095_000.0, 31_104_000.0];
-        let v = live_heap(&base, &again);
+        let v = live_heap(&measured, &again);
         assert_eq!(v.status, Status::Unchanged, "{}", v.reason);
         assert_eq!(v.test.unwrap().method, Method::Within);
         // One or two runs a side say nothing about the spread: noise (here
