@@ -48,8 +48,11 @@ pub fn compare(args: CompareArgs) -> Result<Outcome, Error> {
 /// revision measured now, beside the head.
 pub fn check(args: CheckArgs) -> Result<Outcome, Error> {
     let config = Config::load(&args.run.config)?;
+    let base_ref = args.base_ref.clone().or_else(|| config.base_ref.clone());
+    // Results that become a baseline, and both sides of relative mode,
+    // measure each metric's spread (see gate::MEASURED_SPREAD_RUNS).
     let selection = Selection {
-        for_baseline: args.save_baseline,
+        for_baseline: args.save_baseline || base_ref.is_some(),
         ..Selection::from(&args.run)
     };
     let mut plan = RunPlan::try_from((&config, &selection))?;
@@ -57,7 +60,6 @@ pub fn check(args: CheckArgs) -> Result<Outcome, Error> {
         .baseline
         .clone()
         .unwrap_or_else(|| config.baseline.clone());
-    let base_ref = args.base_ref.clone().or_else(|| config.base_ref.clone());
     let (base, cur, base_label, cur_label, interleaved) = match &base_ref {
         Some(r) => {
             let opts = RelativeOptions {

@@ -59,6 +59,24 @@ pub struct Selection {
     pub for_baseline: bool,
 }
 
+impl Selection {
+    /// The measured runs of `w` (all phases but the footprint, and the
+    /// footprint's): `repetitions` when given; for a baseline, at least
+    /// [`MEASURED_SPREAD_RUNS`] in the phase that gives the memory figures
+    /// (the footprint, else the only one); else the config's.
+    fn runs(&self, w: &Workload) -> (u32, u32) {
+        let spread = MEASURED_SPREAD_RUNS as u32;
+        match self.repetitions {
+            Some(n) => (n, n),
+            None if self.for_baseline && w.phases.contains(&Phase::Footprint) => {
+                (w.repetitions, w.footprint_repetitions.max(spread))
+            }
+            None if self.for_baseline => (w.repetitions.max(spread), w.footprint_repetitions),
+            None => (w.repetitions, w.footprint_repetitions),
+        }
+    }
+}
+
 /// Why a run plan could not be made.
 #[derive(Debug, thiserror::Error)]
 pub enum PlanError {
@@ -102,15 +120,14 @@ impl TryFrom<(&Config, &Selection)> for RunPlan {
             .into_iter()
             .enumerate()
             .filter(|(i, _)| selection.shard.is_none_or(|s| s.contains(*i)))
-            .map(|(_, w)| Workload {
-                repetitions: selection.repetitions.unwrap_or(w.repetitions),
-                footprint_repetitions: selection.repetitions.unwrap_or(if selection.for_baseline {
-                    w.footprint_repetitions.max(MEASURED_SPREAD_RUNS as u32)
-                } else {
-                    w.footprint_repetitions
-                }),
-                warmup: selection.warmup.unwrap_or(w.warmup),
-                ..w.clone()
+            .map(|(_, w)| {
+                let (repetitions, footprint_repetitions) = selection.runs(w);
+                Workload {
+                    repetitions,
+                    footprint_repetitions,
+                    warmup: selection.warmup.unwrap_or(w.warmup),
+                    ..w.clone()
+                }
             })
             .collect();
         let launcher = std::env::current_exe().map_err(|e| {

@@ -244,7 +244,7 @@ fn github_step_summary_and_annotations() {
         .env("GITHUB_STEP_SUMMARY", &summary)
         .assert()
         .code(1)
-        .stderr(contains("::error title=memgate regression%3A memgate.dev/workloads/bench/Request-2/op.alloc.bytes::+11.76%"))
+        .stderr(contains("::error title=memgate regression%3A memgate.dev/workloads/bench/Request/op.alloc.bytes::+11.76%"))
         .stdout(contains("::error").not());
     let out = dir
         .memgate()
@@ -272,10 +272,10 @@ fn accept_intended_increases() {
     let dir = Dir::new();
     gobench_pair(&dir);
     dir.memgate()
-        .args(["compare", "base.json", "head.json", "--accept", "*/Request-2:op.alloc.*", "--accept-reason", "bigger bodies", "--report", "r.md"])
+        .args(["compare", "base.json", "head.json", "--accept", "*/Request:op.alloc.*", "--accept-reason", "bigger bodies", "--report", "r.md"])
         .assert()
         .success()
-        .stdout(contains("accepted memgate.dev/workloads/bench/Request-2/op.alloc.bytes: accepted (*/Request-2:op.alloc.*, bigger bodies)"));
+        .stdout(contains("accepted memgate.dev/workloads/bench/Request/op.alloc.bytes: accepted (*/Request:op.alloc.*, bigger bodies)"));
     let md = std::fs::read_to_string(dir.path().join("r.md")).unwrap();
     assert!(md.contains("### Accepted increases") && md.contains("Reason given: bigger bodies"));
     dir.memgate()
@@ -314,7 +314,8 @@ fn control_characters_never_start_a_log_line() {
     );
     let mut r: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.path().join("r.json")).unwrap()).unwrap();
-    r["workloads"][1]["name"] = "ok\n::warning::pwned".into();
+    // The failed workload: what fails is what the terminal shows.
+    r["workloads"][0]["name"] = "ok\n::warning::pwned".into();
     dir.create("hostile.json", &r.to_string());
     let out = dir
         .memgate()

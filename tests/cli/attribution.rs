@@ -96,7 +96,7 @@ fn go_names_the_function_that_grew() {
         .assert()
         .success()
         .stdout(contains(
-            "where it changed, bytes allocated (pprof, 3 and 3 runs):",
+            "where it changed, bytes allocated (pprof, 10 and 3 runs):",
         ));
     let out = dir
         .memgate()
@@ -128,7 +128,7 @@ fn rust_names_the_function_that_grew() {
     dir.memgate().args(["check"]).assert().code(1);
     let v = verdict(&dir, "heap.alloc.bytes");
     assert_named(&v, "new_entry", "new_label");
-    assert_eq!(v["attribution"]["profiles"], "dhat, 3 and 3 runs");
+    assert_eq!(v["attribution"]["profiles"], "dhat, 10 and 3 runs");
     // DHAT has the peak: heap.peak.bytes is explained by bytes at t-gmax.
     let p = verdict(&dir, "heap.peak.bytes");
     assert_eq!(p["attribution"]["measure"], "peak-bytes");

@@ -14,8 +14,8 @@ fn fixture(name: &str) -> std::path::PathBuf {
     repo_root().join("fixtures/footprint").join(name)
 }
 
-/// Runs and series record their phase: one warm-up and 3 footprint runs,
-/// then 8 behaviour runs; memory from the footprint phase (not
+/// Runs and series record their phase: one warm-up and 10 footprint runs
+/// (a baseline, as `memgate run` records it), then 8 behaviour runs; memory from the footprint phase (not
 /// load-sensitive), time and pauses from the behaviour phase.
 #[test]
 fn every_run_and_series_records_its_phase() {
@@ -23,7 +23,7 @@ fn every_run_and_series_records_its_phase() {
     let w = &r.workloads[0];
     let phases: Vec<(bool, Option<Phase>)> = w.runs.iter().map(|r| (r.warmup, r.phase)).collect();
     let mut expected = vec![(true, Some(Phase::Footprint))];
-    expected.extend([(false, Some(Phase::Footprint)); 3]);
+    expected.extend([(false, Some(Phase::Footprint)); 10]);
     expected.extend([(false, Some(Phase::Behaviour)); 8]);
     assert_eq!(phases, expected);
     for (metric, phase, stability, n) in [
@@ -31,20 +31,20 @@ fn every_run_and_series_records_its_phase() {
             "heap.live.bytes",
             Phase::Footprint,
             Stability::Deterministic,
-            3,
+            10,
         ),
         (
             "heap.alloc.bytes",
             Phase::Footprint,
             Stability::Deterministic,
-            3,
+            10,
         ),
-        ("gc.cycles", Phase::Footprint, Stability::Deterministic, 3),
+        ("gc.cycles", Phase::Footprint, Stability::Deterministic, 10),
         (
             "process.rss.peak",
             Phase::Footprint,
             Stability::MachineDependent,
-            3,
+            10,
         ),
         (
             "gc.pause.max",

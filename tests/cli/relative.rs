@@ -163,10 +163,20 @@ fn missing_refs_and_new_workloads() {
         .args(["check", "--base-ref", "HEAD~1", "-w", "extra", "-w", "go"])
         .assert()
         .success()
-        .stdout(contains(
-            "new extra/process.rss.peak: new: not in the baseline",
-        ))
         .stderr(contains("extra: new in head"));
+    // New metrics are counted on the terminal and listed in the verdicts.
+    let v: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join(".memgate/verdicts.json")).unwrap(),
+    )
+    .unwrap();
+    let extra: Vec<&serde_json::Value> = v["verdicts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|x| x["workload"] == "extra")
+        .collect();
+    assert!(!extra.is_empty());
+    assert!(extra.iter().all(|x| x["status"] == "new"), "{extra:?}");
 }
 
 /// Ctrl-C during the interleaved runs ends the workload, exits 130 and
