@@ -14,6 +14,7 @@
 #      that failed and through which metrics;
 #   5. GATES resampled A/A gates from the recorded runs
 #      (benches/resample_gates.py), with the false-fail rate's 95% interval.
+# The recorded runs stay in $MEMGATE_TRUST_OUT when it names a directory.
 # Prints one line per check, the wall time of each, and a summary.
 # usage: benches/gobench-trust.sh MODULE@VERSION FILE FUNC [RECORDED=6] [CHECKS=3] [GATES=1500]
 # e.g.:  benches/gobench-trust.sh github.com/google/btree@v1.1.3 btree_generic.go \
@@ -45,6 +46,8 @@ quiet() {
   done
   pids=()
 }
+out_dir=${MEMGATE_TRUST_OUT:-$tmp}
+mkdir -p "$out_dir" || exit 2
 load_of() { echo $(( ($1 - 1) * 3 / recorded )); }   # 0, 1, 2 by thirds
 
 src=$(cd "$tmp" && go mod download -json "$module" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
@@ -60,13 +63,13 @@ for i in $(seq "$recorded"); do
   load=$(load_of "$i")
   neighbours "$load"
   start=$(date +%s.%N)
-  "$M" run -o "$tmp/rec$i.json" 2>"$tmp/rec$i.log" || { quiet; tail "$tmp/rec$i.log"; exit 2; }
+  "$M" run -o "$out_dir/rec$i.json" 2>"$tmp/rec$i.log" || { quiet; tail "$tmp/rec$i.log"; exit 2; }
   end=$(date +%s.%N)
   quiet
-  n=$(python3 -c "import json,sys; print(len(json.load(open(sys.argv[1]))['workloads']))" "$tmp/rec$i.json")
+  n=$(python3 -c "import json,sys; print(len(json.load(open(sys.argv[1]))['workloads']))" "$out_dir/rec$i.json")
   printf 'recorded run %d, %d neighbour(s): %d benchmarks in %.0f s\n' "$i" "$load" "$n" "$(echo "$end - $start" | bc)"
 done
-"$M" baseline save "$tmp/rec1.json" 2>&1 | sed 's/^/  /' | cut -c1-200
+"$M" baseline save "$out_dir/rec1.json" 2>&1 | sed 's/^/  /' | cut -c1-200
 
 failed=0 total=0
 for load in 0 1 2; do
@@ -103,4 +106,4 @@ for w, ms in sorted(failed.items()):
 print(f"    {len(failed)} benchmarks failed")
 EOF
 
-python3 "$root/benches/resample_gates.py" "$M" "$gates" "$tmp"/rec*.json
+python3 "$root/benches/resample_gates.py" "$M" "$gates" "$out_dir"/rec*.json

@@ -42,7 +42,17 @@ def current_side(results, rng):
 
 
 def binom_cdf(k, n, p):
-    return sum(math.comb(n, i) * p**i * (1 - p) ** (n - i) for i in range(k + 1))
+    """P(X <= k) for X ~ Binomial(n, p), summed in log space."""
+    if p <= 0.0:
+        return 1.0
+    if p >= 1.0:
+        return 1.0 if k >= n else 0.0
+    def log_pmf(i):
+        return (
+            math.lgamma(n + 1) - math.lgamma(i + 1) - math.lgamma(n - i + 1)
+            + i * math.log(p) + (n - i) * math.log1p(-p)
+        )
+    return min(1.0, sum(math.exp(log_pmf(i)) for i in range(k + 1)))
 
 
 def clopper_pearson(k, n, level=0.95):

@@ -64,11 +64,13 @@ fn is_config_key(key: &str) -> bool {
         && !key.chars().any(|c| c.is_whitespace() || c.is_uppercase())
 }
 
-/// `BenchmarkX`: `Benchmark` then an upper-case letter or the end.
+/// `BenchmarkX`: `Benchmark` then anything but a lower-case letter, as
+/// the testing package decides (`isTest` in Go's
+/// src/cmd/go/internal/load/test.go): `Benchmark2Q_Rand` is one.
 fn is_bench_name(field: &str) -> bool {
     field
         .strip_prefix("Benchmark")
-        .is_some_and(|rest| rest.is_empty() || rest.chars().next().is_some_and(char::is_uppercase))
+        .is_some_and(|rest| !rest.chars().next().is_some_and(char::is_lowercase))
 }
 
 /// Parses one file of Go benchmark output.
@@ -382,6 +384,9 @@ mod tests {
             e.to_string(),
             "b.txt:1: `five` is not a number (before unit `ns/op`)"
         );
+        // A digit after Benchmark names a benchmark (golang-lru's 2Q ones).
+        let f = parse(Path::new("b.txt"), "Benchmark2Q_Rand-2 100 5 ns/op\n").unwrap();
+        assert_eq!(f.lines[0].name, "2Q_Rand-2");
         // Not result lines: lower-case after Benchmark, and prose.
         assert!(
             parse(Path::new("b.txt"), "Benchmarking is fun\nBenchmarks: 3\n")

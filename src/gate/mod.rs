@@ -658,6 +658,56 @@ mod tests {
         assert_ne!(v.test.unwrap().method, Method::Separated, "{}", v.reason);
     }
 
+    /// A heap figure read from gctrace in whole MiB is never judged finer:
+    /// a 1 MiB step on a 9 MiB heap (+11%) is within, 2 MiB fails.
+    #[test]
+    fn a_figure_read_in_steps_must_change_by_more_than_one_step() {
+        let stepped = |samples: &[f64]| {
+            let mut r = results("w", &metrics::HEAP_PEAK, samples, "c");
+            for s in r.workloads[0].metrics.values_mut() {
+                s.resolution = crate::collect::resolution("gctrace", s.unit);
+            }
+            r
+        };
+        let base = stepped(&[9.0 * MIB; 10]);
+        let v = eval(&GatePolicy::default(), &base, &stepped(&[10.0 * MIB; 3]));
+        assert!(!v.verdicts[0].status.fails(), "{}", v.verdicts[0].reason);
+        assert!(
+            v.verdicts[0].reason.contains("1.0 MiB"),
+            "the step is the smallest change: {}",
+            v.verdicts[0].reason
+        );
+        let v = eval(&GatePolicy::default(), &base, &stepped(&[11.0 * MIB; 3]));
+        assert_eq!(
+            v.verdicts[0].status,
+            Status::Regression,
+            "{}",
+            v.verdicts[0].reason
+        );
+    }
+
+    /// A Go benchmark run at another count than the baseline's is not
+    /// compared, whatever its figures; at the same count it is.
+    #[test]
+    fn a_benchmark_at_another_count_is_not_comparable() {
+        let at = |n: u64, bytes: f64| {
+            let mut r = results("w", &metrics::OP_ALLOC_BYTES, &[bytes; 10], "c");
+            r.workloads[0].iterations = Some(n);
+            r
+        };
+        let v = eval(&GatePolicy::default(), &at(31, 544.0), &at(9, 544.0));
+        assert_eq!(v.verdicts[0].status, Status::Missing);
+        assert!(
+            v.verdicts[0]
+                .reason
+                .contains("the benchmark ran 31x in the baseline and 9x now"),
+            "{}",
+            v.verdicts[0].reason
+        );
+        let v = eval(&GatePolicy::default(), &at(31, 544.0), &at(31, 544.0));
+        assert_eq!(v.verdicts[0].status, Status::Unchanged);
+    }
+
     /// The false alarm the near-deterministic rule made on 3 baseline runs
     /// of go-bigobj's page faults (+-12% spread): three runs that happened
     /// to lie close were read as a tight metric. Its 10-run spread is not

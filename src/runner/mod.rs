@@ -53,8 +53,9 @@ pub struct Selection {
     pub warmup: Option<u32>,
     /// Every N-th selected workload from the K-th.
     pub shard: Option<Shard>,
-    /// The results are to become a baseline: every phase is measured at
-    /// least [`MEASURED_SPREAD_RUNS`] times (unless `repetitions` says
+    /// The results are to become a baseline (or the base of relative
+    /// mode): the phase that gives the memory figures is measured at least
+    /// [`MEASURED_SPREAD_RUNS`] times (unless `repetitions` says
     /// otherwise), so the gate can read each metric's spread from it.
     pub for_baseline: bool,
 }
