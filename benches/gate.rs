@@ -55,6 +55,7 @@ fn results(rng: &mut Rng, shift: f64) -> Results {
                 command: vec!["bench".into()],
                 tags: BTreeMap::new(),
                 binary_sha256: None,
+                iterations: None,
                 build_failure: None,
                 runs: vec![],
                 sites: None,

@@ -3,9 +3,12 @@
 # code unchanged, then with one injected allocation:
 #   1. the module at a pinned version from the Go module proxy, copied out
 #      of the module cache; `memgate init` writes its config;
-#   2. RECORDED `memgate run`s (a third quiet, a third beside one CPU-bound
-#      neighbour, a third beside two; this script starts and ends them by
-#      PID); the first becomes the baseline (`memgate baseline save`);
+#   2. RECORDED runs of the whole module (a third quiet, a third beside one
+#      CPU-bound neighbour, a third beside two; this script starts and ends
+#      them by PID): the first by `memgate run`, and it becomes the baseline
+#      (`memgate baseline save`); the others by `memgate check
+#      --save-baseline` against a scratch copy of it, which measures as a
+#      baseline is measured (10 footprint runs) at the baseline's counts;
 #   3. CHECKS A/A `memgate check`s at each load (0, 1 and 2 neighbours);
 #   4. one `memgate check` with 8 bytes kept alive per call of FUNC (a line
 #      `var memgateKeep [][]byte` added to FILE, and an append of
@@ -63,13 +66,21 @@ for i in $(seq "$recorded"); do
   load=$(load_of "$i")
   neighbours "$load"
   start=$(date +%s.%N)
-  "$M" run -o "$out_dir/rec$i.json" 2>"$tmp/rec$i.log" || { quiet; tail "$tmp/rec$i.log"; exit 2; }
+  if [ "$i" -eq 1 ]; then
+    "$M" run -o "$out_dir/rec$i.json" 2>"$tmp/rec$i.log"
+  else
+    cp "$out_dir/rec1.json" "$tmp/scratch.json"
+    "$M" check --baseline "$tmp/scratch.json" --save-baseline -o "$out_dir/rec$i.json" \
+      --verdicts "$tmp/v.json" >/dev/null 2>"$tmp/rec$i.log"
+  fi
+  rc=$?
   end=$(date +%s.%N)
   quiet
+  [ "$rc" -le 1 ] || { tail "$tmp/rec$i.log"; exit 2; }
   n=$(python3 -c "import json,sys; print(len(json.load(open(sys.argv[1]))['workloads']))" "$out_dir/rec$i.json")
-  printf 'recorded run %d, %d neighbour(s): %d benchmarks in %.0f s\n' "$i" "$load" "$n" "$(echo "$end - $start" | bc)"
+  printf 'recorded run %d, %d neighbour(s): %d benchmarks in %.0f s (exit %d)\n' "$i" "$load" "$n" "$(echo "$end - $start" | bc)" "$rc"
+  [ "$i" -eq 1 ] && "$M" baseline save "$out_dir/rec1.json" 2>&1 | sed 's/^/  /' | cut -c1-200
 done
-"$M" baseline save "$out_dir/rec1.json" 2>&1 | sed 's/^/  /' | cut -c1-200
 
 failed=0 total=0
 for load in 0 1 2; do

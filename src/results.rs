@@ -377,16 +377,42 @@ impl Serialize for Value {
     }
 }
 
+/// Samples stay below 2^53, the largest integer an f64 holds exactly:
+/// the statistics compute in f64, and sums and differences of samples near
+/// f64::MAX become infinite, which no verdicts file can hold.
+const MAX_SAMPLE: f64 = 9_007_199_254_740_992.0;
+
+/// A value's name as results files spell it.
+fn serde_name<T: Serialize>(x: &T) -> String {
+    match serde_json::to_value(x) {
+        Ok(serde_json::Value::String(s)) => s,
+        _ => String::new(),
+    }
+}
+
+/// Whether a results file can hold `v` as a sample.
+pub fn storable(v: f64) -> bool {
+    v.is_finite() && (0.0..MAX_SAMPLE).contains(&v)
+}
+
+fn too_large(v: f64) -> String {
+    format!("sample {v} is too large (at most 2^53 = 9007199254740992)")
+}
+
 impl<'de> Deserialize<'de> for Value {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;
         impl Visitor<'_> for V {
             type Value = Value;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a non-negative number")
+                f.write_str("a non-negative number below 2^53")
             }
             fn visit_u64<E: de::Error>(self, v: u64) -> Result<Value, E> {
-                Ok(Value::Int(v))
+                if v < MAX_SAMPLE as u64 {
+                    Ok(Value::Int(v))
+                } else {
+                    Err(E::custom(too_large(v as f64)))
+                }
             }
             fn visit_i64<E: de::Error>(self, v: i64) -> Result<Value, E> {
                 u64::try_from(v)
@@ -394,7 +420,9 @@ impl<'de> Deserialize<'de> for Value {
                     .map_err(|_| E::custom(format!("negative sample {v}")))
             }
             fn visit_f64<E: de::Error>(self, v: f64) -> Result<Value, E> {
-                if v.is_finite() && v >= 0.0 {
+                if v.is_finite() && v >= MAX_SAMPLE {
+                    Err(E::custom(too_large(v)))
+                } else if v.is_finite() && v >= 0.0 {
                     // -0.0 is zero.
                     Ok(Value::Float(v.abs()))
                 } else {
@@ -545,7 +573,8 @@ impl Results {
     }
 
     /// Checks across fields that serde cannot: unique workload names,
-    /// environment indices that exist, timelines that run forward with one
+    /// environment indices that exist, the unit and direction memgate
+    /// defines for its own metrics, timelines that run forward with one
     /// RSS value per time. Returns the field and the problem.
     fn check(&self) -> Result<(), (String, String)> {
         let mut seen = std::collections::BTreeMap::new();
@@ -569,6 +598,35 @@ impl Results {
                         self.environments.len()
                     ),
                 ));
+            }
+            // memgate's own definitions win: a file cannot turn a metric it
+            // defines around (`better: higher` on process.rss.peak) or
+            // give it another unit.
+            for (name, series) in &w.metrics {
+                let Some(def) = crate::metrics::lookup(name) else {
+                    continue;
+                };
+                let field = format!("{at}.metrics.{name}");
+                if series.unit != def.unit {
+                    return Err((
+                        format!("{field}.unit"),
+                        format!(
+                            "`{}`, but memgate measures {name} in {}",
+                            serde_name(&series.unit),
+                            serde_name(&def.unit)
+                        ),
+                    ));
+                }
+                if series.better != def.better {
+                    return Err((
+                        format!("{field}.better"),
+                        format!(
+                            "`{}`, but for {name} {} is better",
+                            serde_name(&series.better),
+                            serde_name(&def.better)
+                        ),
+                    ));
+                }
             }
             for (j, run) in w.runs.iter().enumerate() {
                 let Some(t) = &run.timeline else { continue };
@@ -701,13 +759,20 @@ mod tests {
 
     #[test]
     fn values_keep_integers_integers() {
-        let v: Vec<Value> = serde_json::from_str("[1, 2.5, 18446744073709551615]").unwrap();
-        assert_eq!(v, [Value::Int(1), Value::Float(2.5), Value::Int(u64::MAX)]);
+        let v: Vec<Value> = serde_json::from_str("[1, 2.5, 9007199254740991]").unwrap();
+        assert_eq!(
+            v,
+            [Value::Int(1), Value::Float(2.5), Value::Int((1 << 53) - 1)]
+        );
         assert_eq!(
             serde_json::to_string(&v).unwrap(),
-            "[1,2.5,18446744073709551615]"
+            "[1,2.5,9007199254740991]"
         );
         assert!(serde_json::from_str::<Value>("-3").is_err());
+        // 2^53 and above: sums of such samples are not exact, near f64::MAX
+        // not finite.
+        assert!(serde_json::from_str::<Value>("18446744073709551615").is_err());
+        assert!(serde_json::from_str::<Value>("1.7e308").is_err());
     }
 
     #[test]
@@ -756,6 +821,16 @@ mod tests {
             .clone();
         doc["workloads"][0]["metrics"][&metric]["samples"][0] = serde_json::json!(-1.5);
         refuse(&doc, "negative sample -1.5");
+        doc["workloads"][0]["metrics"][&metric]["samples"][0] = serde_json::json!(0.5);
+        let mut turned = doc.clone();
+        turned["workloads"][0]["metrics"]["process.rss.peak"]["better"] =
+            serde_json::json!("higher");
+        refuse(&turned, "but for process.rss.peak lower is better");
+        let mut unit = doc.clone();
+        unit["workloads"][0]["metrics"]["process.rss.peak"]["unit"] = serde_json::json!("seconds");
+        refuse(&unit, "but memgate measures process.rss.peak in bytes");
+        doc["workloads"][0]["metrics"][&metric]["samples"][0] = serde_json::json!(1.7e308);
+        refuse(&doc, "is too large");
         doc["workloads"][0]["metrics"][&metric]["samples"][0] = serde_json::json!(1);
         doc["workloads"][0]["environment"] = serde_json::json!(7);
         refuse(&doc, "workloads[0].environment: 7 is not an index");

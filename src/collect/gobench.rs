@@ -331,9 +331,9 @@ impl Collect for GoBenchLine {
                 continue;
             };
             let v = value * m.factor;
-            if !v.is_finite() || v < 0.0 {
+            if !crate::results::storable(v) {
                 out.notes.push(format!(
-                    "benchmark unit `{unit}` skipped: {value} is not a figure results can hold (negative or not finite)"
+                    "benchmark unit `{unit}` skipped: {value} is not a figure results can hold (negative, not finite, or 2^53 and above)"
                 ));
                 continue;
             }

@@ -1,6 +1,7 @@
 //! `memgate compare` (two results files) and `memgate check` (run, then
 //! compare with the baseline): judge, write verdicts, print them.
 
+use std::collections::BTreeSet;
 use std::path::Path;
 
 use crate::baseline;
@@ -91,10 +92,17 @@ pub fn check(args: CheckArgs) -> Result<Outcome, Error> {
             plan.pins = base.pins();
             let cur = super::measure(&plan, Some(&args.run.output))?;
             // A subset run (-w, --shard) is compared with the same subset of
-            // the baseline; workloads it did not select are not "missing".
+            // the baseline: workloads of the config it did not select are not
+            // "missing"; a workload the config no longer has still is.
             if !args.run.workloads.is_empty() || args.run.shard.is_some() {
-                let ran: Vec<&str> = cur.workloads.iter().map(|w| w.name.as_str()).collect();
-                base.workloads.retain(|w| ran.contains(&w.name.as_str()));
+                let configured: BTreeSet<&str> =
+                    config.workloads.iter().map(|w| w.name.as_str()).collect();
+                let selected: BTreeSet<&str> =
+                    plan.workloads.iter().map(|w| w.name.as_str()).collect();
+                base.workloads.retain(|w| {
+                    let name = crate::policy::configured_name(&w.name);
+                    selected.contains(name) || !configured.contains(name)
+                });
             }
             let labels = (shown(&baseline_path), shown(&args.run.output));
             (base, cur, labels.0, labels.1, Vec::new())

@@ -239,27 +239,12 @@ impl Workload {
     /// runtime's memory knobs.
     pub fn inferred_tags(&self) -> BTreeMap<String, String> {
         let mut tags = BTreeMap::new();
+        if let Some(profile) = self.built_profile() {
+            tags.insert("profile".into(), profile);
+        }
         if self.lang == Lang::Rust
             && let Some(build) = &self.build
         {
-            let profile = build
-                .iter()
-                .position(|a| a == "--profile")
-                .and_then(|i| build.get(i + 1).cloned())
-                .or_else(|| {
-                    build
-                        .iter()
-                        .find_map(|a| a.strip_prefix("--profile=").map(str::to_owned))
-                })
-                .unwrap_or_else(|| {
-                    if build.iter().any(|a| a == "--release" || a == "-r") {
-                        "release"
-                    } else {
-                        "debug"
-                    }
-                    .into()
-                });
-            tags.insert("profile".into(), profile);
             let features = build.join(" ");
             let allocator = ["jemalloc", "mimalloc"]
                 .into_iter()
@@ -282,6 +267,33 @@ impl Workload {
         }
         tags.extend(self.tags.clone());
         tags
+    }
+
+    /// The Cargo profile of the Rust binary that runs, read from where
+    /// Cargo put it: `target/<dir>/` (or `target/<triple>/<dir>/`, and
+    /// `examples/` below it), `<dir>` being `debug` for the dev profile
+    /// and the profile's name otherwise (the Cargo book, "Build cache").
+    /// The words of `build:` are never read: a `sh -c "cargo build
+    /// --release"` build is a release build. `None` when the path does not
+    /// say: an unknown profile, not a difference.
+    fn built_profile(&self) -> Option<String> {
+        if self.lang != Lang::Rust {
+            return None;
+        }
+        let path = match &self.binary {
+            Some(b) => b.clone(),
+            None => PathBuf::from(self.run.first()?),
+        };
+        let mut dir = path.parent()?;
+        if dir.file_name().is_some_and(|n| n == "examples") {
+            dir = dir.parent()?;
+        }
+        let name = dir.file_name()?.to_str()?;
+        let under_target = dir
+            .ancestors()
+            .skip(1)
+            .any(|a| a.file_name().is_some_and(|n| n == "target"));
+        (under_target || name == "debug" || name == "release").then(|| name.to_owned())
     }
 }
 
@@ -408,6 +420,28 @@ mod tests {
 
     fn parse(text: &str) -> Result<Config, String> {
         Config::parse(Path::new("/p/memgate.yaml"), text).map_err(|e| e.to_string())
+    }
+
+    /// The build profile comes from where the binary is, never from the
+    /// words of `build:`; a path that does not say gives no profile.
+    #[test]
+    fn the_profile_is_read_from_the_binary_path() {
+        let c = parse(indoc! {r#"
+            version: 1
+            workloads:
+              - {name: a, lang: rust, build: sh -c "cargo build --release", run: ./target/release/a}
+              - {name: b, lang: rust, build: cargo build, run: ./x, binary: target/x86_64-unknown-linux-gnu/debug/b}
+              - {name: c, lang: rust, build: cargo build --release --features jemalloc --target-dir target/jemalloc, run: ./target/jemalloc/release/examples/c}
+              - {name: d, lang: rust, build: cargo build --release, run: ./bin/d}
+              - {name: e, lang: rust, run: ./target/bench-fast/e}
+        "#})
+        .unwrap();
+        let profile = |i: usize| c.workloads[i].inferred_tags().get("profile").cloned();
+        assert_eq!(profile(0).as_deref(), Some("release"));
+        assert_eq!(profile(1).as_deref(), Some("debug"));
+        assert_eq!(profile(2).as_deref(), Some("release"));
+        assert_eq!(profile(3), None, "bin/ says nothing of a profile");
+        assert_eq!(profile(4).as_deref(), Some("bench-fast"));
     }
 
     #[test]

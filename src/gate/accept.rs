@@ -85,7 +85,11 @@ pub fn accept(
         }
     }
     verdicts.verdicts.sort_by_key(|v| v.status);
-    verdicts.tally = super::tally(&verdicts.verdicts, verdicts.failed_workloads.len());
+    verdicts.tally = super::tally(
+        &verdicts.verdicts,
+        &verdicts.parity,
+        verdicts.failed_workloads.len(),
+    );
     verdicts.acceptance = Some(Acceptance {
         patterns: patterns.to_vec(),
         reason,

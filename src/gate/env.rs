@@ -8,6 +8,7 @@
 use crate::fingerprint::Environment;
 use crate::lang::Lang;
 use crate::metrics::{self, Stability};
+use crate::phase::Phase;
 use crate::policy::{GatePolicy, LoadSensitive};
 use crate::results::{Results, WorkloadResults};
 use crate::verdicts::EnvDifference;
@@ -60,7 +61,9 @@ pub(super) fn env_differences(
         .collect();
     for tag in ["allocator", "profile", "GOGC", "GOMEMLIMIT", "GOMAXPROCS"] {
         let (b, c) = (bw.tags.get(tag), cw.tags.get(tag));
-        if b != c {
+        // A profile a side could not read is unknown, not a difference.
+        let unknown = tag == "profile" && (b.is_none() || c.is_none());
+        if b != c && !unknown {
             out.push(EnvDifference {
                 workload: cw.name.clone(),
                 field: format!("tags.{tag}"),
@@ -87,22 +90,25 @@ pub(super) struct Softening {
 }
 
 impl Softening {
-    /// What can soften `metric` (of `stability`) of a workload whose sides
-    /// differ by `diffs`; `interleaved`: its base was measured beside the
-    /// current side, on this machine.
+    /// What can soften `metric` (of `stability`, measured in `phase`) of a
+    /// workload whose sides differ by `diffs`; `interleaved`: its base was
+    /// measured beside the current side, on this machine.
     pub(super) fn of(
         policy: &GatePolicy,
         diffs: &[EnvDifference],
         metric: &str,
-        stability: Stability,
+        (stability, phase): (Stability, Option<Phase>),
         interleaved: bool,
     ) -> Softening {
         let paced = metrics::lookup(metric).is_some_and(|m| m.paced);
+        // Footprint runs set GOMAXPROCS=1 whatever the workload's setting.
+        let footprint = phase == Some(Phase::Footprint);
         let env = if policy.strict_env {
             Vec::new()
         } else {
             diffs
                 .iter()
+                .filter(|d| !(footprint && d.field == "tags.GOMAXPROCS"))
                 .filter(|d| can_change(d, stability, paced))
                 .map(|d| format!("{}: {} -> {}", d.field, d.baseline, d.current))
                 .collect()
@@ -204,7 +210,7 @@ mod tests {
             &policy,
             &diffs,
             "process.wall",
-            Stability::LoadSensitive,
+            (Stability::LoadSensitive, None),
             false,
         );
         assert!(s.load);
@@ -213,7 +219,7 @@ mod tests {
             &policy,
             &diffs,
             "process.wall",
-            Stability::LoadSensitive,
+            (Stability::LoadSensitive, None),
             true,
         );
         assert!(!s.load);
@@ -223,9 +229,29 @@ mod tests {
             &policy,
             &diffs,
             "process.wall",
-            Stability::LoadSensitive,
+            (Stability::LoadSensitive, None),
             false,
         );
         assert_eq!(s, Softening::default());
+    }
+
+    /// A GOMAXPROCS tag difference can explain a paced figure of the
+    /// behaviour phase, never one of the footprint phase, which runs with
+    /// GOMAXPROCS=1 on both sides.
+    #[test]
+    fn gomaxprocs_softens_the_behaviour_phase_only() {
+        let diffs = [diff("tags.GOMAXPROCS", "2", "4")];
+        let policy = GatePolicy::default();
+        let of = |phase| {
+            Softening::of(
+                &policy,
+                &diffs,
+                "heap.live.bytes",
+                (Stability::Deterministic, Some(phase)),
+                false,
+            )
+        };
+        assert_eq!(of(Phase::Behaviour).env, ["tags.GOMAXPROCS: 2 -> 4"]);
+        assert!(of(Phase::Footprint).env.is_empty());
     }
 }

@@ -11,10 +11,11 @@
 //!      runs, and a gap between the sides beyond the tolerances (allocation
 //!      counts, a Go footprint: spread well under 1%, where a rank test
 //!      cannot reach significance with 3 + 3 runs); or
-//!    - *far*: the median changed by more than [`FAR_MULTIPLE`] times the
-//!      tolerances and the gap between the sides is wider than the
-//!      baseline's own range, at any number of runs (a change that large
-//!      never passes as "inconclusive").
+//!    - *far*: the gap between the sides, from the nearest baseline run,
+//!      is more than [`FAR_MULTIPLE`] times the tolerances of that run
+//!      (and wider than the baseline's range when its spread is measured),
+//!      at any number of runs: a change that large never passes as
+//!      "inconclusive", and one outlying baseline run cannot hide it.
 //!
 //!    With a measured, tight baseline and enough current runs, every
 //!    current run within the tolerances of the baseline's median is
@@ -64,8 +65,8 @@ pub const SEPARATED_MIN_RUNS: usize = 3;
 /// phase at least this often.
 pub const MEASURED_SPREAD_RUNS: usize = 10;
 
-/// How many times the tolerances a change of the median must exceed, with
-/// no overlap between the sides, to fail however few runs there are.
+/// How many times the tolerances the gap between the sides must exceed to
+/// fail however few runs there are.
 pub const FAR_MULTIPLE: f64 = 4.0;
 
 /// Why a metric is on one side only.
@@ -144,7 +145,11 @@ pub(super) fn missing(subject: &Subject<'_>, s: &Series, side: OneSided) -> Verd
     };
     let mut v = subject.verdict(s, status, baseline, current);
     v.reason = reason.to_owned();
-    v
+    // A budget is a ceiling on what runs now, with or without a baseline.
+    match side {
+        OneSided::CurrentOnly => apply_budget(v),
+        _ => v,
+    }
 }
 
 /// The verdict on a metric measured in different phases on the two sides
@@ -367,12 +372,18 @@ fn separated(v: &Verdict, bs: Summary, cs: Summary) -> Option<(Status, String)> 
             ),
         ));
     }
-    let median_worse = worse_by(v.better, bs.median, cs.median);
-    if beyond(median_worse, bs.median, t, FAR_MULTIPLE).is_some() && gap > range {
+    // Far: the gap itself, from the nearest baseline run, is beyond four
+    // times the tolerances of that run, so one high baseline run cannot
+    // hide a change of +310% (its spread unmeasured, the range says
+    // nothing); with a measured spread the gap must also pass its range.
+    let nearest = if cs.min > bs.max { bs.max } else { bs.min };
+    let measured = n1 >= MEASURED_SPREAD_RUNS;
+    if beyond(signed_gap, nearest, t, FAR_MULTIPLE).is_some() && (!measured || gap > range) {
         return Some((
             status,
             format!(
-                "more than {FAR_MULTIPLE} times the tolerances {}, and every current run is {word} every baseline run by more than the baseline's range ({n1} vs {n2} runs: too few for the test, too far to pass)",
+                "every current run is {word} every baseline run by {}, more than {FAR_MULTIPLE} times the tolerances {} ({n1} vs {n2} runs: too few for the test, too far to pass)",
+                human(unit, gap),
                 t.describe(unit)
             ),
         ));
@@ -486,19 +497,39 @@ impl Pending {
     }
 }
 
-/// A significant difference: a change when beyond the tolerances.
+/// A significant difference: a change when beyond the tolerances. The
+/// U test detects that one side tends to lie above the other; its
+/// Hodges-Lehmann shift says by how much and which way, so the shift (from
+/// the baseline's median) decides the direction and the size. The median
+/// alone can move the other way when the runs of a side differ in shape (a
+/// bimodal side); then the verdict says so.
 fn significant_change(v: &Verdict, what: &str, p_text: &str) -> (Status, String) {
     let (base, cur) = match (v.baseline, v.current) {
         (Some(b), Some(c)) => (b.median, c.median),
         _ => (f64::NAN, f64::NAN),
     };
     let t = &v.threshold;
-    match beyond(worse_by(v.better, base, cur), base, t, 1.0) {
+    let by_median = beyond(worse_by(v.better, base, cur), base, t, 1.0);
+    let shift = v.test.as_ref().and_then(|x| x.shift);
+    let call = match shift {
+        Some(s) => beyond(worse_by(v.better, base, base + s.shift), base, t, 1.0),
+        None => by_median,
+    };
+    let disagree = match (shift, call) {
+        (Some(s), Some(worse)) if by_median != Some(worse) => format!(
+            "; the median moved {} but the runs shifted {} (Hodges-Lehmann {}): the sides differ in shape, not only in level",
+            if cur >= base { "up" } else { "down" },
+            if s.shift >= 0.0 { "up" } else { "down" },
+            human(v.unit, s.shift)
+        ),
+        _ => String::new(),
+    };
+    match call {
         Some(true) => (
             Status::Regression,
-            format!("{what}, {p_text}; beyond {}", t.describe(v.unit)),
+            format!("{what}, {p_text}; beyond {}{disagree}", t.describe(v.unit)),
         ),
-        Some(false) => (Status::Improvement, format!("{what}, {p_text}")),
+        Some(false) => (Status::Improvement, format!("{what}, {p_text}{disagree}")),
         None => (
             Status::Unchanged,
             format!(

@@ -1,7 +1,8 @@
 //! GitHub Actions: append the Markdown report to the job's step summary
 //! (GITHUB_STEP_SUMMARY) and print `::error` / `::warning` workflow
-//! commands for regressions, budget breaches and warnings
-//! (GITHUB_ACTIONS=true), with GitHub's escaping for command data.
+//! commands for regressions, budget breaches, parity breaches, a gate that
+//! compared nothing, failed workloads and warnings (GITHUB_ACTIONS=true),
+//! with GitHub's escaping for command data.
 
 use std::io::Write;
 use std::path::Path;
@@ -24,6 +25,23 @@ pub fn annotations(v: &Verdicts) -> Vec<String> {
             "::{level} title={}::{}",
             escape::command_property(&title),
             escape::command_data(&x.full_reason())
+        ));
+    }
+    for x in v.parity.iter().filter(|x| x.status.fails()) {
+        let title = format!("memgate parity {}: {}/{}", x.status, x.workload, x.metric);
+        out.push(format!(
+            "::error title={}::{}",
+            escape::command_property(&title),
+            escape::command_data(&x.full_reason())
+        ));
+    }
+    if v.tally.compared() == 0 {
+        out.push(format!(
+            "::error title={}::{}",
+            escape::command_property("memgate: nothing was compared"),
+            escape::command_data(
+                "no metric was measured on both sides: the gate cannot pass without looking"
+            )
         ));
     }
     for f in &v.failed_workloads {

@@ -3,6 +3,8 @@
 //! breaches, missing metrics and failed workloads are failures,
 //! inconclusive, removed and new metrics are skipped,
 //! warnings and accepted increases pass with the reason in system-out.
+//! Parity rules have a suite of their own, and a gate that compared
+//! nothing is a failing test case: JUnit is green only when the gate is.
 
 use std::io::Write;
 
@@ -36,18 +38,78 @@ fn failed_workloads(v: &Verdicts, w: &mut dyn Write) -> Result<(), ReportError> 
     Ok(())
 }
 
+/// The parity rules' suite: a failing test case per breach.
+fn parity(v: &Verdicts, w: &mut dyn Write) -> Result<(), ReportError> {
+    if v.parity.is_empty() {
+        return Ok(());
+    }
+    let f = v.parity.iter().filter(|x| x.status.fails()).count();
+    writeln!(
+        w,
+        r#"  <testsuite name="parity" tests="{}" failures="{f}" skipped="0">"#,
+        v.parity.len()
+    )?;
+    for x in &v.parity {
+        write!(
+            w,
+            r#"    <testcase classname="memgate.parity" name="{}" time="0">"#,
+            escape::xml(&format!("{}/{}", x.workload, x.metric))
+        )?;
+        if x.status.fails() {
+            write!(
+                w,
+                r#"<failure type="parity {}" message="{}"/>"#,
+                x.status,
+                escape::xml(&x.full_reason())
+            )?;
+        } else {
+            write!(
+                w,
+                "<system-out>{}</system-out>",
+                escape::xml(&x.full_reason())
+            )?;
+        }
+        writeln!(w, "</testcase>")?;
+    }
+    writeln!(w, "  </testsuite>")?;
+    Ok(())
+}
+
+/// A failing test case when nothing was compared with the baseline.
+fn nothing_compared(v: &Verdicts, w: &mut dyn Write) -> Result<(), ReportError> {
+    if v.tally.compared() > 0 {
+        return Ok(());
+    }
+    writeln!(
+        w,
+        r#"  <testsuite name="gate" tests="1" failures="1" skipped="0">"#
+    )?;
+    writeln!(
+        w,
+        r#"    <testcase classname="memgate.gate" name="compared" time="0"><failure type="nothing-compared" message="no metric was measured on both sides: the gate cannot pass without looking"/></testcase>"#
+    )?;
+    writeln!(w, "  </testsuite>")?;
+    Ok(())
+}
+
 impl Render for Junit {
     fn render(&self, v: &Verdicts, w: &mut dyn Write) -> Result<(), ReportError> {
         let names = v.workload_names();
-        let failures = v.verdicts.iter().filter(|x| x.status.fails()).count();
-        let tests = v.verdicts.len() + v.failed_workloads.len();
+        let nothing = usize::from(v.tally.compared() == 0);
+        let breaches = v.parity.iter().filter(|x| x.status.fails()).count();
+        let failures = v.verdicts.iter().filter(|x| x.status.fails()).count()
+            + v.failed_workloads.len()
+            + breaches
+            + nothing;
+        let tests = v.verdicts.len() + v.failed_workloads.len() + v.parity.len() + nothing;
         writeln!(w, r#"<?xml version="1.0" encoding="UTF-8"?>"#)?;
         writeln!(
             w,
-            r#"<testsuites name="memgate" tests="{tests}" failures="{}">"#,
-            failures + v.failed_workloads.len()
+            r#"<testsuites name="memgate" tests="{tests}" failures="{failures}">"#
         )?;
         failed_workloads(v, w)?;
+        nothing_compared(v, w)?;
+        parity(v, w)?;
         for name in names {
             let mine: Vec<_> = v.verdicts.iter().filter(|x| x.workload == name).collect();
             let f = mine.iter().filter(|x| x.status.fails()).count();

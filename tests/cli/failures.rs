@@ -24,7 +24,7 @@ fn nonzero_exit_is_recorded_and_exits_3() {
         "{name: bad, lang: other, run: [sh, -c, 'echo boom on stderr >&2; exit 7']}",
     );
     dir.memgate()
-        .args(["run", "-o", "r.json"])
+        .args(["run", "-n", "2", "-o", "r.json"])
         .assert()
         .code(3)
         .stderr(
@@ -75,7 +75,10 @@ fn only_successful_runs_are_sampled() {
         &dir,
         "{name: flaky, lang: other, repetitions: 4, run: [sh, -c, 'n=$(cat n 2>/dev/null || echo 0); echo $((n+1)) > n; [ $((n % 2)) -eq 0 ]']}",
     );
-    dir.memgate().args(["run", "-o", "r.json"]).assert().code(3);
+    dir.memgate()
+        .args(["run", "-n", "4", "-o", "r.json"])
+        .assert()
+        .code(3);
     let w = &dir.results("r.json").workloads[0];
     let ok = w.runs.iter().filter(|r| r.status == RunStatus::Ok).count();
     assert_eq!(ok, 2);
@@ -154,7 +157,11 @@ fn missing_program_fails_the_run_once() {
         &dir,
         "{name: ghost, lang: other, run: ./no-such-program, warmup: 1, repetitions: 9}",
     );
-    let out = dir.memgate().args(["run", "-o", "r.json"]).assert().code(3);
+    let out = dir
+        .memgate()
+        .args(["run", "-n", "9", "-o", "r.json"])
+        .assert()
+        .code(3);
     let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
     assert_eq!(
         stderr

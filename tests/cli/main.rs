@@ -56,5 +56,7 @@ mod schema;
 mod stats;
 /// Shared helpers.
 mod util;
+/// The wrong outcomes of an adversarial review, made right.
+mod verdict_cases;
 /// The workflows' own scripts against a stand-in `gh`.
 mod workflow_scripts;

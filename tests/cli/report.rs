@@ -216,7 +216,8 @@ fn a_failed_workload_fails_every_output() {
         memgate::report::terminal::summary_line(&v).starts_with("gate FAILED: 1 failed workloads")
     );
     let junit = report("junit", "failed");
-    assert!(junit.contains(r#"failures="9""#), "{junit}");
+    assert!(junit.contains(r#"failures="10""#), "{junit}");
+    assert!(junit.contains("nothing-compared"), "{junit}");
     let csv = report("csv", "failed");
     assert!(csv.lines().skip(1).all(|l| l.ends_with(",failed")), "{csv}");
 }

@@ -18,7 +18,7 @@ fn known_200mib_toucher_peak_is_within_5_percent() {
         ),
     );
     dir.memgate()
-        .args(["run", "-o", "r.json"])
+        .args(["run", "-n", "3", "-o", "r.json"])
         .assert()
         .success();
     let r = dir.results("r.json");
@@ -133,8 +133,10 @@ fn results_file_is_complete_and_versioned() {
     let env = &r.environments[0];
     assert!(env.kernel.is_some() && env.cores.is_some() && env.memory_bytes.is_some());
 
+    // `run` records a baseline: 10 measured runs however few the config
+    // asks (4), so the gate can read each metric's spread.
     let t = &r.workloads[0];
-    assert_eq!(t.runs.len(), 6);
+    assert_eq!(t.runs.len(), 12);
     assert_eq!(t.runs.iter().filter(|r| r.warmup).count(), 2);
     assert!(t.runs[..2].iter().all(|r| r.warmup), "warm-ups come first");
     for m in [
@@ -147,7 +149,11 @@ fn results_file_is_complete_and_versioned() {
         "process.context_switches.voluntary",
         "process.context_switches.involuntary",
     ] {
-        assert_eq!(t.metrics[m].samples.len(), 4, "{m}");
+        assert_eq!(
+            t.metrics[m].samples.len(),
+            memgate::gate::MEASURED_SPREAD_RUNS,
+            "{m}"
+        );
     }
     assert_eq!(
         raw["workloads"][0]["metrics"]["process.rss.peak"]["unit"],
