@@ -2,6 +2,8 @@
 //! launcher (warm-ups, then the measured runs of each phase: a Go workload's
 //! footprint and behaviour, see [`crate::phase`]), hands each successful
 //! measured run to the collectors, and assembles one [`Results`] value.
+//! The benchmarks of a `gobench` workload run round by round, a run of
+//! each in turn.
 //!
 //! Failed builds and runs are recorded in the results with their reason and
 //! stderr tail, never dropped and never sampled. Writing the file and
@@ -254,10 +256,7 @@ pub fn execute(plan: &RunPlan, log: &mut dyn Write) -> Result<Results, RunError>
         let mut list_results = Vec::new();
         match gobench::expand(&plan.launcher, w, &plan.pins, &dir, log)? {
             Ok(list) => {
-                for (k, w) in list.iter().enumerate() {
-                    let dir = scratch_subdir(scratch.path(), &format!("{n}-{k}"))?;
-                    list_results.push(run_workload(&plan.launcher, w, &dir, log)?);
-                }
+                list_results = run_round_robin(&plan.launcher, &list, scratch.path(), n, log)?
             }
             Err(failed) => list_results.push(*failed),
         }
@@ -359,23 +358,34 @@ fn collectors(w: &Workload) -> Vec<Box<dyn Collect>> {
     list
 }
 
-/// Runs a workload: build, then its [`schedule`].
-fn run_workload(
+/// Runs workloads round by round: the first run of each, then the second
+/// of each, and so on (one workload runs alone). A `gobench` workload's
+/// benchmarks run this way, so the runs of one benchmark lie seconds
+/// apart: a benchmark whose inputs follow the clock (google/btree's tests
+/// seed math/rand with `time.Now().Unix()`) otherwise repeats one input in
+/// every run within a second, and a check's runs and the baseline's differ
+/// by the second they started in, not by the code. Slow drifts of the
+/// machine fall on every benchmark alike, too.
+fn run_round_robin(
     launcher: &Path,
-    w: &Workload,
+    list: &[Workload],
     scratch: &Path,
+    n: usize,
     log: &mut dyn Write,
-) -> Result<WorkloadResults, RunError> {
-    let results = prepare(launcher, w, scratch, log)?;
-    let mut lanes = [Lane {
-        workload: w,
-        active: results.build_failure.is_none(),
-        results,
-        scratch: scratch.to_owned(),
-    }];
+) -> Result<Vec<WorkloadResults>, RunError> {
+    let mut lanes = Vec::with_capacity(list.len());
+    for (k, w) in list.iter().enumerate() {
+        let dir = scratch_subdir(scratch, &format!("{n}-{k}"))?;
+        let results = prepare(launcher, w, &dir, log)?;
+        lanes.push(Lane {
+            workload: w,
+            active: results.build_failure.is_none(),
+            results,
+            scratch: dir,
+        });
+    }
     run_rounds(launcher, &mut lanes, || false, log)?;
-    let [lane] = lanes;
-    Ok(lane.results)
+    Ok(lanes.into_iter().map(|l| l.results).collect())
 }
 
 /// One workload as it runs in one tree, and the results its runs add to.

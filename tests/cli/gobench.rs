@@ -34,13 +34,22 @@ fn team_module(dir: &Dir, gobench: &str) {
 fn benchmarks_are_workloads_gated_both_ways() {
     let dir = Dir::new();
     team_module(&dir, "{packages: ./..., benchtime: 2000x}");
-    dir.memgate()
+    let out = dir
+        .memgate()
         .args(["run", "-o", "base.json"])
         .assert()
         .success()
         .stderr(contains(
             "team: 2 benchmarks: team/bench/Request (2000x), team/bench/MapFill (2000x)",
         ));
+    // Round by round: MapFill's first run comes before Request's second,
+    // so one benchmark's runs lie apart in time.
+    let log = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+    let at = |line: &str| log.find(line).unwrap_or_else(|| panic!("{line}: {log}"));
+    assert!(
+        at("team/bench/MapFill warm-up 1/") < at("team/bench/Request footprint run 2/"),
+        "{log}"
+    );
     let r = dir.results("base.json");
     let names: Vec<&str> = r.workloads.iter().map(|w| w.name.as_str()).collect();
     assert_eq!(names, ["team/bench/Request", "team/bench/MapFill"]);
