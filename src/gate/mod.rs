@@ -529,6 +529,14 @@ mod tests {
 
     const MIB: f64 = 1048576.0;
 
+    /// The verdict on a figure the program decides (heap.end.bytes,
+    /// deterministic), which the near-deterministic rule may judge.
+    fn judge_heap(base: &[f64], cur: &[f64]) -> Verdict {
+        let b = results("w", &metrics::HEAP_END, base, "cpu");
+        let c = results("w", &metrics::HEAP_END, cur, "cpu");
+        eval(&GatePolicy::default(), &b, &c).verdicts[0].clone()
+    }
+
     /// A tight sample: `n` values 10 KB apart (far inside 5%).
     fn spread(center: f64, n: usize) -> Vec<f64> {
         (0..n).map(|i| center + (i as f64) * 10_000.0).collect()
@@ -544,11 +552,7 @@ mod tests {
 
     #[test]
     fn clear_regression_of_a_tight_metric_fails_by_separation() {
-        let v = judge1(
-            &spread(100.0 * MIB, 10),
-            &spread(110.0 * MIB, 3),
-            &GatePolicy::default(),
-        );
+        let v = judge_heap(&spread(100.0 * MIB, 10), &spread(110.0 * MIB, 3));
         assert_eq!(v.status, Status::Regression, "{}", v.reason);
         assert_eq!(v.test.unwrap().method, Method::Separated);
         assert!(
@@ -579,16 +583,12 @@ mod tests {
             &GatePolicy::default(),
         );
         assert_eq!(v.status, Status::Unchanged, "{}", v.reason);
-        let v = judge1(
-            &spread(100.0 * MIB, 10),
-            &spread(103.0 * MIB, 3),
-            &GatePolicy::default(),
-        );
+        let v = judge_heap(&spread(100.0 * MIB, 10), &spread(103.0 * MIB, 3));
         assert_eq!(v.status, Status::Unchanged, "{}", v.reason);
         assert_eq!(v.test.unwrap().method, Method::Within);
         assert!(
             v.reason
-                .contains("every current run is within the tolerances 5% and 512.0 KiB"),
+                .contains("every current run is within the tolerances 5% and"),
             "{}",
             v.reason
         );
@@ -646,20 +646,26 @@ mod tests {
         let v = judge1(&[5.0 * MIB; 3], &[5.6 * MIB; 3], &GatePolicy::default());
         assert_eq!(v.status, Status::Inconclusive, "{}", v.reason);
         assert_eq!(v.test.unwrap().method, Method::MannWhitneyU);
-        // A baseline of 10 equal runs measured it: separated, and tight.
-        let v = judge1(&[5.0 * MIB; 10], &[5.6 * MIB; 3], &GatePolicy::default());
+        // A baseline of 10 equal runs measured a heap figure's spread:
+        // separated, and tight.
+        let v = judge_heap(&[5.0 * MIB; 10], &[5.6 * MIB; 3]);
         assert_eq!(v.status, Status::Regression, "{}", v.reason);
         assert_eq!(v.test.unwrap().method, Method::Separated);
         // ... and a worse current run keeps it failing.
-        let v = judge1(
+        let v = judge_heap(
             &[5.0 * MIB; 10],
             &[5.6 * MIB, 5.6 * MIB, 5.6 * MIB + 4096.0],
-            &GatePolicy::default(),
         );
         assert_eq!(v.status, Status::Regression, "{}", v.reason);
         // 9 runs are one short of a measured spread.
-        let v = judge1(&[5.0 * MIB; 9], &[5.6 * MIB; 3], &GatePolicy::default());
+        let v = judge_heap(&[5.0 * MIB; 9], &[5.6 * MIB; 3]);
         assert_ne!(v.test.unwrap().method, Method::Separated, "{}", v.reason);
+        // Peak RSS, which the kernel decides, has rare modes 10 runs miss
+        // (btree's DescendRangeG: 5.0-5.1 MiB in 10 runs, 5.6-5.8 MiB in 3
+        // of another recording): never judged by the rule, the test decides
+        // (here alone, p = 0.007; among a module's hundreds, under Holm, not).
+        let v = judge1(&[5.0 * MIB; 10], &[5.7 * MIB; 3], &GatePolicy::default());
+        assert_eq!(v.test.unwrap().method, Method::MannWhitneyU, "{}", v.reason);
     }
 
     /// A heap figure read from gctrace in whole MiB is never judged finer:
