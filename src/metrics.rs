@@ -205,8 +205,13 @@ pub const GC_PAUSE_P99: MetricDef = load_sensitive("gc.pause.p99", Unit::Seconds
 /// Fraction of CPU spent in GC.
 pub const GC_CPU_FRACTION: MetricDef = load_sensitive("gc.cpu.fraction", Unit::Ratio, 0.02, 0.25);
 /// Heap memory held but not in objects: Go, 1 - objects / (objects +
-/// unused + free); jemalloc, 1 - allocated / (resident - metadata).
-pub const ALLOC_FRAGMENTATION: MetricDef = paced(machine("alloc.fragmentation", Unit::Ratio, 0.02));
+/// unused + free); jemalloc, 1 - allocated / (resident - metadata). Both
+/// allocators give free memory back on a clock (Go's background scavenger,
+/// jemalloc's `dirty_decay_ms`), so it moves with the load even with a
+/// stop-the-world collector: go-retain's footprint read 37.7% quiet and
+/// 43.2% beside one CPU-bound neighbour (10 runs each, p = 1e-5).
+pub const ALLOC_FRAGMENTATION: MetricDef =
+    load_sensitive("alloc.fragmentation", Unit::Ratio, 0.02, 0.10);
 /// Median latency of operations the workload recorded with the probe.
 pub const LATENCY_P50: MetricDef = load_sensitive("latency.p50", Unit::Seconds, 0.000_01, 0.25);
 /// 99th percentile latency.
