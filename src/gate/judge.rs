@@ -55,14 +55,15 @@ pub const SEPARATED_MIN_RUNS: usize = 3;
 /// benchmarks are not deterministic by construction, even at a pinned
 /// count with no collection: google/btree's
 /// `DeleteAndRestore/ClearBigFreelist` read 11, 14 or 17 allocs/op across
-/// processes (random inputs), yet 6 baseline runs in a row all read 14 and
-/// the check's 3 read 13. For a metric whose main value comes with
+/// processes (inputs seeded by the clock's second, which is also why the
+/// runner takes benchmarks round by round). For a metric whose main value
+/// comes with
 /// probability p, a false alarm needs all n baseline runs at it and all 3
 /// current runs at a worse one: at most p^n (1-p)^3, whose largest value
 /// over p is 1.6% at n = 3, 0.3% at n = 6 and 0.09% at n = 10. A metric
 /// spreading +-12% (go-bigobj's page faults) never shows 10 runs within
-/// half a 5% band. `memgate run` and `check --save-baseline` measure every
-/// phase at least this often.
+/// half a 5% band. `memgate run`, `check --save-baseline` and relative mode
+/// measure the phase that gives the memory figures at least this often.
 pub const MEASURED_SPREAD_RUNS: usize = 10;
 
 /// How many times the tolerances the gap between the sides must exceed to
