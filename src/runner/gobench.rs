@@ -176,13 +176,7 @@ fn benchmarks(
         workloads.push(Workload {
             name,
             build: Some(build_command(&bin)),
-            run: vec![
-                bin.display().to_string(),
-                "-test.run=^$".into(),
-                format!("-test.bench={}", anchored(&f.name)),
-                format!("-test.benchtime={iterations}x"),
-                "-test.benchmem".into(),
-            ],
+            run: bench_command(&bin, &anchored(&f.name), &format!("{iterations}x")),
             dir: p.dir.clone(),
             binary: Some(bin),
             gobench: None,
@@ -232,13 +226,7 @@ fn build_and_list(
             ..f
         }));
     }
-    let list = [
-        bin.display().to_string(),
-        "-test.run=^$".into(),
-        format!("-test.bench={}", g.bench),
-        format!("-test.benchtime={benchtime}"),
-        "-test.benchmem".into(),
-    ];
+    let list = bench_command(&bin, &g.bench, benchtime);
     let _ = writeln!(
         log,
         "memgate: listing {} benchmarks of {} (-bench {} -benchtime {benchtime})",
@@ -296,13 +284,7 @@ fn count_once(
     log: &mut dyn Write,
 ) -> Result<Result<u64, Failure>, RunError> {
     let bin = binary_path(l.w, p);
-    let argv = [
-        bin.display().to_string(),
-        "-test.run=^$".into(),
-        format!("-test.bench={}", anchored(&f.name)),
-        format!("-test.benchtime={}", l.g.benchtime),
-        "-test.benchmem".into(),
-    ];
+    let argv = bench_command(&bin, &anchored(&f.name), &l.g.benchtime);
     let _ = writeln!(
         log,
         "memgate: {}: {} is not in the baseline: finding its count (-benchtime {})",
@@ -441,6 +423,18 @@ fn launch(
         stderr_tail: failure_tail(&launched),
     });
     Ok(Step { stdout, failure })
+}
+
+/// A test binary running the benchmarks `bench` matches (and no test) at
+/// `benchtime`, with their allocations.
+fn bench_command(bin: &Path, bench: &str, benchtime: &str) -> Vec<String> {
+    vec![
+        bin.display().to_string(),
+        "-test.run=^$".into(),
+        format!("-test.bench={bench}"),
+        format!("-test.benchtime={benchtime}"),
+        "-test.benchmem".into(),
+    ]
 }
 
 /// `go test -c` writing `bin`, run in the package's directory.

@@ -247,16 +247,19 @@ pub fn execute(plan: &RunPlan, log: &mut dyn Write) -> Result<Results, RunError>
             continue;
         }
         if let Some(m) = partner(plan, n).filter(|&m| slots[m].is_none()) {
-            let [a, b] = run_pair(plan, [n, m], scratch.path(), log)?;
-            slots[n] = Some(vec![a]);
-            slots[m] = Some(vec![b]);
+            let mut pair = run_pair(plan, [n, m], scratch.path(), log)?.into_iter();
+            slots[n] = Some(pair.next().into_iter().collect());
+            slots[m] = Some(pair.collect());
             continue;
         }
         let dir = scratch_subdir(scratch.path(), &n.to_string())?;
         let mut list_results = Vec::new();
         match gobench::expand(&plan.launcher, w, &plan.pins, &dir, log)? {
             Ok(list) => {
-                list_results = run_round_robin(&plan.launcher, &list, scratch.path(), n, log)?
+                let dirs = (0..list.len())
+                    .map(|k| scratch_subdir(scratch.path(), &format!("{n}-{k}")))
+                    .collect::<Result<Vec<_>, _>>()?;
+                list_results = run_round_robin(&plan.launcher, list.iter().zip(dirs), log)?;
             }
             Err(failed) => list_results.push(*failed),
         }
@@ -301,34 +304,18 @@ fn run_pair(
     [n, m]: [usize; 2],
     scratch: &Path,
     log: &mut dyn Write,
-) -> Result<[WorkloadResults; 2], RunError> {
+) -> Result<Vec<WorkloadResults>, RunError> {
     let (a, b) = (&plan.workloads[n], &plan.workloads[m]);
     let _ = writeln!(
         log,
         "memgate: {} and {} run interleaved (a parity rule compares them)",
         a.name, b.name
     );
-    let dir_a = scratch_subdir(scratch, &n.to_string())?;
-    let dir_b = scratch_subdir(scratch, &m.to_string())?;
-    let ra = prepare(&plan.launcher, a, &dir_a, log)?;
-    let rb = prepare(&plan.launcher, b, &dir_b, log)?;
-    let mut lanes = [
-        Lane {
-            workload: a,
-            active: ra.build_failure.is_none(),
-            results: ra,
-            scratch: dir_a,
-        },
-        Lane {
-            workload: b,
-            active: rb.build_failure.is_none(),
-            results: rb,
-            scratch: dir_b,
-        },
+    let dirs = [
+        scratch_subdir(scratch, &n.to_string())?,
+        scratch_subdir(scratch, &m.to_string())?,
     ];
-    run_rounds(&plan.launcher, &mut lanes, || false, log)?;
-    let [la, lb] = lanes;
-    Ok([la.results, lb.results])
+    run_round_robin(&plan.launcher, [a, b].into_iter().zip(dirs), log)
 }
 
 /// A new directory `name` in `scratch`.
@@ -366,16 +353,15 @@ fn collectors(w: &Workload) -> Vec<Box<dyn Collect>> {
 /// every run within a second, and a check's runs and the baseline's differ
 /// by the second they started in, not by the code. Slow drifts of the
 /// machine fall on every benchmark alike, too.
-fn run_round_robin(
+/// Each workload builds and writes its runs' files in its own directory.
+/// A parity rule's pair runs this way too.
+fn run_round_robin<'w>(
     launcher: &Path,
-    list: &[Workload],
-    scratch: &Path,
-    n: usize,
+    list: impl IntoIterator<Item = (&'w Workload, PathBuf)>,
     log: &mut dyn Write,
 ) -> Result<Vec<WorkloadResults>, RunError> {
-    let mut lanes = Vec::with_capacity(list.len());
-    for (k, w) in list.iter().enumerate() {
-        let dir = scratch_subdir(scratch, &format!("{n}-{k}"))?;
+    let mut lanes = Vec::new();
+    for (w, dir) in list {
         let results = prepare(launcher, w, &dir, log)?;
         lanes.push(Lane {
             workload: w,
