@@ -36,6 +36,29 @@ pub enum Better {
     Higher,
 }
 
+impl Unit {
+    /// The unit's name in results and verdicts files.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Unit::Bytes => "bytes",
+            Unit::Seconds => "seconds",
+            Unit::Count => "count",
+            Unit::Ratio => "ratio",
+            Unit::BytesPerSecond => "bytes/s",
+        }
+    }
+}
+
+impl Better {
+    /// The direction's name in results and verdicts files.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Better::Lower => "lower",
+            Better::Higher => "higher",
+        }
+    }
+}
+
 /// How far a metric's values travel between machines.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
@@ -337,6 +360,17 @@ pub fn lookup(name: &str) -> Option<&'static MetricDef> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn names_are_the_serde_names() {
+        use Unit::*;
+        for u in [Bytes, Seconds, Count, Ratio, BytesPerSecond] {
+            assert_eq!(serde_json::to_value(u).unwrap(), u.as_str());
+        }
+        for b in [Better::Lower, Better::Higher] {
+            assert_eq!(serde_json::to_value(b).unwrap(), b.as_str());
+        }
+    }
 
     #[test]
     fn names_are_unique_dotted_lower_case() {

@@ -120,16 +120,6 @@ pub struct WorkloadResults {
     pub sites: Option<crate::attribution::Sites>,
 }
 
-impl Results {
-    /// The iteration count of every Go benchmark that has one, by name.
-    pub fn pins(&self) -> BTreeMap<String, u64> {
-        self.workloads
-            .iter()
-            .filter_map(|w| Some((w.name.clone(), w.iterations?)))
-            .collect()
-    }
-}
-
 impl WorkloadResults {
     /// Whether the build or any run failed.
     pub fn has_failures(&self) -> bool {
@@ -382,14 +372,6 @@ impl Serialize for Value {
 /// f64::MAX become infinite, which no verdicts file can hold.
 const MAX_SAMPLE: f64 = 9_007_199_254_740_992.0;
 
-/// A value's name as results files spell it.
-fn serde_name<T: Serialize>(x: &T) -> String {
-    match serde_json::to_value(x) {
-        Ok(serde_json::Value::String(s)) => s,
-        _ => String::new(),
-    }
-}
-
 /// Whether a results file can hold `v` as a sample.
 pub fn storable(v: f64) -> bool {
     v.is_finite() && (0.0..MAX_SAMPLE).contains(&v)
@@ -493,6 +475,14 @@ pub enum ResultsError {
 }
 
 impl Results {
+    /// The iteration count of every Go benchmark that has one, by name.
+    pub fn pins(&self) -> BTreeMap<String, u64> {
+        self.workloads
+            .iter()
+            .filter_map(|w| Some((w.name.clone(), w.iterations?)))
+            .collect()
+    }
+
     /// A results value written now by this memgate.
     pub fn new(environments: Vec<Environment>, workloads: Vec<WorkloadResults>) -> Results {
         Results {
@@ -612,8 +602,8 @@ impl Results {
                         format!("{field}.unit"),
                         format!(
                             "`{}`, but memgate measures {name} in {}",
-                            serde_name(&series.unit),
-                            serde_name(&def.unit)
+                            series.unit.as_str(),
+                            def.unit.as_str()
                         ),
                     ));
                 }
@@ -622,8 +612,8 @@ impl Results {
                         format!("{field}.better"),
                         format!(
                             "`{}`, but for {name} {} is better",
-                            serde_name(&series.better),
-                            serde_name(&def.better)
+                            series.better.as_str(),
+                            def.better.as_str()
                         ),
                     ));
                 }

@@ -11,13 +11,6 @@ use crate::verdicts::Verdicts;
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Csv;
 
-fn unit_name(u: crate::metrics::Unit) -> String {
-    serde_json::to_value(u)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_default()
-}
-
 impl Render for Csv {
     fn render(&self, v: &Verdicts, w: &mut dyn Write) -> Result<(), ReportError> {
         let mut out = ::csv::Writer::from_writer(w);
@@ -27,7 +20,7 @@ impl Render for Csv {
         ])
         .map_err(io)?;
         for x in &v.verdicts {
-            let unit = unit_name(x.unit);
+            let unit = x.unit.as_str();
             for (side, samples) in [
                 ("baseline", &x.baseline_samples),
                 ("current", &x.current_samples),
@@ -39,7 +32,7 @@ impl Render for Csv {
                         side,
                         &(i + 1).to_string(),
                         &value.to_string(),
-                        &unit,
+                        unit,
                         x.status.as_str(),
                     ])
                     .map_err(io)?;
