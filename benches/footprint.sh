@@ -16,26 +16,13 @@ scaled=${2:-5}
 cargo build --release --quiet --manifest-path "$root/Cargo.toml" || exit 2
 M=$root/target/release/memgate
 tmp=$(mktemp -d)
-pids=()
+# shellcheck source=benches/lib.sh
+. "$root/benches/lib.sh"
 cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
+  end_neighbours
   rm -rf "$tmp"
 }
 trap cleanup EXIT
-
-# Start N CPU-bound neighbours; their PIDs go into pids.
-neighbours() {
-  pids=()
-  for _ in $(seq "$1"); do
-    sh -c 'while :; do :; done' &
-    pids+=($!)
-  done
-}
-# End every neighbour by its PID.
-quiet() {
-  for p in "${pids[@]}"; do kill "$p"; wait "$p" 2>/dev/null; done
-  pids=()
-}
 
 cd "$root" || exit 2
 # The suite with go-retain scaled: the config with absolute dirs, in tmp.

@@ -29,29 +29,11 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cargo build --release --quiet --manifest-path "$root/Cargo.toml" || exit 2
 M=$root/target/release/memgate
 tmp=$(mktemp -d)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-neighbours() {
-  pids=()
-  for _ in $(seq "$1"); do
-    sh -c 'while :; do :; done' &
-    pids+=($!)
-  done
-}
-quiet() {
-  for p in "${pids[@]}"; do kill "$p"; wait "$p" 2>/dev/null; done
-  for p in "${pids[@]}"; do
-    ! kill -0 "$p" 2>/dev/null || { echo "neighbour $p outlived its kill"; exit 2; }
-  done
-  pids=()
-}
+# shellcheck source=benches/lib.sh
+. "$root/benches/lib.sh"
+trap 'end_neighbours; rm -rf "$tmp"' EXIT
 out_dir=${MEMGATE_TRUST_OUT:-$tmp}
 mkdir -p "$out_dir" || exit 2
-load_of() { echo $(( ($1 - 1) * 3 / recorded )); }   # 0, 1, 2 by thirds
 
 src=$(cd "$tmp" && go mod download -json "$module" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
 [ -d "$src" ] || { echo "cannot download $module"; exit 2; }
@@ -62,25 +44,8 @@ grep -qE "$func" "$file" || { echo "no line of $file matches $func"; exit 2; }
 "$M" init >/dev/null 2>&1 || { echo "memgate init failed"; exit 2; }
 echo "== $module: $(grep -E 'gobench:' memgate.yaml | sed 's/^ *//')"
 
-for i in $(seq "$recorded"); do
-  load=$(load_of "$i")
-  neighbours "$load"
-  start=$(date +%s.%N)
-  if [ "$i" -eq 1 ]; then
-    "$M" run -o "$out_dir/rec$i.json" 2>"$tmp/rec$i.log"
-  else
-    cp "$out_dir/rec1.json" "$tmp/scratch.json"
-    "$M" check --baseline "$tmp/scratch.json" --save-baseline -o "$out_dir/rec$i.json" \
-      --verdicts "$tmp/v.json" >/dev/null 2>"$tmp/rec$i.log"
-  fi
-  rc=$?
-  end=$(date +%s.%N)
-  quiet
-  [ "$rc" -le 1 ] || { tail "$tmp/rec$i.log"; exit 2; }
-  n=$(python3 -c "import json,sys; print(len(json.load(open(sys.argv[1]))['workloads']))" "$out_dir/rec$i.json")
-  printf 'recorded run %d, %d neighbour(s): %d benchmarks in %.0f s (exit %d)\n' "$i" "$load" "$n" "$(echo "$end - $start" | bc)" "$rc"
-  [ "$i" -eq 1 ] && "$M" baseline save "$out_dir/rec1.json" 2>&1 | sed 's/^/  /' | cut -c1-200
-done
+record_runs "$M" "$recorded" "$out_dir" "$tmp"
+"$M" baseline save "$out_dir/rec1.json" 2>&1 | sed 's/^/  /' | cut -c1-200
 
 failed=0 total=0
 for load in 0 1 2; do

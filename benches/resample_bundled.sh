@@ -13,40 +13,9 @@ recorded=${1:-6} gates=${2:-1500}
 cargo build --release --quiet --manifest-path "$root/Cargo.toml" || exit 2
 M=$root/target/release/memgate
 tmp=$(mktemp -d)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-neighbours() {
-  pids=()
-  for _ in $(seq "$1"); do
-    sh -c 'while :; do :; done' &
-    pids+=($!)
-  done
-}
-quiet() {
-  for p in "${pids[@]}"; do kill "$p"; wait "$p" 2>/dev/null; done
-  for p in "${pids[@]}"; do
-    ! kill -0 "$p" 2>/dev/null || { echo "neighbour $p outlived its kill"; exit 2; }
-  done
-  pids=()
-}
+# shellcheck source=benches/lib.sh
+. "$root/benches/lib.sh"
+trap 'end_neighbours; rm -rf "$tmp"' EXIT
 cd "$root" || exit 2
-for i in $(seq "$recorded"); do
-  load=$(( (i - 1) * 3 / recorded ))
-  neighbours "$load"
-  if [ "$i" -eq 1 ]; then
-    "$M" run -o "$tmp/rec$i.json" 2>"$tmp/log"
-  else
-    cp "$tmp/rec1.json" "$tmp/scratch.json"
-    "$M" check --baseline "$tmp/scratch.json" --save-baseline -o "$tmp/rec$i.json" \
-      --verdicts "$tmp/v.json" >/dev/null 2>"$tmp/log"
-  fi
-  rc=$?
-  quiet
-  [ "$rc" -le 1 ] || { tail "$tmp/log"; exit 2; }
-  echo "recorded run $i, $load neighbour(s) (exit $rc)"
-done
+record_runs "$M" "$recorded" "$tmp" "$tmp"
 python3 "$root/benches/resample_gates.py" "$M" "$gates" "$tmp"/rec*.json
