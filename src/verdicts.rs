@@ -300,8 +300,13 @@ pub struct Settings {
     pub correction: Correction,
     /// Confidence of the shift intervals.
     pub confidence: f64,
-    /// Number of U tests in the run (m for Holm).
+    /// Comparisons of the run with samples on both sides: the candidates
+    /// of the multiple-testing family.
     pub tests: usize,
+    /// Comparisons in the Holm family (m): those whose runs can reach
+    /// significance at its level (Tarone's screen).
+    #[serde(default)]
+    pub family: usize,
     /// Whether machine-dependent metrics fail across environments.
     pub strict_env: bool,
     /// What a load-sensitive regression does against a stored baseline.

@@ -41,7 +41,7 @@ pub fn compare(args: CompareArgs) -> Result<Outcome, Error> {
         crate::atomic::write_json(out, &verdicts)?;
     }
     show(&verdicts, &args.outputs)?;
-    Ok(outcome(&verdicts, &cur))
+    Ok(outcome(&verdicts, &base, &cur))
 }
 
 /// `memgate check`: run, compare with the baseline, write results and
@@ -72,14 +72,7 @@ pub fn check(args: CheckArgs) -> Result<Outcome, Error> {
                 cache: !args.no_cache,
                 cache_max_bytes: args.cache_max.0,
             };
-            let fallback = baseline::load(&baseline_path).ok();
-            let m = relative::measure(
-                &config,
-                &plan,
-                &opts,
-                fallback.as_ref(),
-                &mut std::io::stderr(),
-            )?;
+            let m = relative::measure(&config, &plan, &opts, &mut std::io::stderr())?;
             crate::atomic::write_json(&args.run.output, &m.head)?;
             eprintln!("memgate: wrote {}", args.run.output.display());
             (m.base, m.head, m.base_label, m.head_label, m.interleaved)
@@ -122,7 +115,7 @@ pub fn check(args: CheckArgs) -> Result<Outcome, Error> {
     crate::atomic::write_json(&args.verdicts, &verdicts)?;
     eprintln!("memgate: wrote {}", args.verdicts.display());
     show(&verdicts, &args.outputs)?;
-    let outcome = outcome(&verdicts, &cur);
+    let outcome = outcome(&verdicts, &base, &cur);
     if args.save_baseline {
         // A subset run (-w, --shard) updates its workloads in the baseline
         // and keeps the others.
@@ -231,9 +224,10 @@ fn save_baseline(
     Ok(())
 }
 
-/// Failed runs outrank the gate: the comparison is incomplete.
-fn outcome(verdicts: &Verdicts, cur: &Results) -> Outcome {
-    if cur.has_failures() {
+/// Failed builds or runs, of either side, outrank the gate: the
+/// comparison is incomplete.
+fn outcome(verdicts: &Verdicts, base: &Results, cur: &Results) -> Outcome {
+    if cur.has_failures() || base.has_failures() {
         Outcome::WorkloadsFailed
     } else if verdicts.failed() {
         Outcome::GateFailed

@@ -27,9 +27,10 @@
 //!    hundreds of metrics one such decision outside the test is a false
 //!    alarm. See [`MEASURED_SPREAD_RUNS`].
 //! 4. Otherwise the two-sided Mann-Whitney U test, concluded once the run's
-//!    multiple-testing correction is known: significant and beyond the
-//!    tolerances is a change; too few runs to ever reach significance is
-//!    inconclusive, with the runs needed.
+//!    family is fixed (see [`super::family`]; every comparison of steps
+//!    2-4 is a candidate of it): significant and beyond the tolerances is
+//!    a change; too few runs to ever reach significance is inconclusive,
+//!    with the runs needed.
 //!
 //! Every rule only ever reads the samples through quantities that move one
 //! way when a current sample grows (its minimum, its median, the U
@@ -45,6 +46,7 @@ use crate::units::{fmt_p, human};
 use crate::verdicts::{Change, Method, Softened, Status, TestOutcome, Verdict};
 
 use super::env::Softening;
+use super::family::{Candidate, Family};
 
 /// Current runs the near-deterministic rule needs: fewer, and one unlucky
 /// run decides.
@@ -75,6 +77,9 @@ pub const FAR_MULTIPLE: f64 = 4.0;
 pub(super) enum OneSided {
     /// The current workload ran, failed, and has no sample.
     CurrentFailed,
+    /// The baseline's workload failed (relative mode's base did not build
+    /// or run): nothing to compare with.
+    BaselineFailed,
     /// Not measured now.
     BaselineOnly,
     /// In the baseline only, and the config allows it.
@@ -127,6 +132,10 @@ pub(super) fn missing(subject: &Subject<'_>, s: &Series, side: OneSided) -> Verd
             Status::Failed,
             "not measured now: the workload's current build or runs failed (see the failed workloads)",
         ),
+        OneSided::BaselineFailed => (
+            Status::Failed,
+            "not compared: the workload's build or runs failed on the baseline side (see the failed workloads)",
+        ),
         OneSided::BaselineOnly => (
             Status::Missing,
             "in the baseline, not measured now: a collector or workload is gone; if on purpose, list the workload in gate.removed or the metric in gate.optional",
@@ -141,7 +150,7 @@ pub(super) fn missing(subject: &Subject<'_>, s: &Series, side: OneSided) -> Verd
         ),
     };
     let (baseline, current) = match side {
-        OneSided::CurrentOnly => (Vec::new(), xs),
+        OneSided::CurrentOnly | OneSided::BaselineFailed => (Vec::new(), xs),
         _ => (xs, Vec::new()),
     };
     let mut v = subject.verdict(s, status, baseline, current);
@@ -189,15 +198,50 @@ pub(super) fn other_count(
 }
 
 pub(super) enum Judged {
+    /// Decided with nothing to compare: one side, another phase or count.
     Done(Verdict),
-    Test(Pending),
+    /// Both sides measured: a candidate of the run's family.
+    Compared(Compared),
 }
 
-/// A verdict waiting for the run's multiple-testing correction.
-pub(super) struct Pending {
+/// A comparison of both sides: decided by a rule, or a U test waiting for
+/// the run's family (see [`super::family`]).
+pub(super) struct Compared {
     verdict: Verdict,
-    pub(super) u: stats::MannWhitney,
-    soften: Softening,
+    /// Its p-values for a change for the worse and for the better: a
+    /// rule's decision is 0 in its direction, the test's p counts for the
+    /// way the runs lean.
+    p: (f64, f64),
+    test: Option<(stats::MannWhitney, Softening)>,
+}
+
+impl Compared {
+    /// A rule's decision, by the status it gave.
+    fn ruled(verdict: Verdict, status: Status) -> Judged {
+        let p = match status {
+            Status::Regression => (0.0, 1.0),
+            Status::Improvement => (1.0, 0.0),
+            _ => (1.0, 1.0),
+        };
+        Judged::Compared(Compared {
+            verdict,
+            p,
+            test: None,
+        })
+    }
+
+    /// What the family needs of this comparison.
+    pub(super) fn candidate(&self) -> Candidate {
+        Candidate {
+            runs: (
+                self.verdict.baseline_samples.len(),
+                self.verdict.current_samples.len(),
+            ),
+            alpha: self.verdict.threshold.alpha,
+            worse: self.p.0,
+            better: self.p.1,
+        }
+    }
 }
 
 /// How much worse `cur` is than `base` for a metric where `better` wins:
@@ -288,20 +332,21 @@ pub(super) fn judge(
             bs.n,
             cs.n
         );
-        return Judged::Done(apply_budget(v));
+        return Compared::ruled(apply_budget(v), Status::Unchanged);
     }
     if let Some(separated) = separated(&v, bs, cs) {
         v.test = Some(TestOutcome::exact(Method::Separated));
         (v.status, v.reason) = separated;
         v.reason = format!("{what}; {}", v.reason);
+        let status = v.status;
         downgrade(&mut v, &soften);
-        return Judged::Done(apply_budget(v));
+        return Compared::ruled(apply_budget(v), status);
     }
     if let Some(why) = within(&v, bs, cs) {
         v.test = Some(TestOutcome::exact(Method::Within));
         v.status = Status::Unchanged;
         v.reason = format!("{what}; {why}");
-        return Judged::Done(apply_budget(v));
+        return Compared::ruled(apply_budget(v), Status::Unchanged);
     }
     let (xs, ys) = (&v.baseline_samples, &v.current_samples);
     let u = match stats::mann_whitney(xs, ys) {
@@ -321,10 +366,21 @@ pub(super) fn judge(
         shift: stats::hodges_lehmann(xs, ys, confidence),
     });
     v.reason = what;
-    Judged::Test(Pending {
+    // The way the runs lean: U1 counts the pairs where the baseline run is
+    // the larger, so below half of all pairs the current side lies higher.
+    let half = (xs.len() * ys.len()) as f64 / 2.0;
+    let higher_is_worse = v.better == Better::Lower;
+    let p = if u.u1 == half {
+        (u.p, u.p)
+    } else if (u.u1 < half) == higher_is_worse {
+        (u.p, 1.0)
+    } else {
+        (1.0, u.p)
+    };
+    Judged::Compared(Compared {
         verdict: v,
-        u,
-        soften,
+        p,
+        test: Some((u, soften)),
     })
 }
 
@@ -440,33 +496,71 @@ impl TestOutcome {
     }
 }
 
-impl Pending {
-    /// Concludes the U test once the run's correction is known: significant
-    /// and beyond the tolerances is a change; too few runs to ever reach
-    /// significance is inconclusive, with the runs needed.
+impl Compared {
+    /// Concludes a U test once the run's family is known (a rule's
+    /// decision stands): significant in the family and beyond the
+    /// tolerances is a change; runs too few to ever reach significance are
+    /// inconclusive, with the runs needed. `adjusted`: the comparison's
+    /// Holm-adjusted p-values (worse, better), `None` when its runs left it
+    /// out of the family.
     pub(super) fn conclude(
         self,
-        p_adjusted: f64,
-        divisor: f64,
-        m: usize,
+        adjusted: Option<(f64, f64)>,
+        family: &Family,
         correction: Correction,
     ) -> Verdict {
-        let Pending {
+        let Compared {
             mut verdict,
-            u,
-            soften,
+            p,
+            test,
         } = self;
+        let Some((u, soften)) = test else {
+            return verdict;
+        };
         let t = verdict.threshold;
-        let detect = t.alpha / divisor;
         let what = std::mem::take(&mut verdict.reason);
+        let (n1, n2) = (
+            verdict.baseline_samples.len(),
+            verdict.current_samples.len(),
+        );
+        let min_p = stats::min_attainable_p(n1, n2);
+        let holm = matches!(correction, Correction::Holm);
+        let m = family.size();
+        let Some((worse, better)) = adjusted else {
+            // Tarone's screen: at the family's level these runs cannot
+            // reach significance, whatever their values.
+            let detect = t.alpha / family.k as f64;
+            if let Some(test) = verdict.test.as_mut() {
+                test.detection_threshold = Some(detect);
+            }
+            verdict.status = Status::Inconclusive;
+            verdict.reason = format!(
+                "{what}; {n1} vs {n2} runs cannot reach significance: the smallest possible p is {}, and Holm across the {} comparisons of this run needs p <= {}; use at least {} runs per side",
+                fmt_p(min_p),
+                family.candidates,
+                fmt_p(detect),
+                stats::runs_needed(t.alpha / family.candidates.max(1) as f64)
+            );
+            return apply_budget(verdict);
+        };
+        // The direction the runs lean, and its adjusted p.
+        let (p_adjusted, lean_worse) = if p.0 <= p.1 {
+            (worse, true)
+        } else {
+            (better, false)
+        };
+        let detect = if holm {
+            t.alpha / m.max(1) as f64
+        } else {
+            t.alpha
+        };
         if let Some(test) = verdict.test.as_mut() {
             test.p_adjusted = Some(p_adjusted);
             test.detection_threshold = Some(detect);
         }
-        let holm = matches!(correction, Correction::Holm) && m > 1;
-        let p_text = if holm {
+        let p_text = if holm && m > 1 {
             format!(
-                "p = {}, {} after Holm over {m} tests",
+                "p = {}, {} after Holm over {m} comparisons",
                 fmt_p(u.p),
                 fmt_p(p_adjusted)
             )
@@ -477,34 +571,23 @@ impl Pending {
         // `benchmath/sample.go` prints "~" only when p > alpha.
         let significant = p_adjusted <= t.alpha;
         (verdict.status, verdict.reason) = if significant {
-            significant_change(&verdict, &what, &p_text)
+            significant_change(&verdict, &what, &p_text, lean_worse)
+        } else if min_p > detect {
+            (
+                Status::Inconclusive,
+                format!(
+                    "{what}; {n1} vs {n2} runs cannot reach significance: the smallest possible p is {}, alpha {} needs p <= {}; use at least {} runs per side",
+                    fmt_p(min_p),
+                    t.alpha,
+                    fmt_p(detect),
+                    stats::runs_needed(detect)
+                ),
+            )
         } else {
-            let (n1, n2) = (
-                verdict.baseline_samples.len(),
-                verdict.current_samples.len(),
-            );
-            let min_p = stats::min_attainable_p(n1, n2);
-            if min_p > detect {
-                let level = if holm {
-                    format!("Holm over {m} tests")
-                } else {
-                    format!("alpha {}", t.alpha)
-                };
-                (
-                    Status::Inconclusive,
-                    format!(
-                        "{what}; {n1} vs {n2} runs cannot reach significance: the smallest possible p is {}, {level} needs p <= {}; use at least {} runs per side",
-                        fmt_p(min_p),
-                        fmt_p(detect),
-                        stats::runs_needed(detect)
-                    ),
-                )
-            } else {
-                (
-                    Status::Unchanged,
-                    format!("{what}, {p_text}: no significant difference"),
-                )
-            }
+            (
+                Status::Unchanged,
+                format!("{what}, {p_text}: no significant difference"),
+            )
         };
         downgrade(&mut verdict, &soften);
         apply_budget(verdict)
@@ -517,7 +600,7 @@ impl Pending {
 /// the baseline's median) decides the direction and the size. The median
 /// alone can move the other way when the runs of a side differ in shape (a
 /// bimodal side); then the verdict says so.
-fn significant_change(v: &Verdict, what: &str, p_text: &str) -> (Status, String) {
+fn significant_change(v: &Verdict, what: &str, p_text: &str, lean_worse: bool) -> (Status, String) {
     let (base, cur) = match (v.baseline, v.current) {
         (Some(b), Some(c)) => (b.median, c.median),
         _ => (f64::NAN, f64::NAN),
@@ -528,7 +611,10 @@ fn significant_change(v: &Verdict, what: &str, p_text: &str) -> (Status, String)
     let call = match shift {
         Some(s) => beyond(worse_by(v.better, base, base + s.shift), base, t, 1.0),
         None => by_median,
-    };
+    }
+    // Significance was reached in the direction the runs lean; a shift the
+    // other way (only through ties) is no change in that direction.
+    .filter(|&worse| worse == lean_worse);
     let disagree = match (shift, call) {
         (Some(s), Some(worse)) if by_median != Some(worse) => format!(
             "; the median moved {} but the runs shifted {} (Hodges-Lehmann {}): the sides differ in shape, not only in level",

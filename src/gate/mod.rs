@@ -6,8 +6,9 @@
 //!   baseline with every current run within them: decided from the spread
 //!   itself (the near-deterministic rule, see `judge`).
 //! - Otherwise the two-sided Mann-Whitney U test, Holm-corrected across
-//!   every test of the run; a regression needs significance AND a change of
-//!   the median beyond both `max_increase` and `min_change`.
+//!   the run's family, fixed by the numbers of runs before any outcome is
+//!   read (see `family`); a regression needs significance AND a shift
+//!   beyond both `max_increase` and `min_change`.
 //! - Sample sizes that can never reach significance after correction give
 //!   "inconclusive", with the number of runs that would be needed.
 //! - A budget fails on its own when the current median exceeds it.
@@ -20,6 +21,7 @@
 
 mod accept;
 mod env;
+mod family;
 mod judge;
 
 pub use accept::{AcceptError, accept};
@@ -31,13 +33,13 @@ use std::collections::{BTreeMap, BTreeSet};
 use crate::attribution;
 use crate::policy::{Correction, GatePolicy, Limit, PolicyError};
 use crate::results::{Results, Timeline, WorkloadResults};
-use crate::stats;
 use crate::verdicts::{
     EnvDifference, FailedWorkload, Settings, Side, Status, Tally, TimelinePair, VERDICTS_SCHEMA,
     Verdict, Verdicts,
 };
 use env::Softening;
-use judge::{Judged, OneSided, Pending, Subject};
+use family::Family;
+use judge::{Compared, Judged, OneSided, Subject};
 
 /// Judges `current` against `baseline` under `policy`. Every threshold and
 /// budget is resolved before anything is judged, so a limit that does not
@@ -73,17 +75,9 @@ pub fn evaluate(
             judged.extend(one_sided(policy, &limits, bw, OneSided::BaselineOnly));
         }
     }
-    let mut verdicts = Vec::new();
-    let mut pending: Vec<Pending> = Vec::new();
-    for j in judged {
-        match j {
-            Judged::Done(v) => verdicts.push(v),
-            Judged::Test(p) => pending.push(p),
-        }
-    }
-    let failed = failed_workloads(cur);
-    let tests = pending.len();
-    verdicts.extend(conclude(pending, policy.correction));
+    let mut failed = failed_workloads(cur, "");
+    failed.extend(failed_workloads(base, "on the baseline side: "));
+    let (mut verdicts, family) = conclude(judged, policy.correction);
     attribute(&mut verdicts, &base_by_name, cur);
     verdicts.sort_by_key(|v| v.status);
     let parity = parity(policy, cur)?;
@@ -97,7 +91,8 @@ pub fn evaluate(
         settings: Settings {
             correction: policy.correction,
             confidence: policy.confidence(),
-            tests,
+            tests: family.candidates,
+            family: family.size(),
             strict_env: policy.strict_env,
             load_sensitive: policy.load_sensitive,
         },
@@ -178,6 +173,7 @@ fn both_sides(
                 }
                 (Some(b), None) if cw.has_failures() => missing(b, OneSided::CurrentFailed),
                 (Some(b), None) => missing(b, OneSided::BaselineOnly),
+                (None, Some(c)) if bw.has_failures() => missing(c, OneSided::BaselineFailed),
                 (None, Some(c)) => missing(c, OneSided::CurrentOnly),
                 (None, None) => return None,
             })
@@ -217,20 +213,29 @@ impl<'a> Limits<'a> {
     }
 }
 
-/// Concludes the U tests once their number is known: Holm's correction
-/// across all of them, or none.
-fn conclude(pending: Vec<Pending>, correction: Correction) -> Vec<Verdict> {
-    let m = pending.len();
-    let ps: Vec<f64> = pending.iter().map(|p| p.u.p).collect();
-    let (adjusted, divisor) = match correction {
-        Correction::Holm => (stats::holm(&ps), m.max(1) as f64),
-        Correction::None => (ps, 1.0),
+/// Concludes every comparison once the run's family is fixed (see
+/// [`family`]): Holm's correction across it, or none.
+fn conclude(judged: Vec<Judged>, correction: Correction) -> (Vec<Verdict>, Family) {
+    let mut verdicts = Vec::new();
+    let mut compared: Vec<Compared> = Vec::new();
+    for j in judged {
+        match j {
+            Judged::Done(v) => verdicts.push(v),
+            Judged::Compared(c) => compared.push(c),
+        }
+    }
+    let candidates: Vec<_> = compared.iter().map(Compared::candidate).collect();
+    let family = match correction {
+        Correction::Holm => Family::holm(&candidates),
+        Correction::None => Family::uncorrected(&candidates),
     };
-    pending
-        .into_iter()
-        .zip(adjusted)
-        .map(|(p, adj)| p.conclude(adj, divisor, m, correction))
-        .collect()
+    verdicts.extend(
+        compared
+            .into_iter()
+            .zip(&family.adjusted)
+            .map(|(c, adj)| c.conclude(*adj, &family, correction)),
+    );
+    (verdicts, family)
 }
 
 /// The parity rules' verdicts on the current results: for each rule whose
@@ -239,13 +244,12 @@ fn conclude(pending: Vec<Pending>, correction: Correction) -> Vec<Verdict> {
 /// tolerance as `max_increase`; no absolute floor but a stepped figure's
 /// resolution, since a built-in floor such as latency.p99's 50 µs can
 /// exceed what the services measure and pass a 2x p99 of 8 µs under a 10%
-/// rule; the U test Holm-corrected across every parity test), as one run
+/// rule; the parity comparisons one family of their own), as one run
 /// measured them: load-sensitive metrics gate, and phases are not
 /// compared (a Go workload's memory comes from its footprint phase, a Rust
 /// one's from its only runs). A metric one side lacks is missing.
 fn parity(policy: &GatePolicy, cur: &Results) -> Result<Vec<Verdict>, PolicyError> {
-    let mut verdicts = Vec::new();
-    let mut pending = Vec::new();
+    let mut judged = Vec::new();
     for rule in &policy.parity {
         let find = |name: &str| cur.workloads.iter().find(|w| w.name == name);
         let (Some(reference), Some(candidate)) = (find(&rule.reference), find(&rule.candidate))
@@ -294,21 +298,16 @@ fn parity(policy: &GatePolicy, cur: &Results) -> Result<Vec<Verdict>, PolicyErro
             ..rule_policy
         };
         let limits = Limits::resolve(&rule_policy, &base, &now)?;
-        for j in both_sides(
+        judged.extend(both_sides(
             &rule_policy,
             &limits,
             &base.workloads[0],
             &now.workloads[0],
             &[],
             true,
-        ) {
-            match j {
-                Judged::Done(v) => verdicts.push(v),
-                Judged::Test(p) => pending.push(p),
-            }
-        }
+        ));
     }
-    verdicts.extend(conclude(pending, policy.correction));
+    let (mut verdicts, _) = conclude(judged, policy.correction);
     verdicts.sort_by_key(|v| v.status);
     Ok(verdicts)
 }
@@ -350,9 +349,11 @@ fn attribute(
     }
 }
 
-/// Current workloads whose build or runs failed, and what failed.
-fn failed_workloads(cur: &Results) -> Vec<FailedWorkload> {
-    cur.workloads
+/// Workloads of one side whose build or runs failed, and what failed,
+/// after `side`.
+fn failed_workloads(results: &Results, side: &str) -> Vec<FailedWorkload> {
+    results
+        .workloads
         .iter()
         .filter_map(|w| {
             let reason = if let Some(f) = &w.build_failure {
@@ -371,7 +372,7 @@ fn failed_workloads(cur: &Results) -> Vec<FailedWorkload> {
             };
             Some(FailedWorkload {
                 workload: w.name.clone(),
-                reason,
+                reason: format!("{side}{reason}"),
             })
         })
         .collect()
@@ -1051,8 +1052,8 @@ mod tests {
     #[test]
     fn holm_raises_the_bar_across_many_tests() {
         // One shifted noisy metric among many: 6 vs 6 separated gives p =
-        // 0.0022, significant alone but not after Holm over 30 tests
-        // (0.05/30 = 0.0017); +15% is short of the far rule's 4 x 5%.
+        // 0.0022, significant alone but out of the family of 30 (Tarone's
+        // K = 24: 0.05/24 = 0.0021); +15% is short of the far rule's 4 x 5%.
         let base = noisy(100.0 * MIB, 6);
         let cur = noisy(115.0 * MIB, 6);
         let mut b = results("w", &metrics::RSS_PEAK, &base, "c");

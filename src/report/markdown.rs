@@ -451,18 +451,18 @@ pub fn where_it_grew(failing: &[&Verdict]) -> Vec<Value> {
                 _ => crate::metrics::Unit::Bytes,
             };
             let also: Vec<&str> = vs[1..].iter().map(|v| v.metric.as_str()).collect();
-            let title = format!(
-                "{}: {}{} ({}; shares of {}'s change)",
-                first.metric,
-                a.figure,
-                if also.is_empty() {
-                    String::new()
-                } else {
-                    format!(", as for {}", also.join(", "))
-                },
-                a.profiles,
-                first.metric
-            );
+            let also = if also.is_empty() {
+                String::new()
+            } else {
+                format!(", as for {}", also.join(", "))
+            };
+            // Without profiles there are no shares to speak of.
+            let of = if a.profiles.is_empty() {
+                String::new()
+            } else {
+                format!(" ({}; shares of {}'s change)", a.profiles, first.metric)
+            };
+            let title = format!("{}: {}{also}{of}", first.metric, a.figure);
             let sites: Vec<Value> = a
                 .sites
                 .iter()
@@ -566,8 +566,9 @@ fn context(v: &Verdicts, level: u8, max_workloads: usize) -> Value {
         })
         .collect();
     let settings = format!(
-        "{} tests, correction {:?}, confidence {}, strict_env {}; memgate {}.",
+        "{} comparisons, {} in the family, correction {:?}, confidence {}, strict_env {}; memgate {}.",
         v.settings.tests,
+        v.settings.family,
         v.settings.correction,
         v.settings.confidence,
         v.settings.strict_env,

@@ -1,8 +1,8 @@
 //! Properties of the gate on random samples (proptest): p is a
 //! probability; a worse current run never turns a failure into a pass
 //! (except across a change of the tie pattern, where the rank test's
-//! conditional distribution moves; see below); A vs A is never a
-//! regression. Each property runs `CASES` random cases.
+//! conditional distribution moves; see below), nor does a worse run of
+//! another metric; A vs A is never a regression. Each property runs `CASES` random cases.
 
 use std::collections::BTreeMap;
 
@@ -148,6 +148,36 @@ proptest! {
         let after = verdict(m, &x, &more);
         prop_assert!(
             !before.status.fails() || after.status.fails(),
+            "{:?} -> {:?}\nbefore: {}\nafter: {}", before.status, after.status, before.reason, after.reason
+        );
+    }
+
+    /// The family is fixed before the outcomes: a run of another metric
+    /// made worse never turns this one's failure into a pass (the same
+    /// known limit across a change of that metric's tie pattern).
+    #[test]
+    fn another_metric_made_worse_never_turns_a_failure_into_a_pass(
+        x in sample(), y in shifted(), ox in sample(), oy in shifted(),
+        which in any::<prop::sample::Index>(), by in 1.0f64..(20.0 * MIB)
+    ) {
+        let pair = |other: &[f64]| {
+            let (mut b, mut c) = (results(&metrics::RSS_PEAK, &x), results(&metrics::RSS_PEAK, &y));
+            for (r, s) in [(&mut b, &ox[..]), (&mut c, other)] {
+                let mut series = Series::new(&metrics::HEAP_ALLOC_BYTES, "test");
+                series.samples = s.iter().map(|&v| Value::Int(v as u64)).collect();
+                r.workloads[0].metrics.insert(metrics::HEAP_ALLOC_BYTES.name.to_owned(), series);
+            }
+            let v = evaluate(&GatePolicy::default(), &Side::of("b", &b), &b, &Side::of("c", &c), &c).unwrap();
+            v.verdicts.into_iter().find(|v| v.metric == metrics::RSS_PEAK.name).unwrap()
+        };
+        let before = pair(&oy);
+        let mut worse = oy.clone();
+        let i = which.index(worse.len());
+        worse[i] = (worse[i] + by).floor();
+        let after = pair(&worse);
+        let same_ties = tie_pattern(&ox, &oy) == tie_pattern(&ox, &worse);
+        prop_assert!(
+            !before.status.fails() || after.status.fails() || !same_ties,
             "{:?} -> {:?}\nbefore: {}\nafter: {}", before.status, after.status, before.reason, after.reason
         );
     }

@@ -216,10 +216,13 @@ fn ctrl_c_removes_the_worktree() {
     );
 }
 
-/// A base that does not build falls back to the stored baseline for that
-/// workload, and says so.
+/// A base that does not build is a failure of the base side: exit 3, the
+/// side named in its progress lines and in the verdicts, and a stored
+/// baseline never stands in for it (it used to, under a label saying the
+/// base was measured now). The head alone, against the stored baseline,
+/// passes: the control.
 #[test]
-fn base_build_failure_falls_back_to_the_stored_baseline() {
+fn a_base_that_does_not_build_fails_naming_the_side() {
     let dir = repo(20);
     // Break the Go workload in a new base commit, then repair it in head.
     let good = std::fs::read_to_string(dir.path().join("go/main.go")).unwrap();
@@ -238,11 +241,31 @@ fn base_build_failure_falls_back_to_the_stored_baseline() {
         .args(["baseline", "save", ".memgate/stored.json"])
         .assert()
         .success();
+    dir.memgate().args(["check", "-w", "go"]).assert().success();
     dir.memgate()
         .args(["check", "--base-ref", "HEAD~1", "-w", "go"])
         .assert()
-        .success()
-        .stderr(contains(
-            "go: the base does not build; using the stored baseline for it",
+        .code(3)
+        .stderr(
+            contains("memgate: error: build of go (base) failed")
+                .and(contains("memgate: go (head) footprint run 2/17: exited 0"))
+                .and(contains("stored baseline").not()),
+        )
+        .stdout(contains(
+            "failed: go: on the baseline side: build exited with status 1",
         ));
+    let v: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join(".memgate/verdicts.json")).unwrap(),
+    )
+    .unwrap();
+    let statuses: Vec<&str> = v["verdicts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["status"].as_str().unwrap())
+        .collect();
+    assert!(
+        !statuses.is_empty() && statuses.iter().all(|s| *s == "failed"),
+        "{statuses:?}"
+    );
 }

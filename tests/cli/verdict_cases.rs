@@ -78,6 +78,35 @@ fn one_high_baseline_run_cannot_hide_a_far_change() {
         .stdout(contains("too far to pass"));
 }
 
+/// The family is fixed by the runs, not by the outcomes: a heap figure
+/// whose 3 + 3 runs cannot reach significance stays out of it whether its
+/// runs are identical or one is worse, and the RSS regression fails both
+/// ways. The control: with Holm over both, the same RSS change passes.
+#[test]
+fn making_one_metric_worse_never_lets_another_regression_pass() {
+    let dir = case("holm-family-nonmonotone");
+    for cur in ["cur.json", "cur-worse.json"] {
+        compare(&dir, cur, &[])
+            .code(1)
+            .stdout(contains("regression svc/process.rss.peak").and(contains("p = 0.0379;")));
+    }
+    // Control: 8 heap runs a side make it a member, and Holm over two
+    // comparisons needs p <= 0.025.
+    let widen = |name: &str| {
+        let mut r: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.path().join(name)).unwrap()).unwrap();
+        let heap = &mut r["workloads"][1]["metrics"]["heap.peak.bytes"]["samples"];
+        let samples: Vec<u64> = (0..8).map(|i| 52_428_800 + 4096 * i).collect();
+        *heap = serde_json::json!(samples);
+        std::fs::write(dir.path().join(name), r.to_string()).unwrap();
+    };
+    widen("base.json");
+    widen("cur.json");
+    compare(&dir, "cur.json", &[])
+        .code(0)
+        .stdout(contains("gate passed"));
+}
+
 #[test]
 fn a_parity_rule_has_no_built_in_floor() {
     let dir = case("parity-latency-noise-floor");

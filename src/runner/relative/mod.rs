@@ -152,13 +152,13 @@ enum BaseSource {
     New,
 }
 
-/// Measures base and head of `plan`'s workloads, interleaved. `fallback`
-/// is the stored baseline, used for a workload whose base does not build.
+/// Measures base and head of `plan`'s workloads, interleaved. A side that
+/// does not build or run is recorded as failed (the check exits 3 naming
+/// it), never replaced by another measurement.
 pub fn measure(
     config: &Config,
     plan: &RunPlan,
     opts: &RelativeOptions,
-    fallback: Option<&Results>,
     log: &mut dyn Write,
 ) -> Result<Measured, RelativeError> {
     super::spawn::install_interrupt_handler()?;
@@ -212,12 +212,10 @@ pub fn measure(
         let bw = rerooted(w, &repo.root, &tree.path);
         let dirs = Scratch::make(scratch.path(), n)?;
         let (base, head) = measure_pair(plan, w, &bw, source, &dirs, &mut reversed, log)?;
-        let base = base.map(|(mut b, measured)| {
-            if b.build_failure.is_some() {
-                fall_back(&mut b, fallback, log);
-            } else if measured {
+        let base = base.map(|(b, measured)| {
+            if measured && !b.has_failures() {
                 interleaved.push(b.name.clone());
-                if opts.cache && !b.has_failures() {
+                if opts.cache {
                     entry.write(&b);
                 }
             }
@@ -230,13 +228,9 @@ pub fn measure(
     if opts.cache {
         cache::prune(&cache_dir, opts.cache_max_bytes);
     }
-    let mut base_envs = vec![base_env];
-    if base_workloads.iter().any(|w| w.environment == 1) {
-        base_envs.extend(fallback.and_then(|f| f.environments.first().cloned()));
-    }
     let (base_label, head_label) = labels(opts, &base_commit, &head_commit, dirty, cached_any);
     Ok(Measured {
-        base: Results::new(base_envs, base_workloads),
+        base: Results::new(vec![base_env], base_workloads),
         head: Results::new(vec![head_env], head_workloads),
         base_label,
         head_label,
@@ -331,6 +325,13 @@ fn measure_pair(
     reversed: &mut dyn FnMut() -> bool,
     log: &mut dyn Write,
 ) -> Result<(Option<(WorkloadResults, bool)>, WorkloadResults), RunError> {
+    // Every progress line names its side; the results keep the name.
+    let named = |w: &Workload, side: &str| Workload {
+        name: format!("{} ({side})", w.name),
+        ..w.clone()
+    };
+    let name = head_def.name.clone();
+    let (head_def, base_def) = (&named(head_def, "head"), &named(base_def, "base"));
     let head = prepare(&plan.launcher, head_def, &dirs.head, log)?;
     let head_builds = head.build_failure.is_none();
     let (base, measured) = match source {
@@ -358,25 +359,11 @@ fn measure_pair(
     });
     run_rounds(&plan.launcher, &mut lanes, reversed, log)?;
     let mut head = lanes.pop().map(|l| l.results).expect("the head lane");
-    head.environment = 0;
+    head.name = name.clone();
     let base = lanes.pop().map(|l| {
         let mut b = l.results;
-        b.environment = 0;
+        b.name = name;
         (b, measured)
     });
     Ok((base, head))
-}
-
-/// A workload whose base does not build is compared with the stored
-/// baseline instead, when it has the workload (environment 1).
-fn fall_back(b: &mut WorkloadResults, fallback: Option<&Results>, log: &mut dyn Write) {
-    if let Some(stored) = fallback.and_then(|f| f.workloads.iter().find(|x| x.name == b.name)) {
-        let _ = writeln!(
-            log,
-            "memgate: {}: the base does not build; using the stored baseline for it",
-            b.name
-        );
-        *b = stored.clone();
-        b.environment = 1;
-    }
 }
