@@ -199,6 +199,16 @@ pub const HEAP_PEAK: MetricDef = paced(deterministic("heap.peak.bytes", Unit::By
 /// Heap bytes in objects at exit (Go: live heap after a final collection;
 /// Rust: DHAT t-end or the counting allocator).
 pub const HEAP_END: MetricDef = paced(deterministic("heap.end.bytes", Unit::Bytes, 262144.0));
+/// heap.end.bytes as the Rust probe reads it: the live bytes when
+/// `finish()` runs, while the program's other threads may still be
+/// freeing (or allocating): how far they got is the scheduler's choice, so
+/// the figure moves with the load (a threaded program's read spread 31%
+/// run to run). Go's is read after a final collection, with the world
+/// stopped, and keeps [`HEAP_END`].
+pub const HEAP_END_AT_FINISH: MetricDef = MetricDef {
+    stability: Stability::LoadSensitive,
+    ..HEAP_END
+};
 /// Live heap marked by the last GC cycle.
 pub const HEAP_LIVE: MetricDef = paced(deterministic("heap.live.bytes", Unit::Bytes, 262144.0));
 /// The heap goal of the last GC cycle.

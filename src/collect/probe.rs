@@ -71,7 +71,13 @@ pub fn samples(doc: &ProbeDoc) -> Collected {
         Unit::Seconds | Unit::Ratio | Unit::BytesPerSecond => Value::Float(v),
     };
     for (name, &v) in &doc.metrics {
-        match metrics::lookup(name) {
+        let def = match metrics::lookup(name) {
+            Some(d) if doc.lang == "rust" && d.name == metrics::HEAP_END.name => {
+                Some(&metrics::HEAP_END_AT_FINISH)
+            }
+            other => other,
+        };
+        match def {
             Some(def) if v.is_finite() && v >= 0.0 => out.samples.push(Sample {
                 metric: def,
                 source: "probe",

@@ -78,6 +78,17 @@ fn every_workload_and_allocator() {
                 end <= peak && peak <= rss * 1.05,
                 "{w} {feature:?}: end {end} peak {peak} rss {rss}"
             );
+            // What is live at finish() depends on how far the other threads
+            // got: never judged as deterministic; the allocations are.
+            let series = |m: &str| &wr.metrics[m];
+            assert_eq!(
+                series("heap.end.bytes").stability,
+                memgate::metrics::Stability::LoadSensitive
+            );
+            assert_eq!(
+                series("heap.alloc.bytes").stability,
+                memgate::metrics::Stability::Deterministic
+            );
         }
         let p99 = median(&samples(&r, "service", "latency.p99"));
         assert!(p99 > 0.0 && p99 <= median(&samples(&r, "service", "latency.max")));
