@@ -209,6 +209,12 @@ pub enum Softened {
         /// The differences, e.g. `kernel 6.1.0 → 6.8.0`.
         differences: Vec<String>,
     },
+    /// A figure the program decides moved beyond its tolerances, with too
+    /// few runs to tell the move from noise.
+    FewRuns {
+        /// Runs per side that would decide it.
+        needed: usize,
+    },
 }
 
 impl Softened {
@@ -219,6 +225,9 @@ impl Softened {
             Softened::Environment { differences } => format!(
                 "the baseline ran in another environment ({}), which can change these metrics: warnings, not failures (gate.strict_env: true fails them anyway)",
                 differences.join(", ")
+            ),
+            Softened::FewRuns { needed } => format!(
+                "allocation or heap figures moved beyond their tolerances, but too few runs cannot tell that from noise (counts vary across processes: one Go benchmark read 11, 14 or 17 allocs/op): warnings, not failures; at least {needed} runs per side decide them"
             ),
         }
     }

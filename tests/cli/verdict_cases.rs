@@ -191,3 +191,49 @@ fn samples_near_the_float_limit_are_refused_with_the_field() {
         .stderr(contains("is too large").and(contains("samples[")));
     assert!(!dir.path().join("v.json").exists());
 }
+
+/// A deterministic figure that moved beyond its tolerances with too few
+/// runs to decide warns (never passes unseen, never fails on one run).
+#[test]
+fn too_few_runs_of_a_moved_allocation_figure_warn() {
+    let dir = case("gobench-count-lt3-hides-bop");
+    for n in 1..=3 {
+        for side in ["base", "cur"] {
+            dir.memgate()
+                .args(["import", "--format", "gobench", &format!("{side}{n}.txt")])
+                .args(["-o", &format!("{side}{n}.json")])
+                .assert()
+                .success();
+        }
+        dir.memgate()
+            .args(["compare", &format!("base{n}.json"), &format!("cur{n}.json")])
+            .assert()
+            .code(0)
+            .stdout(
+                contains("op.alloc.bytes: +11.76%")
+                    .and(contains(
+                        "warning memgate.dev/workloads/bench/Request/op.alloc.bytes",
+                    ))
+                    .and(contains("runs per side decide them")),
+            );
+    }
+    // Control: the same figure unchanged is no warning.
+    dir.memgate()
+        .args(["compare", "base1.json", "base1.json"])
+        .assert()
+        .code(0)
+        .stdout(contains("warning").not());
+}
+
+/// An environment difference explains a deterministic figure only up to
+/// 4 times its tolerances: x3 allocations fail across a rustc patch
+/// release; peak RSS, which the kernel and cores can move, still warns.
+#[test]
+fn an_environment_difference_explains_a_bounded_change() {
+    let dir = case("env-softening-unbounded");
+    compare(&dir, "cur.json", &[]).code(1).stdout(
+        contains("regression rust-churn/heap.alloc.bytes")
+            .and(contains("more than the environment difference"))
+            .and(contains("warning rust-churn/process.rss.peak")),
+    );
+}
