@@ -195,6 +195,14 @@ pub struct Verdict {
     /// profiles, or why there are none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attribution: Option<crate::attribution::Attribution>,
+    /// The smallest regression this comparison could have caught, as a
+    /// fraction of the baseline's median (0.05 = +5%): the baseline's runs,
+    /// as many as the current side has, every one made worse by it, judged
+    /// by the same rules at the family's first Holm bar, before any
+    /// softening. `None` when no change could fail it (or nothing was
+    /// compared).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detectable: Option<f64>,
 }
 
 /// What turned a regression into a warning.

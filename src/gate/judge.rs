@@ -120,6 +120,7 @@ impl Subject<'_> {
             baseline_samples: xs,
             current_samples: ys,
             attribution: None,
+            detectable: None,
         }
     }
 }
@@ -722,4 +723,97 @@ fn apply_budget(mut v: Verdict) -> Verdict {
         }
     }
     v
+}
+
+/// Largest change [`detectable`] looks for: +1000%.
+const DETECTABLE_MAX: f64 = 10.0;
+
+/// The smallest relative change the worse way that a comparison like `v`
+/// would call a regression: the baseline's runs, as many as the current
+/// side has (evenly spaced through the sorted baseline), each made worse by
+/// it, judged by [`judge`] and, for the test, at p <= `bar` (the family's
+/// first Holm bar; 0 when the runs are out of the family, so that only the
+/// rules can catch it). Softening is left out: a softened regression is
+/// still caught, as a warning. Bisection to 0.01% of the median.
+pub(super) fn detectable(v: &Verdict, bar: f64, confidence: f64) -> Option<f64> {
+    let mut xs = v.baseline_samples.clone();
+    let n2 = v.current_samples.len();
+    if xs.is_empty() || n2 == 0 {
+        return None;
+    }
+    xs.sort_by(f64::total_cmp);
+    let spaced: Vec<f64> = (0..n2)
+        .map(|i| {
+            xs[if n2 == 1 {
+                xs.len() / 2
+            } else {
+                i * (xs.len() - 1) / (n2 - 1)
+            }]
+        })
+        .collect();
+    let series = |samples: Vec<f64>| Series {
+        unit: v.unit,
+        better: v.better,
+        stability: v.stability,
+        source: String::new(),
+        phase: None,
+        resolution: None,
+        samples: samples
+            .into_iter()
+            .map(crate::results::Value::Float)
+            .collect(),
+    };
+    let base = series(xs.clone());
+    let subject = Subject {
+        workload: &v.workload,
+        metric: &v.metric,
+        limit: Limit {
+            threshold: v.threshold,
+            budget: None,
+        },
+    };
+    let caught = |x: f64| {
+        let worse = spaced
+            .iter()
+            .map(|&s| match v.better {
+                Better::Lower => s * (1.0 + x),
+                Better::Higher => s / (1.0 + x),
+            })
+            .collect();
+        match judge(
+            &subject,
+            &base,
+            &series(worse),
+            confidence,
+            Softening::default(),
+        ) {
+            Judged::Done(d) => d.status == Status::Regression,
+            Judged::Compared(c) => {
+                let adjusted = match &c.test {
+                    // Scaled so that the verdict's alpha stands for `bar`.
+                    Some((u, _)) if bar > 0.0 => Some((u.p * v.threshold.alpha / bar, 1.0)),
+                    _ => None,
+                };
+                let family = Family {
+                    candidates: 1,
+                    k: 1,
+                    adjusted: vec![adjusted],
+                };
+                c.conclude(adjusted, &family, Correction::Holm).status == Status::Regression
+            }
+        }
+    };
+    if !caught(DETECTABLE_MAX) {
+        return None;
+    }
+    let (mut lo, mut hi) = (0.0, DETECTABLE_MAX);
+    while hi - lo > 1e-4 {
+        let mid = (lo + hi) / 2.0;
+        if caught(mid) {
+            hi = mid;
+        } else {
+            lo = mid;
+        }
+    }
+    Some(hi)
 }

@@ -77,7 +77,7 @@ pub fn evaluate(
     }
     let mut failed = failed_workloads(cur, "");
     failed.extend(failed_workloads(base, "on the baseline side: "));
-    let (mut verdicts, family) = conclude(judged, policy.correction);
+    let (mut verdicts, family) = conclude(judged, policy.correction, policy.confidence());
     attribute(&mut verdicts, &base_by_name, cur);
     verdicts.sort_by_key(|v| v.status);
     let parity = parity(policy, cur)?;
@@ -215,7 +215,11 @@ impl<'a> Limits<'a> {
 
 /// Concludes every comparison once the run's family is fixed (see
 /// [`family`]): Holm's correction across it, or none.
-fn conclude(judged: Vec<Judged>, correction: Correction) -> (Vec<Verdict>, Family) {
+fn conclude(
+    judged: Vec<Judged>,
+    correction: Correction,
+    confidence: f64,
+) -> (Vec<Verdict>, Family) {
     let mut verdicts = Vec::new();
     let mut compared: Vec<Compared> = Vec::new();
     for j in judged {
@@ -229,12 +233,18 @@ fn conclude(judged: Vec<Judged>, correction: Correction) -> (Vec<Verdict>, Famil
         Correction::Holm => Family::holm(&candidates),
         Correction::None => Family::uncorrected(&candidates),
     };
-    verdicts.extend(
-        compared
-            .into_iter()
-            .zip(&family.adjusted)
-            .map(|(c, adj)| c.conclude(*adj, &family, correction)),
-    );
+    let m = family.size().max(1) as f64;
+    verdicts.extend(compared.into_iter().zip(&family.adjusted).map(|(c, adj)| {
+        let mut v = c.conclude(*adj, &family, correction);
+        // The bar of the family's first Holm step; none out of it.
+        let bar = match (correction, adj) {
+            (Correction::None, _) => v.threshold.alpha,
+            (Correction::Holm, Some(_)) => v.threshold.alpha / m,
+            (Correction::Holm, None) => 0.0,
+        };
+        v.detectable = judge::detectable(&v, bar, confidence);
+        v
+    }));
     (verdicts, family)
 }
 
@@ -307,7 +317,7 @@ fn parity(policy: &GatePolicy, cur: &Results) -> Result<Vec<Verdict>, PolicyErro
             true,
         ));
     }
-    let (mut verdicts, _) = conclude(judged, policy.correction);
+    let (mut verdicts, _) = conclude(judged, policy.correction, policy.confidence());
     verdicts.sort_by_key(|v| v.status);
     Ok(verdicts)
 }
@@ -903,6 +913,50 @@ mod tests {
             |_| {},
         );
         assert_eq!(v.status, Status::Regression);
+    }
+
+    /// A verdict's `detectable` change is what the gate does: the baseline's
+    /// runs made worse by it fail, by a hair less pass. Both a
+    /// deterministic figure (the near-deterministic rule, about its 5%
+    /// tolerance) and peak RSS (the test at 10 vs 8 runs, then the U test's
+    /// bar) are checked.
+    #[test]
+    fn detectable_is_the_smallest_change_that_fails() {
+        let base: Vec<f64> = (0..10)
+            .map(|i| 100.0 * MIB + 4096.0 * f64::from(i))
+            .collect();
+        let spaced = |n: usize| -> Vec<f64> { (0..n).map(|i| base[i * 9 / (n - 1)]).collect() };
+        for (judged, n) in [
+            (judge_heap as fn(&[f64], &[f64]) -> Verdict, 3),
+            (rss_default, 8),
+        ] {
+            let v = judged(&base, &spaced(n));
+            let d = v.detectable.expect("a change this comparison catches");
+            assert!(d > 0.0 && d < 0.5, "{d}");
+            let worse = |x: f64| {
+                spaced(n)
+                    .iter()
+                    .map(|s| s * (1.0 + x))
+                    .collect::<Vec<f64>>()
+            };
+            assert_eq!(judged(&base, &worse(d)).status, Status::Regression, "+{d}");
+            assert_ne!(
+                judged(&base, &worse(d - 0.001)).status,
+                Status::Regression,
+                "+{d} - 0.1%"
+            );
+        }
+        // One run a side: only the far rule, at 4 x 5% from the run.
+        let v = judge_heap(&base[..1], &base[..1]);
+        assert!(
+            (v.detectable.unwrap() - 0.2).abs() < 0.001,
+            "{:?}",
+            v.detectable
+        );
+    }
+
+    fn rss_default(base: &[f64], cur: &[f64]) -> Verdict {
+        judge1(base, cur, &GatePolicy::default())
     }
 
     /// The verdict on go-retain's live heap as a footprint run measures it

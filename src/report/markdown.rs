@@ -583,6 +583,7 @@ fn context(v: &Verdicts, level: u8, max_workloads: usize) -> Value {
         headline => context! { icon, text, status => if v.failed() { "fail" } else { "pass" } },
         tally => Value::from(Serde(v.tally)),
         summary => super::terminal::summary_line(v),
+        sensitivity => super::sensitivity_line(v),
         causes => cause_notes,
         p_header,
         parity => Value::from(Serde(&v.parity.iter().map(Row::of).collect::<Vec<_>>())),

@@ -168,6 +168,53 @@ impl Row {
     }
 }
 
+/// What this comparison could have caught: per memory metric (bytes and
+/// counts), the median over workloads of each verdict's `detectable`
+/// change, and how many comparisons no change could have failed (timings
+/// are in the JSON). `None` when nothing was compared.
+pub fn sensitivity_line(v: &crate::verdicts::Verdicts) -> Option<String> {
+    use crate::metrics::Unit;
+    let mut by: std::collections::BTreeMap<&str, Vec<f64>> = Default::default();
+    let mut never = 0;
+    for x in v
+        .verdicts
+        .iter()
+        .filter(|x| x.baseline.is_some() && x.current.is_some())
+    {
+        match x.detectable {
+            Some(d) if matches!(x.unit, Unit::Bytes | Unit::Count) => {
+                by.entry(x.metric.as_str()).or_default().push(d)
+            }
+            Some(_) => {}
+            None => never += 1,
+        }
+    }
+    if by.is_empty() && never == 0 {
+        return None;
+    }
+    let parts: Vec<String> = by
+        .into_iter()
+        .map(|(m, mut ds)| {
+            ds.sort_by(f64::total_cmp);
+            format!("{m} +{:.1}%", ds[ds.len() / 2] * 100.0)
+        })
+        .collect();
+    let never = (never > 0).then(|| format!("{never} comparisons could not fail at any size"));
+    let caught = (!parts.is_empty()).then(|| {
+        format!(
+            "would have caught (median over workloads; every verdict's figure in the JSON): {}",
+            parts.join(", ")
+        )
+    });
+    Some(
+        caught
+            .into_iter()
+            .chain(never)
+            .collect::<Vec<_>>()
+            .join("; "),
+    )
+}
+
 /// The distinct causes of the warnings in `verdicts`, in a stable order.
 pub fn causes(verdicts: &[Verdict]) -> Vec<crate::verdicts::Softened> {
     verdicts

@@ -179,6 +179,9 @@ fn table(v: &Verdicts, color: bool, w: &mut dyn Write) -> io::Result<()> {
     if let Some(line) = undecided_line(v) {
         writeln!(w, "\n{line}")?;
     }
+    if let Some(line) = super::sensitivity_line(v) {
+        writeln!(w, "\n{}", escape::terminal(&line))?;
+    }
     writeln!(w, "\n{}", summary_line(v))
 }
 
