@@ -646,22 +646,25 @@ fn significant_change(v: &Verdict, what: &str, p_text: &str, lean_worse: bool) -
     }
 }
 
+/// Whether the current median moved the worse way beyond `scale` times
+/// the verdict's tolerances.
+fn median_worse_beyond(v: &Verdict, scale: f64) -> bool {
+    match (v.baseline, v.current) {
+        (Some(b), Some(c)) => {
+            let worse = worse_by(v.better, b.median, c.median);
+            beyond(worse, b.median, &v.threshold, scale) == Some(true)
+        }
+        _ => false,
+    }
+}
+
 /// An inconclusive verdict on a figure the program decides (allocation
 /// counts, heap bytes) whose median moved beyond the tolerances the worse
 /// way is a warning: too few runs to fail on (counts vary across processes:
 /// google/btree's allocs/op read 11, 14 or 17 at one count), too large a
 /// move to pass unseen. `needed`: runs per side that would decide it.
 fn unconfirmed(v: &mut Verdict, needed: usize) {
-    let moved = match (v.baseline, v.current) {
-        (Some(b), Some(c)) => beyond(
-            worse_by(v.better, b.median, c.median),
-            b.median,
-            &v.threshold,
-            1.0,
-        ),
-        _ => None,
-    };
-    if v.stability == Stability::Deterministic && moved == Some(true) {
+    if v.stability == Stability::Deterministic && median_worse_beyond(v, 1.0) {
         v.status = Status::Warning;
         v.softened = Some(Softened::FewRuns { needed });
     }
@@ -678,17 +681,7 @@ fn downgrade(v: &mut Verdict, soften: &Softening) {
     // difference explains only up to the far rule's size: a rustc patch
     // release does not triple the allocations. Beyond it, the change fails
     // and says what differed (record a new baseline if it is the toolchain).
-    let far = match (v.baseline, v.current) {
-        (Some(b), Some(c)) => {
-            beyond(
-                worse_by(v.better, b.median, c.median),
-                b.median,
-                &v.threshold,
-                FAR_MULTIPLE,
-            ) == Some(true)
-        }
-        _ => false,
-    };
+    let far = median_worse_beyond(v, FAR_MULTIPLE);
     if soften.load {
         v.status = Status::Warning;
         v.softened = Some(Softened::Load);
