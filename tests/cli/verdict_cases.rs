@@ -237,3 +237,34 @@ fn an_environment_difference_explains_a_bounded_change() {
             .and(contains("warning rust-churn/process.rss.peak")),
     );
 }
+
+/// An imported gctrace's heap figures follow a concurrent collector's
+/// pacing, which the load moves (benches/gctrace_load.sh: medians up to
+/// +171% beside two neighbours): +50% warns, naming the load; with
+/// `gate.load_sensitive: fail` the same files fail.
+#[test]
+fn imported_gctrace_heap_figures_warn_unless_load_sensitive_figures_fail() {
+    let dir = case("gctrace-import-never-fails");
+    for side in ["b", "c"] {
+        let files: Vec<String> = (1..=4).map(|i| format!("{side}{i}.txt")).collect();
+        dir.memgate()
+            .args(["import", "--format", "gctrace", "--name", "api"])
+            .args(&files)
+            .args(["-o", &format!("{side}.json")])
+            .assert()
+            .success();
+    }
+    dir.memgate()
+        .args(["compare", "b.json", "c.json"])
+        .assert()
+        .code(0)
+        .stdout(
+            contains("warning api/heap.peak.bytes: +50.00%")
+                .and(contains("move with the load on the runner")),
+        );
+    dir.memgate()
+        .args(["compare", "b.json", "c.json", "-c", "fail.yaml"])
+        .assert()
+        .code(1)
+        .stdout(contains("regression api/heap.peak.bytes: +50.00%"));
+}
