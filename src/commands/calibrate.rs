@@ -4,8 +4,14 @@
 //! with d the smallest change that can count (beyond max_increase and
 //! beyond min_change relative to the median) and `a` = alpha / m under Holm
 //! for the m metrics calibrated. A constant metric needs one run; a
-//! near-deterministic one (its whole range within half the tolerance band)
-//! needs the near-deterministic rule's runs per side.
+//! near-deterministic one (a figure the program decides, its spread
+//! measured and its whole range within half the tolerance band) needs the
+//! near-deterministic rule's runs per side, as the gate decides it. Beside it, each
+//! metric's "would catch": the gate's own figure ([`Verdict::detectable`],
+//! the one `check` prints), for these runs as a stored baseline and the
+//! configured runs as the current side.
+//!
+//! [`Verdict::detectable`]: crate::verdicts::Verdict::detectable
 
 use crate::cli::CalibrateArgs;
 use crate::config::Config;
@@ -18,6 +24,8 @@ use crate::report::calibration::{Calibration, CalibrationRow, CalibrationTable};
 use crate::results::Results;
 use crate::runner::{RunPlan, Selection};
 use crate::stats::{self, Summary};
+use crate::verdicts::Side;
+use std::collections::BTreeMap;
 
 /// `memgate calibrate`.
 pub fn calibrate(args: CalibrateArgs) -> Result<Outcome, Error> {
@@ -51,6 +59,7 @@ fn calibration(
     power: f64,
 ) -> Result<Calibration, Error> {
     let policy = &config.policy;
+    let catches = would_catch(config, results)?;
     let m: usize = results.workloads.iter().map(|w| w.metrics.len()).sum();
     let mut rows = Vec::new();
     for w in &results.workloads {
@@ -64,7 +73,10 @@ fn calibration(
             };
             let runs_needed = if s.is_constant() {
                 1
-            } else if t.is_tight(s.max - s.min, s.median) {
+            } else if series.stability == Stability::Deterministic
+                && s.n >= crate::gate::MEASURED_SPREAD_RUNS
+                && t.is_tight(s.max - s.min, s.median)
+            {
                 crate::gate::SEPARATED_MIN_RUNS
             } else {
                 // The smallest change that can count: beyond max_increase
@@ -93,6 +105,10 @@ fn calibration(
                 summary: s,
                 runs_needed,
                 configured,
+                would_catch: catches
+                    .get(&(w.name.as_str(), metric.as_str()))
+                    .copied()
+                    .flatten(),
                 advice,
             });
         }
@@ -103,6 +119,39 @@ fn calibration(
         metrics: m,
         rows,
     })
+}
+
+/// Each metric's `detectable` change as `check` would give it: `results`
+/// as a stored baseline, its first configured runs as the current side,
+/// judged by the gate under the config's policy (one Holm family).
+fn would_catch<'a>(
+    config: &Config,
+    results: &'a Results,
+) -> Result<BTreeMap<(&'a str, &'a str), Option<f64>>, Error> {
+    let mut current = results.clone();
+    for w in &mut current.workloads {
+        for series in w.metrics.values_mut() {
+            let n = configured_runs(config, &w.name, series.phase).max(1) as usize;
+            series.samples.truncate(n);
+        }
+    }
+    let side = Side::of("calibration", results);
+    let verdicts = crate::gate::evaluate(&config.policy, &side, results, &side, &current)?;
+    let by_name: BTreeMap<(&str, &str), Option<f64>> = verdicts
+        .verdicts
+        .iter()
+        .map(|v| ((v.workload.as_str(), v.metric.as_str()), v.detectable))
+        .collect();
+    Ok(results
+        .workloads
+        .iter()
+        .flat_map(|w| {
+            w.metrics.keys().map(|metric| {
+                let key = (w.name.as_str(), metric.as_str());
+                (key, by_name.get(&key).copied().flatten())
+            })
+        })
+        .collect())
 }
 
 /// The runs a side the config gives a metric of `workload` measured in
@@ -161,4 +210,34 @@ fn tolerance_for(cv: f64, n: usize, alpha: f64, power: f64) -> Option<f64> {
     (1..=500)
         .map(|pct| f64::from(pct) / 100.0)
         .find(|&d| stats::runs_for(cv, d, alpha, power) <= n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::metrics::HEAP_ALLOC_BYTES;
+
+    /// "would catch" is the gate's figure: a constant allocation figure,
+    /// its spread measured (10 runs), with 3 configured runs is caught just
+    /// beyond its 5% tolerance; with 1 run, where only the far rule can
+    /// decide, at 4 times it.
+    #[test]
+    fn would_catch_is_the_gates_detectable_change() {
+        let results = crate::gate::tests::results("w", &HEAP_ALLOC_BYTES, &[1e6; 10], "cpu");
+        for (runs, expected) in [(3, 0.05), (1, 0.20)] {
+            let config = Config::parse(
+                std::path::Path::new("memgate.yaml"),
+                &format!(
+                    "version: 1\ndefaults: {{repetitions: {runs}}}\nworkloads:\n  - {{name: w, lang: other, run: 'true'}}\n"
+                ),
+            )
+            .unwrap();
+            let c = calibration(&config, &results, 10, 0.8).unwrap();
+            let caught = c.rows[0].would_catch.expect("a change this catches");
+            assert!(
+                caught > expected && caught < expected + 0.001,
+                "{runs} runs: would catch {caught}, expected just beyond {expected}"
+            );
+        }
+    }
 }

@@ -473,13 +473,19 @@ fn median_timeline(w: &WorkloadResults) -> Option<Timeline> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::metrics::{self, MetricDef};
     use crate::results::{RESULTS_SCHEMA, Series, Value};
     use crate::verdicts::{Method, Softened};
 
-    fn results(workload: &str, metric: &MetricDef, samples: &[f64], cpu: &str) -> Results {
+    /// One workload's results with one metric's samples, measured on `cpu`.
+    pub(crate) fn results(
+        workload: &str,
+        metric: &MetricDef,
+        samples: &[f64],
+        cpu: &str,
+    ) -> Results {
         let mut s = Series::new(metric, "test");
         s.samples = samples
             .iter()

@@ -1,5 +1,6 @@
 //! The calibration table `memgate calibrate` prints: each metric's A/A
-//! noise and the runs a side the gate needs to detect its tolerance.
+//! noise, the runs a side the gate needs to detect its tolerance, and the
+//! smallest regression the configured runs would catch.
 
 use std::io::Write;
 
@@ -39,6 +40,10 @@ pub struct CalibrationRow {
     pub runs_needed: usize,
     /// Runs a side the config gives this metric now.
     pub configured: u32,
+    /// The smallest regression (a fraction of the median) `check` would
+    /// catch with the configured runs against these runs as its baseline;
+    /// `None` when no change could fail.
+    pub would_catch: Option<f64>,
     /// What to do when `configured` is short of `runs_needed`.
     pub advice: String,
 }
@@ -65,6 +70,7 @@ impl Render<Calibration> for CalibrationTable {
             "max",
             "cv",
             "runs needed",
+            "would catch",
             "advice",
         ];
         let mut rows = vec![header.map(String::from)];
@@ -78,6 +84,8 @@ impl Render<Calibration> for CalibrationTable {
                 human(r.unit, s.max),
                 format!("{:.2}%", s.cv * 100.0),
                 recommendation(r.runs_needed),
+                r.would_catch
+                    .map_or_else(|| "never".into(), |d| format!("+{:.1}%", d * 100.0)),
                 r.advice.clone(),
             ]
         }));
@@ -92,7 +100,7 @@ impl Render<Calibration> for CalibrationTable {
                 .map(|(i, (cell, width))| {
                     let pad = " ".repeat(width - cell.chars().count());
                     // Names and advice left-aligned, figures right-aligned.
-                    if i < 2 || i == 7 {
+                    if i < 2 || i == 8 {
                         format!("{cell}{pad}")
                     } else {
                         format!("{pad}{cell}")
@@ -108,7 +116,7 @@ impl Render<Calibration> for CalibrationTable {
             .count();
         writeln!(
             out,
-            "\n{} A/A runs per workload; runs needed per side to detect each metric's max_increase with {:.0}% power at alpha/{m} (Holm over {m} metrics).",
+            "\n{} A/A runs per workload; runs needed per side to detect each metric's max_increase with {:.0}% power at alpha/{m} (Holm over {m} metrics); would catch: the smallest regression `check` calls with the configured runs against these runs as its baseline, the figure it prints as \"would have caught\".",
             c.runs,
             c.power * 100.0,
             m = c.metrics,

@@ -242,7 +242,16 @@ fn calibrate_recommends_repetitions() {
             .map(str::trim)
             .filter(|c| !c.is_empty())
             .collect();
-        let (cv, n, advice) = (cells[5], cells[6], cells[7]);
+        let (cv, n, catch, advice) = (cells[5], cells[6], cells[7], cells[8]);
+        // The gate's detectable change: never, or beyond the default 5%.
+        let caught: Option<f64> = (catch != "never").then(|| {
+            catch
+                .strip_prefix('+')
+                .and_then(|c| c.strip_suffix('%'))
+                .and_then(|c| c.parse().ok())
+                .unwrap_or_else(|| panic!("would catch {catch}: {line}"))
+        });
+        assert!(caught.is_none_or(|c| c > 5.0), "{line}");
         let n: usize = n.trim_start_matches('>').parse().unwrap();
         if cv == "0.00%" {
             assert_eq!(n, 1, "a constant metric needs one run: {line}");
