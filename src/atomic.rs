@@ -16,6 +16,61 @@ pub struct WriteError {
     pub source: std::io::Error,
 }
 
+/// An output path that names one of the command's inputs (or another of
+/// its outputs): writing it would replace what the command reads, so a
+/// check could write failing results over the baseline it compares with.
+#[derive(Debug, thiserror::Error)]
+#[error("{flag} {} is {what} too: refusing to write over it; name another file", path.display())]
+pub struct OutputIsInput {
+    /// The option naming the output (`-o`, `--verdicts`, ...).
+    pub flag: &'static str,
+    /// The path as given.
+    pub path: PathBuf,
+    /// What else the path is (`the baseline (--baseline)`, `the config`).
+    pub what: String,
+}
+
+/// Refuses, before anything runs or is written, an output that is the same
+/// file as an input or as an earlier output. Files that exist are compared
+/// by device and inode (another spelling, a symlink or a hard link is the
+/// same file); a path that does not exist yet, by its absolute form.
+pub fn check_outputs(
+    inputs: &[(&str, &Path)],
+    outputs: &[(&'static str, &Path)],
+) -> Result<(), OutputIsInput> {
+    let key = |p: &Path| -> Option<FileKey> {
+        #[cfg(unix)]
+        if let Ok(m) = std::fs::metadata(p) {
+            use std::os::unix::fs::MetadataExt;
+            return Some(FileKey::Inode(m.dev(), m.ino()));
+        }
+        std::path::absolute(p).ok().map(FileKey::Path)
+    };
+    let mut seen: Vec<(FileKey, String)> = inputs
+        .iter()
+        .filter_map(|(what, p)| key(p).map(|k| (k, (*what).to_owned())))
+        .collect();
+    for (flag, path) in outputs {
+        let Some(k) = key(path) else { continue };
+        if let Some((_, what)) = seen.iter().find(|(s, _)| *s == k) {
+            return Err(OutputIsInput {
+                flag,
+                path: path.to_path_buf(),
+                what: what.clone(),
+            });
+        }
+        seen.push((k, format!("the output of {flag}")));
+    }
+    Ok(())
+}
+
+/// What identifies a file for [`check_outputs`].
+#[derive(Debug, PartialEq, Eq)]
+enum FileKey {
+    Inode(u64, u64),
+    Path(PathBuf),
+}
+
 /// Writes `bytes` to `path` atomically, creating missing parent directories.
 pub fn write(path: &Path, bytes: &[u8]) -> Result<(), WriteError> {
     let err = |source| WriteError {
@@ -63,6 +118,27 @@ pub fn write_json<T: serde::Serialize>(path: &Path, value: &T) -> Result<(), Wri
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_output_naming_an_input_or_another_output_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let base = dir.path().join("base.json");
+        write(&base, b"{}").unwrap();
+        let other = dir.path().join(".").join("base.json");
+        let e = check_outputs(&[("the baseline", &base)], &[("-o", &other)]).unwrap_err();
+        assert_eq!(e.what, "the baseline");
+        #[cfg(unix)]
+        {
+            let link = dir.path().join("link.json");
+            std::os::unix::fs::symlink(&base, &link).unwrap();
+            assert!(check_outputs(&[("the baseline", &base)], &[("-o", &link)]).is_err());
+        }
+        let fresh = dir.path().join("new.json");
+        let e = check_outputs(&[], &[("-o", &fresh), ("--report", &fresh)]).unwrap_err();
+        assert_eq!(e.what, "the output of -o");
+        // Distinct files pass.
+        check_outputs(&[("the baseline", &base)], &[("-o", &fresh)]).unwrap();
+    }
 
     #[test]
     fn replaces_the_file_and_leaves_no_temporaries() {

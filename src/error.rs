@@ -87,6 +87,9 @@ pub enum Error {
     /// An output file could not be written.
     #[error(transparent)]
     Write(#[from] WriteError),
+    /// An output path that is an input or another output.
+    #[error(transparent)]
+    OutputIsInput(#[from] crate::atomic::OutputIsInput),
     /// The runner could not go on.
     #[error(transparent)]
     Run(#[from] RunError),
@@ -152,6 +155,7 @@ impl Error {
             Error::Config(_)
             | Error::Results(_)
             | Error::Write(_)
+            | Error::OutputIsInput(_)
             | Error::Policy(_)
             | Error::Baseline(_)
             | Error::Stdout(_)

@@ -7,6 +7,17 @@
 //! [`run`] dispatches a parsed command line to them; `main` only maps the
 //! outcome to an exit code.
 
+/// `eprintln!` that ignores a failed write: a closed stderr
+/// (`memgate run 2>&1 | head -1`) must not turn an outcome into a panic
+/// (exit 101); the exit code still says what happened.
+#[macro_export]
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
 pub mod atomic;
 pub mod attribution;
 pub mod baseline;
@@ -47,7 +58,7 @@ pub fn run(cli: cli::Cli) -> Result<Outcome, Error> {
         Command::Init(args) => {
             let written = init::init(std::path::Path::new("."), args.force, &args.action)?;
             for p in written {
-                eprintln!("memgate: wrote {}", p.display());
+                crate::say!("memgate: wrote {}", p.display());
             }
             Ok(Outcome::Pass)
         }

@@ -18,7 +18,7 @@ fn main() {
         Ok(outcome) => outcome.exit_code(),
         Err(e) if e.is_broken_pipe() => 0,
         Err(e) => {
-            eprintln!("memgate: error: {}", chain(&e));
+            memgate::say!("memgate: error: {}", chain(&e));
             e.exit_code()
         }
     };

@@ -233,7 +233,7 @@ fn from_gctrace(files: &[PathBuf], name: Option<&str>) -> Result<Results, Import
         }
         const SHOWN: usize = 5;
         for u in trace.unreadable.iter().take(SHOWN) {
-            eprintln!(
+            crate::say!(
                 "memgate: warning: {}:{}: unreadable gctrace record `{}`",
                 path.display(),
                 u.line,
@@ -241,7 +241,7 @@ fn from_gctrace(files: &[PathBuf], name: Option<&str>) -> Result<Results, Import
             );
         }
         if trace.unreadable.len() > SHOWN {
-            eprintln!(
+            crate::say!(
                 "memgate: warning: {}: {} more unreadable gctrace records",
                 path.display(),
                 trace.unreadable.len() - SHOWN

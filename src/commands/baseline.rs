@@ -19,7 +19,7 @@ pub fn baseline(cmd: BaselineCommand) -> Result<Outcome, Error> {
         } => {
             let target = path(&location)?;
             let r = baseline::save(&results, &target, allow_failed)?;
-            eprintln!(
+            crate::say!(
                 "memgate: saved {} ({} workloads) as the baseline {}",
                 results.display(),
                 r.workloads.len(),
@@ -32,7 +32,7 @@ pub fn baseline(cmd: BaselineCommand) -> Result<Outcome, Error> {
                     .take(20)
                     .map(|(name, n)| format!("{name} {n}x"))
                     .collect();
-                eprintln!(
+                crate::say!(
                     "memgate: checks run each Go benchmark at the count pinned here: {}{}",
                     shown.join(", "),
                     if pins.len() > 20 { ", ..." } else { "" }

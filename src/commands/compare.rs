@@ -27,6 +27,19 @@ pub fn compare(args: CompareArgs) -> Result<Outcome, Error> {
         }
         None => GatePolicy::default(),
     };
+    let mut inputs = vec![
+        ("the baseline", args.baseline.as_path()),
+        ("the current results", args.current.as_path()),
+    ];
+    inputs.extend(args.config.as_deref().map(|c| ("the config (-c)", c)));
+    let mut outputs: Vec<(&'static str, &Path)> = args
+        .output
+        .as_deref()
+        .map(|o| ("-o", o))
+        .into_iter()
+        .collect();
+    outputs.extend(written_by(&args.outputs));
+    crate::atomic::check_outputs(&inputs, &outputs)?;
     let base = Results::read(&args.baseline)?;
     let cur = Results::read(&args.current)?;
     let base_side = Side::of(&args.baseline.display().to_string(), &base);
@@ -42,6 +55,16 @@ pub fn compare(args: CompareArgs) -> Result<Outcome, Error> {
     }
     show(&verdicts, &args.outputs)?;
     Ok(outcome(&verdicts, &base, &cur))
+}
+
+/// The files `--report` and `--export` write.
+fn written_by(o: &OutputArgs) -> impl Iterator<Item = (&'static str, &Path)> {
+    [
+        ("--report", o.report.as_deref()),
+        ("--export", o.export.as_deref()),
+    ]
+    .into_iter()
+    .filter_map(|(flag, p)| p.map(|p| (flag, p)))
 }
 
 /// `memgate check`: run, compare with the baseline, write results and
@@ -61,6 +84,18 @@ pub fn check(args: CheckArgs) -> Result<Outcome, Error> {
         .baseline
         .clone()
         .unwrap_or_else(|| config.baseline.clone());
+    let mut outputs = vec![
+        ("-o", args.run.output.as_path()),
+        ("--verdicts", args.verdicts.as_path()),
+    ];
+    outputs.extend(written_by(&args.outputs));
+    crate::atomic::check_outputs(
+        &[
+            ("the config (-c)", args.run.config.as_path()),
+            ("the baseline", baseline_path.as_path()),
+        ],
+        &outputs,
+    )?;
     let (base, cur, base_label, cur_label, interleaved) = match &base_ref {
         Some(r) => {
             let opts = RelativeOptions {
@@ -74,7 +109,7 @@ pub fn check(args: CheckArgs) -> Result<Outcome, Error> {
             };
             let m = relative::measure(&config, &plan, &opts, &mut std::io::stderr())?;
             crate::atomic::write_json(&args.run.output, &m.head)?;
-            eprintln!("memgate: wrote {}", args.run.output.display());
+            crate::say!("memgate: wrote {}", args.run.output.display());
             (m.base, m.head, m.base_label, m.head_label, m.interleaved)
         }
         None => {
@@ -113,7 +148,7 @@ pub fn check(args: CheckArgs) -> Result<Outcome, Error> {
         &args.outputs,
     )?;
     crate::atomic::write_json(&args.verdicts, &verdicts)?;
-    eprintln!("memgate: wrote {}", args.verdicts.display());
+    crate::say!("memgate: wrote {}", args.verdicts.display());
     show(&verdicts, &args.outputs)?;
     let outcome = outcome(&verdicts, &base, &cur);
     if args.save_baseline {
@@ -140,7 +175,7 @@ fn judge(
     let mut verdicts = gate::evaluate(policy, base_side, base, cur_side, cur)?;
     let reason = outputs.accept_reason.clone();
     for p in gate::accept(&mut verdicts, &outputs.accept, reason)? {
-        eprintln!("memgate: note: --accept {p} matched no regression");
+        crate::say!("memgate: note: --accept {p} matched no regression");
     }
     Ok(verdicts)
 }
@@ -157,21 +192,21 @@ fn show(verdicts: &Verdicts, outputs: &OutputArgs) -> Result<(), Error> {
     if let Some(path) = &outputs.export {
         let text = crate::report::openmetrics::render_string(verdicts)?;
         crate::atomic::write(path, text.as_bytes())?;
-        eprintln!("memgate: wrote {}", path.display());
+        crate::say!("memgate: wrote {}", path.display());
     }
     let otlp = crate::report::otlp::Target::resolve(outputs.otlp_endpoint.as_deref(), |k| {
         std::env::var(k).ok()
     });
     let protocol = crate::report::otlp::unsupported_protocol(|k| std::env::var(k).ok());
     if let (Some(target), Some(p)) = (&otlp, &protocol) {
-        eprintln!(
+        crate::say!(
             "memgate: warning: OTLP export to {} skipped: protocol `{p}` asked for; memgate sends http/protobuf only",
             target.url
         );
     } else if let Some(target) = otlp {
         match crate::report::otlp::export(verdicts, &target) {
-            Ok(()) => eprintln!("memgate: sent OTLP metrics to {}", target.url),
-            Err(e) => eprintln!("memgate: warning: OTLP export failed: {e}"),
+            Ok(()) => crate::say!("memgate: sent OTLP metrics to {}", target.url),
+            Err(e) => crate::say!("memgate: warning: OTLP export failed: {e}"),
         }
     }
     let in_actions = github::in_actions();
@@ -181,7 +216,7 @@ fn show(verdicts: &Verdicts, outputs: &OutputArgs) -> Result<(), Error> {
     let markdown = Markdown::default().render_string(verdicts)?;
     if let Some(path) = &outputs.report {
         crate::atomic::write(path, markdown.as_bytes())?;
-        eprintln!("memgate: wrote {}", path.display());
+        crate::say!("memgate: wrote {}", path.display());
     }
     if in_actions {
         github::append_step_summary(&markdown).map_err(Error::Stdout)?;
@@ -214,12 +249,12 @@ fn save_baseline(
 ) -> Result<(), Error> {
     if outcome == Outcome::Pass {
         baseline::store(cur, results_path, baseline_path, false)?;
-        eprintln!(
+        crate::say!(
             "memgate: saved the results as the baseline {}",
             baseline_path.display()
         );
     } else {
-        eprintln!("memgate: the baseline was not saved: the gate did not pass");
+        crate::say!("memgate: the baseline was not saved: the gate did not pass");
     }
     Ok(())
 }

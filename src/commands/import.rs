@@ -7,6 +7,13 @@ use crate::error::{Error, Outcome};
 
 /// `memgate import`.
 pub fn import(args: ImportArgs) -> Result<Outcome, Error> {
+    let mut inputs: Vec<_> = args
+        .files
+        .iter()
+        .map(|f| ("an input", f.as_path()))
+        .collect();
+    inputs.extend(args.memprofile.as_deref().map(|p| ("the --memprofile", p)));
+    crate::atomic::check_outputs(&inputs, &[("-o", args.output.as_path())])?;
     let name = args.name.clone();
     if let (Some(path), false) = (&args.memprofile, args.format == ImportFormat::Gobench) {
         return Err(Error::Import(import::ImportError::Empty {
@@ -30,7 +37,7 @@ pub fn import(args: ImportArgs) -> Result<Outcome, Error> {
         .flat_map(|w| w.metrics.values())
         .map(|s| s.samples.len())
         .sum();
-    eprintln!(
+    crate::say!(
         "memgate: imported {} workloads, {samples} samples, into {}",
         results.workloads.len(),
         args.output.display()

@@ -6,6 +6,12 @@ use crate::results::{self, Results};
 
 /// `memgate merge`: join the results of a sharded matrix.
 pub fn merge(args: MergeArgs) -> Result<Outcome, Error> {
+    let inputs: Vec<_> = args
+        .files
+        .iter()
+        .map(|f| ("an input", f.as_path()))
+        .collect();
+    crate::atomic::check_outputs(&inputs, &[("-o", args.output.as_path())])?;
     let mut parts = Vec::with_capacity(args.files.len());
     for path in &args.files {
         parts.push((path.clone(), Results::read(path)?));
@@ -13,7 +19,7 @@ pub fn merge(args: MergeArgs) -> Result<Outcome, Error> {
     let first = parts.remove(0);
     let merged = results::merge(first, parts)?;
     crate::atomic::write_json(&args.output, &merged)?;
-    eprintln!(
+    crate::say!(
         "memgate: merged {} files, {} workloads, into {}",
         args.files.len(),
         merged.workloads.len(),

@@ -33,7 +33,7 @@ fn measure(plan: &RunPlan, output: Option<&Path>) -> Result<Results, Error> {
     let results = runner::execute(plan, &mut std::io::stderr())?;
     if let Some(output) = output {
         crate::atomic::write_json(output, &results)?;
-        eprintln!("memgate: wrote {}", output.display());
+        crate::say!("memgate: wrote {}", output.display());
     }
     if results.has_failures() {
         let failed: Vec<&str> = results
@@ -42,7 +42,7 @@ fn measure(plan: &RunPlan, output: Option<&Path>) -> Result<Results, Error> {
             .filter(|w| w.has_failures())
             .map(|w| w.name.as_str())
             .collect();
-        eprintln!(
+        crate::say!(
             "memgate: error: failed builds or runs in: {}",
             failed.join(", ")
         );

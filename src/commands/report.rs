@@ -11,6 +11,11 @@ use crate::report::{Json, Render, read_verdicts};
 
 /// `memgate report VERDICTS`.
 pub fn report(args: ReportArgs) -> Result<Outcome, Error> {
+    if let Some(out) = &args.output {
+        let mut inputs = vec![("the verdicts file", args.verdicts.as_path())];
+        inputs.extend(args.template.as_deref().map(|t| ("the --template", t)));
+        crate::atomic::check_outputs(&inputs, &[("-o", out.as_path())])?;
+    }
     let verdicts = read_verdicts(&args.verdicts)?;
     let renderer: Box<dyn Render> = match (args.format, &args.template) {
         (ReportFormat::Markdown, Some(t)) => Box::new(Markdown::with_template(t)?),

@@ -8,6 +8,15 @@ use crate::runner::{RunPlan, Selection};
 /// `memgate run`.
 pub fn run(args: RunArgs) -> Result<Outcome, Error> {
     let config = Config::load(&args.config)?;
+    // The baseline changes through `baseline save` (or `check
+    // --save-baseline`) only, which refuse failed runs.
+    crate::atomic::check_outputs(
+        &[
+            ("the config (-c)", args.config.as_path()),
+            ("the baseline", config.baseline.as_path()),
+        ],
+        &[("-o", args.output.as_path())],
+    )?;
     // What `run` records is what `baseline save` keeps.
     let selection = Selection {
         for_baseline: true,

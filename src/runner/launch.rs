@@ -153,14 +153,14 @@ pub fn launcher_main(args: &[OsString]) -> i32 {
     let spec = match LaunchSpec::from_args(args) {
         Ok(s) => s,
         Err(e) => {
-            eprintln!("memgate launcher: {e}");
+            crate::say!("memgate launcher: {e}");
             return 2;
         }
     };
     // SAFETY: prctl with PR_SET_PDEATHSIG takes a signal number and has no
     // memory effects.
     if unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM) } != 0 {
-        eprintln!(
+        crate::say!(
             "memgate launcher: cannot ask for SIGTERM when memgate dies: {}",
             std::io::Error::last_os_error()
         );
@@ -170,32 +170,32 @@ pub fn launcher_main(args: &[OsString]) -> i32 {
     // will come, and the launcher must not run a workload nobody waits for.
     // SAFETY: getppid has no preconditions.
     if unsafe { libc::getppid() } != spec.parent {
-        eprintln!("memgate launcher: memgate (pid {}) is gone", spec.parent);
+        crate::say!("memgate launcher: memgate (pid {}) is gone", spec.parent);
         return 2;
     }
     let stop = Arc::new(AtomicBool::new(false));
     for sig in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
         if let Err(e) = signal_hook::flag::register(sig, Arc::clone(&stop)) {
-            eprintln!("memgate launcher: cannot handle signal {sig}: {e}");
+            crate::say!("memgate launcher: cannot handle signal {sig}: {e}");
             return 2;
         }
     }
     let report = match supervise(&spec, &stop) {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("memgate launcher: {e}");
+            crate::say!("memgate launcher: {e}");
             return 2;
         }
     };
     let json = match serde_json::to_vec(&report) {
         Ok(j) => j,
         Err(e) => {
-            eprintln!("memgate launcher: cannot encode the report: {e}");
+            crate::say!("memgate launcher: cannot encode the report: {e}");
             return 2;
         }
     };
     if let Err(e) = std::fs::write(&spec.report, json) {
-        eprintln!(
+        crate::say!(
             "memgate launcher: cannot write {}: {e}",
             spec.report.display()
         );

@@ -27,6 +27,8 @@ mod gobench;
 mod help;
 /// `memgate import` of Go benchmark output and gctrace.
 mod import;
+/// The bad-input and fault cases of a review, each kept.
+mod input_cases;
 /// `--shard` and `memgate merge`.
 mod merge;
 /// README's "Gate your own program", followed in a Go module and a Cargo project.
