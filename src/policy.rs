@@ -317,6 +317,31 @@ pub enum PolicyProblem {
     /// alpha or confidence outside (0, 1).
     #[error("{0} is not between 0 and 1 (exclusive)")]
     NotProbability(f64),
+    /// A metric name memgate does not measure: a limit on it would never
+    /// apply.
+    #[error("no metric named `{name}` (the README's \"Collectors\" lists them){}", suggestion.as_ref().map(|s| format!("; did you mean `{s}`?")).unwrap_or_default())]
+    UnknownMetric {
+        /// The name as written.
+        name: String,
+        /// The known name closest to it, when it looks like a typo.
+        suggestion: Option<&'static str>,
+    },
+}
+
+/// Whether `name` is a metric a workload can have: one memgate defines, or
+/// a Go benchmark's own unit (`bench.<unit>`, from `b.ReportMetric`).
+fn is_metric(name: &str) -> bool {
+    metrics::lookup(name).is_some() || name.strip_prefix("bench.").is_some_and(|u| !u.is_empty())
+}
+
+/// The known metric closest to a misspelt `name` (Jaro-Winkler >= 0.8).
+fn closest_metric(name: &str) -> Option<&'static str> {
+    metrics::ALL
+        .iter()
+        .map(|m| (strsim::jaro_winkler(name, m.name), m.name))
+        .filter(|(score, _)| *score >= 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, n)| n)
 }
 
 /// The name of the config workload a result comes from: a `gobench`
@@ -335,6 +360,17 @@ fn own_entry<'a, T>(table: &'a BTreeMap<String, T>, workload: &str) -> Option<&'
 }
 
 impl GatePolicy {
+    fn unknown_metric(&self, field: String, name: &str) -> PolicyError {
+        PolicyError {
+            config: self.config.clone(),
+            field,
+            problem: PolicyProblem::UnknownMetric {
+                name: name.to_owned(),
+                suggestion: closest_metric(name),
+            },
+        }
+    }
+
     /// An amount in the wrong unit at `field` (for `metric`, when the field
     /// does not name it).
     fn unit_error(
@@ -467,6 +503,9 @@ impl GatePolicy {
                 .map(|w| format!("workloads[{w}]."))
                 .unwrap_or_default();
             for (metric, spec) in table {
+                if metric != "default" && !is_metric(metric) {
+                    return Err(self.unknown_metric(format!("{prefix}thresholds.{metric}"), metric));
+                }
                 if let Some(a) = spec.alpha {
                     check_prob(format!("{prefix}thresholds.{metric}.alpha"), a)?;
                 }
@@ -479,6 +518,9 @@ impl GatePolicy {
         }
         for (workload, table) in &self.budgets {
             for (metric, q) in table {
+                if !is_metric(metric) {
+                    return Err(self.unknown_metric(format!("budgets.{workload}.{metric}"), metric));
+                }
                 if let Some(def) = metrics::lookup(metric) {
                     q.in_unit(def.unit).map_err(|e| {
                         self.unit_error(format!("budgets.{workload}.{metric}"), e, None)

@@ -151,3 +151,37 @@ fn a_closed_stderr_changes_no_exit_code() {
         assert_eq!(got.trim(), code.to_string(), "memgate {args}");
     }
 }
+
+/// A misspelt metric in `budgets:` or `thresholds:` would never apply: exit
+/// 2 naming the field and the closest metric. A Go benchmark's own unit
+/// (`bench.<unit>`) is a metric.
+#[test]
+fn a_misspelt_metric_in_a_limit_is_refused() {
+    let dir = Dir::new();
+    let config = |limit: &str| {
+        format!(
+            "version: 1\ndefaults: {{ repetitions: 1, warmup: 0 }}\n{limit}\nworkloads:\n  - {{ name: a, lang: other, run: 'true' }}\n"
+        )
+    };
+    dir.create(
+        "m.yaml",
+        &config("budgets: { a: { process.rss.peek: 50MiB } }"),
+    );
+    dir.memgate()
+        .args(["run", "-c", "m.yaml", "-o", "r.json"])
+        .assert()
+        .code(2)
+        .stderr(
+            contains("m.yaml: budgets.a.process.rss.peek: no metric named")
+                .and(contains("did you mean `process.rss.peak`?")),
+        );
+    assert!(!dir.path().join("r.json").exists());
+    dir.create(
+        "ok.yaml",
+        &config("budgets: { a: { process.rss.peak: 50MiB } }\nthresholds: { bench.ns/row: { max_increase: 3% } }"),
+    );
+    dir.memgate()
+        .args(["run", "-c", "ok.yaml", "-o", "r.json"])
+        .assert()
+        .success();
+}
