@@ -114,6 +114,9 @@ impl fmt::Display for Percent {
     }
 }
 
+/// The longest duration a config or option may give: 365 days.
+pub const MAX_DURATION: Duration = Duration::from_secs(365 * 24 * 3600);
+
 /// A duration written for humans: `250ms`, `1.5s`, `2m`, `0`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
 pub struct HumanDuration(pub Duration);
@@ -123,11 +126,17 @@ impl FromStr for HumanDuration {
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let t = s.trim();
-        humantime::parse_duration(t)
-            .map(HumanDuration)
-            .map_err(|_| {
-                format!("`{t}` is not a duration; expected e.g. `250ms`, `1.5s`, `2m` or `0`")
-            })
+        let d = humantime::parse_duration(t).map_err(|_| {
+            format!("`{t}` is not a duration; expected e.g. `250ms`, `1.5s`, `2m` or `0`")
+        })?;
+        // A deadline past what the clock can add overflows when the
+        // launcher sets it; no run or build waits a year.
+        if d > MAX_DURATION {
+            return Err(format!(
+                "`{t}` is longer than a year, the longest memgate waits"
+            ));
+        }
+        Ok(HumanDuration(d))
     }
 }
 

@@ -524,6 +524,22 @@ mod tests {
                 "/p/memgate.yaml: budgets.a.process.rss.peak: 5ms does not fit a metric measured in bytes",
             ),
             (
+                "version: 1\ndefaults: {timeout: 600000y}\nworkloads:\n  - {name: a, lang: go, run: x}\n",
+                "/p/memgate.yaml:2:21: defaults.timeout: `600000y` is longer than a year, the longest memgate waits",
+            ),
+            (
+                "version: 1\nworkloads:\n  - {name: a, lang: go, run: x, env: {A: \"x\\0y\"}}\n",
+                "/p/memgate.yaml:3:42: workloads[0].env.A: `x\\0y` contains a NUL character, which no program can receive",
+            ),
+            (
+                "version: 1\nworkloads:\n  - {name: a, lang: go, run: [echo, \"a\\0b\"]}\n",
+                "/p/memgate.yaml:3:30: workloads[0].run: `a\\0b` contains a NUL character, which no program can receive",
+            ),
+            (
+                "version: 1\nworkloads:\n  - {name: a, lang: go, gobench: {bench: \"(\"}}\n",
+                "/p/memgate.yaml: workloads[0].gobench.bench: `(` is not a regular expression: unclosed group",
+            ),
+            (
                 "version: 1\nbudgets: {a: {process.rss.peek: 50MiB}}\nworkloads:\n  - {name: a, lang: go, run: x}\n",
                 "/p/memgate.yaml: budgets.a.process.rss.peek: no metric named `process.rss.peek` (the README's \"Collectors\" lists them); did you mean `process.rss.peak`?",
             ),

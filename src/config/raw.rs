@@ -39,6 +39,7 @@ impl<'de> Deserialize<'de> for CommandLine {
                 if words.is_empty() {
                     return Err(E::custom("the command is empty"));
                 }
+                no_nul(&words)?;
                 Ok(CommandLine(words))
             }
 
@@ -50,10 +51,23 @@ impl<'de> Deserialize<'de> for CommandLine {
                 if words.is_empty() {
                     return Err(de::Error::custom("the command is empty"));
                 }
+                no_nul(&words)?;
                 Ok(CommandLine(words))
             }
         }
         d.deserialize_any(V)
+    }
+}
+
+/// A NUL cannot be passed to a program (arguments and environment are C
+/// strings): refused where it is written, not when the launcher fails.
+fn no_nul<E: de::Error>(words: &[String]) -> Result<(), E> {
+    match words.iter().find(|w| w.contains('\0')) {
+        Some(w) => Err(E::custom(format!(
+            "`{}` contains a NUL character, which no program can receive",
+            w.escape_debug()
+        ))),
+        None => Ok(()),
     }
 }
 
@@ -70,6 +84,7 @@ impl<'de> Deserialize<'de> for Scalar {
                 f.write_str("a string, number or boolean")
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<Scalar, E> {
+                no_nul(&[v.to_owned()])?;
                 Ok(Scalar(v.to_owned()))
             }
             fn visit_u64<E: de::Error>(self, v: u64) -> Result<Scalar, E> {

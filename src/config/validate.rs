@@ -363,13 +363,25 @@ fn check_command(at: &str, w: &RawWorkload) -> Result<(), ConfigErrorKind> {
             );
         }
     }
-    if let Some(re) = &g.bench
-        && re.trim().is_empty()
-    {
-        return invalid(
-            "gobench.bench",
-            "the regexp is empty; `.` selects every benchmark",
-        );
+    if let Some(re) = &g.bench {
+        if re.trim().is_empty() {
+            return invalid(
+                "gobench.bench",
+                "the regexp is empty; `.` selects every benchmark",
+            );
+        }
+        // Go's regexp is RE2 syntax, which regex-syntax parses (Go also
+        // splits the pattern at top-level `/`, which is a literal here, so
+        // a pattern that parses whole is one Go accepts, `\Q...\E` aside).
+        if let Err(e) = regex_syntax::Parser::new().parse(re) {
+            let first = e.to_string();
+            let why = first.lines().last().unwrap_or("invalid").trim();
+            let why = why.strip_prefix("error: ").unwrap_or(why);
+            return Err(ConfigErrorKind::Invalid {
+                field: format!("{at}.gobench.bench"),
+                message: format!("`{re}` is not a regular expression: {why}"),
+            });
+        }
     }
     if let Some(t) = &g.benchtime
         && !crate::config::BenchTime::is_valid(t)
