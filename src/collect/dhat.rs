@@ -85,12 +85,21 @@ impl<'de> Deserialize<'de> for PpSums {
                         },
                         frames: pp.fs,
                     });
-                    t.total_bytes += pp.tb;
-                    t.total_blocks += pp.tbk;
+                    // Totals past u64 are a corrupt file, not a sum that
+                    // wraps to a small figure (2 x 2^63 bytes read as 0).
+                    let add = |sum: u64, v: u64, what: &str| {
+                        sum.checked_add(v).ok_or_else(|| {
+                            <A::Error as serde::de::Error>::custom(format!(
+                                "the program points' {what} add up past 2^64"
+                            ))
+                        })
+                    };
+                    t.total_bytes = add(t.total_bytes, pp.tb, "total bytes (tb)")?;
+                    t.total_blocks = add(t.total_blocks, pp.tbk, "total blocks (tbk)")?;
                     match (pp.gb, pp.eb) {
                         (Some(g), Some(e)) => {
-                            t.peak_bytes += g;
-                            t.end_bytes += e;
+                            t.peak_bytes = add(t.peak_bytes, g, "bytes at the peak (gb)")?;
+                            t.end_bytes = add(t.end_bytes, e, "bytes at the end (eb)")?;
                         }
                         _ => lifetimes = false,
                     }

@@ -92,6 +92,20 @@ pub enum ImportError {
     /// A heap profile that cannot be used.
     #[error(transparent)]
     Pprof(#[from] pprof::PprofError),
+    /// A figure a results file cannot hold (negative, not finite, 2^53
+    /// and above).
+    #[error("{}:{line}: {what}", path.display())]
+    Value {
+        /// The file.
+        path: PathBuf,
+        /// Its line (1-based).
+        line: usize,
+        /// The value and why.
+        what: String,
+    },
+    /// A `--name` a config could not give a workload.
+    #[error("{0}")]
+    Name(String),
     /// Nothing to import.
     #[error("{}: {what}", path.display())]
     Empty {
@@ -131,6 +145,9 @@ fn workload(name: &str, lang: Lang, environment: usize, command: Vec<String>) ->
 fn from_gobench(files: &[PathBuf]) -> Result<Results, ImportError> {
     let mut environments: Vec<Environment> = Vec::new();
     let mut workloads: Vec<WorkloadResults> = Vec::new();
+    // Workloads by name: a linear search per line was quadratic in the
+    // benchmarks of a file.
+    let mut by_name: BTreeMap<String, usize> = BTreeMap::new();
     for path in files {
         let file = gobench::parse(path, &read(path)?)?;
         if file.lines.is_empty() {
@@ -162,10 +179,8 @@ fn from_gobench(files: &[PathBuf]) -> Result<Results, ImportError> {
                 Some(p) => format!("{p}/{base}"),
                 None => base.to_owned(),
             };
-            let index = find_or_push(
-                &mut workloads,
-                |w| w.name == name,
-                || {
+            let index = *by_name.entry(name.clone()).or_insert_with(|| {
+                workloads.push({
                     let mut w = workload(
                         &name,
                         Lang::Go,
@@ -184,11 +199,22 @@ fn from_gobench(files: &[PathBuf]) -> Result<Results, ImportError> {
                         .map(|(k, v)| (k.clone(), v.clone()))
                         .collect();
                     w
-                },
-            );
+                });
+                workloads.len() - 1
+            });
             for (value, unit) in &line.values {
                 let m = gobench::map_unit(unit, file.units.get(unit));
                 let converted = value * m.factor;
+                // Refused here, naming the line, not when the file is read.
+                if !crate::results::storable(converted) {
+                    return Err(ImportError::Value {
+                        path: path.clone(),
+                        line: line.line,
+                        what: format!(
+                            "`{value} {unit}` is not a figure a results file holds (a number from 0 to 2^53)"
+                        ),
+                    });
+                }
                 let sample = match m.unit {
                     Unit::Bytes | Unit::Count if converted.fract() == 0.0 && converted >= 0.0 => {
                         Value::Int(converted as u64)

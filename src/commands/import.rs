@@ -14,6 +14,12 @@ pub fn import(args: ImportArgs) -> Result<Outcome, Error> {
         .collect();
     inputs.extend(args.memprofile.as_deref().map(|p| ("the --memprofile", p)));
     crate::atomic::check_outputs(&inputs, &[("-o", args.output.as_path())])?;
+    if let Some(problem) = args.name.as_deref().and_then(crate::config::name_problem) {
+        return Err(Error::Import(import::ImportError::Name(format!(
+            "--name {:?}: {problem}",
+            args.name.as_deref().unwrap_or_default()
+        ))));
+    }
     let name = args.name.clone();
     if let (Some(path), false) = (&args.memprofile, args.format == ImportFormat::Gobench) {
         return Err(Error::Import(import::ImportError::Empty {

@@ -12,6 +12,7 @@ mod error;
 mod raw;
 mod resolve;
 mod validate;
+pub use validate::name_problem;
 
 pub use error::{ConfigError, ConfigErrorKind};
 

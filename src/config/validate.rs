@@ -267,7 +267,18 @@ fn producible(w: &RawWorkload) -> Vec<&'static str> {
 }
 
 fn check_name(field: &str, name: &str) -> Result<(), ConfigErrorKind> {
-    let message = if name.trim().is_empty() {
+    match name_problem(name) {
+        Some(message) => Err(ConfigErrorKind::Invalid {
+            field: field.into(),
+            message: message.into(),
+        }),
+        None => Ok(()),
+    }
+}
+
+/// What is wrong with a workload name (in a config, or `import --name`).
+pub fn name_problem(name: &str) -> Option<&'static str> {
+    Some(if name.trim().is_empty() {
         "the name is empty"
     } else if name.chars().any(char::is_control) {
         "the name contains a control character"
@@ -276,11 +287,7 @@ fn check_name(field: &str, name: &str) -> Result<(), ConfigErrorKind> {
     } else if name.contains('/') {
         "the name contains `/`, which separates a `gobench` workload's name from its benchmarks' (`cache/Get`)"
     } else {
-        return Ok(());
-    };
-    Err(ConfigErrorKind::Invalid {
-        field: field.into(),
-        message: message.into(),
+        return None;
     })
 }
 

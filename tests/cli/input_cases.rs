@@ -185,3 +185,60 @@ fn a_misspelt_metric_in_a_limit_is_refused() {
         .assert()
         .success();
 }
+
+/// `import` refuses what a results file cannot hold, naming the file and
+/// line, and writes nothing: NaN, infinite and negative benchmark figures,
+/// DHAT totals past 2^64 (they wrapped to small figures), and a `--name` a
+/// config could not give a workload.
+#[test]
+fn import_refuses_what_a_results_file_cannot_hold() {
+    let dir = Dir::new();
+    for (value, file) in [("NaN", "nan.txt"), ("+Inf", "inf.txt"), ("-5", "neg.txt")] {
+        dir.create(
+            file,
+            &format!("goos: linux\nBenchmarkX-2  100  {value} ns/op  544 B/op  2 allocs/op\n"),
+        );
+        dir.memgate()
+            .args(["import", "--format", "gobench", file, "-o", "r.json"])
+            .assert()
+            .code(2)
+            .stderr(
+                contains(format!("{file}:2: `"))
+                    .and(contains("is not a figure a results file holds")),
+            );
+    }
+    let profile = crate::util::repo_root().join("fixtures/dhat/dhat_rs_churn.json");
+    let mut dhat: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(profile).unwrap()).unwrap();
+    let mut big = dhat["pps"][0].clone();
+    for key in ["tb", "tbk", "gb", "eb"] {
+        big[key] = serde_json::json!(1u64 << 63);
+    }
+    dhat["pps"] = serde_json::json!([big.clone(), big]);
+    dir.create("wrap.json", &dhat.to_string());
+    dir.memgate()
+        .args(["import", "--format", "dhat", "wrap.json", "-o", "r.json"])
+        .assert()
+        .code(2)
+        .stderr(contains("wrap.json").and(contains("add up past 2^64")));
+    let gctrace = crate::util::repo_root().join("fixtures/gctrace/go1.26_retain.txt");
+    for name in ["", "a\u{1b}[2Jb", "a:b"] {
+        dir.memgate()
+            .args([
+                "import", "--format", "gctrace", "--name", name, "-o", "r.json",
+            ])
+            .arg(&gctrace)
+            .assert()
+            .code(2)
+            .stderr(contains("--name"));
+    }
+    assert!(!dir.path().join("r.json").exists());
+    // Control: a good name and a good line import.
+    dir.memgate()
+        .args([
+            "import", "--format", "gctrace", "--name", "api", "-o", "r.json",
+        ])
+        .arg(&gctrace)
+        .assert()
+        .success();
+}
