@@ -1,6 +1,7 @@
 //! Atomic file output: every file memgate writes (results, baselines,
 //! reports) goes to a temporary file in the same directory and is renamed
 //! over the target, so a reader sees the old file or the new one, never half.
+//! After Ctrl-C or SIGTERM ([`crate::interrupt`]) no file is written.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -81,12 +82,24 @@ pub fn write(path: &Path, bytes: &[u8]) -> Result<(), WriteError> {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
     };
+    let stopped = || {
+        err(std::io::Error::new(
+            std::io::ErrorKind::Interrupted,
+            "memgate was interrupted; nothing is written after the signal",
+        ))
+    };
+    if crate::interrupt::interrupted() {
+        return Err(stopped());
+    }
     std::fs::create_dir_all(dir).map_err(err)?;
     let mut tmp = tempfile::Builder::new()
         .prefix(".memgate-")
         .suffix(".tmp")
         .tempfile_in(dir)
         .map_err(err)?;
+    // Removed if a second signal ends memgate before the rename; a first
+    // one stops the rename below, and the temporary file goes with `tmp`.
+    let _pending = crate::interrupt::pending(tmp.path().to_owned());
     // A temporary file is private (0600); the output gets the target's
     // permissions when it exists, else the usual 0644.
     #[cfg(unix)]
@@ -101,6 +114,9 @@ pub fn write(path: &Path, bytes: &[u8]) -> Result<(), WriteError> {
     }
     tmp.write_all(bytes).map_err(err)?;
     tmp.as_file().sync_all().map_err(err)?;
+    if crate::interrupt::interrupted() {
+        return Err(stopped());
+    }
     tmp.persist(path).map_err(|e| err(e.error))?;
     Ok(())
 }

@@ -39,7 +39,7 @@ pub mod exit {
         ),
         (
             INTERRUPTED,
-            "interrupted (Ctrl-C, SIGTERM); no output file was written",
+            "interrupted (Ctrl-C, SIGTERM, SIGHUP), at any step: nothing written after the signal, no temporary file left",
         ),
     ];
 

@@ -29,6 +29,7 @@ pub mod error;
 pub mod fingerprint;
 pub mod gate;
 pub mod init;
+pub mod interrupt;
 pub mod lang;
 pub mod metrics;
 pub mod phase;
@@ -45,6 +46,7 @@ pub use error::{Error, Outcome};
 /// Runs one parsed command line to its outcome.
 pub fn run(cli: cli::Cli) -> Result<Outcome, Error> {
     use cli::Command;
+    runner::spawn::install_interrupt_handler()?;
     match cli.command {
         Command::Run(args) => commands::run(args),
         Command::Merge(args) => commands::merge(args),

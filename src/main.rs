@@ -22,6 +22,14 @@ fn main() {
             e.exit_code()
         }
     };
+    // Interrupted at any step: 130, whatever the command returned (the
+    // runner and every write stop at the signal; see memgate::interrupt).
+    if memgate::interrupt::interrupted() {
+        if code != memgate::error::exit::INTERRUPTED {
+            memgate::say!("memgate: interrupted: no file was written after the signal");
+        }
+        std::process::exit(memgate::error::exit::INTERRUPTED);
+    }
     std::process::exit(code);
 }
 

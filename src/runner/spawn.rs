@@ -10,66 +10,18 @@ use std::ffi::OsString;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Mutex, MutexGuard, Once, OnceLock};
 use std::time::Duration;
 
 use super::launch::{LAUNCH_SUBCOMMAND, LaunchSpec};
 use super::{LauncherProblem, RunError};
 use crate::collect::launch_report::LaunchReport;
-
-/// Set once memgate has received SIGINT, SIGTERM or SIGHUP.
-static INTERRUPTED: AtomicBool = AtomicBool::new(false);
-/// The pid of the launcher now running, `None` when none. Cleared only
-/// after the launcher has exited and before it is reaped, under the lock
-/// the signal thread holds while it signals: it can never signal a PID that
-/// was reaped and reused.
-static CURRENT_LAUNCHER: Mutex<Option<libc::pid_t>> = Mutex::new(None);
-static SIGNALS: Once = Once::new();
-static SIGNAL_ERROR: OnceLock<(std::io::ErrorKind, String)> = OnceLock::new();
+use crate::interrupt::interrupted;
 
 /// Installs the handler that turns Ctrl-C and SIGTERM into "stop after the
-/// current launch, which ends its workload's group". Idempotent.
+/// current launch, which ends its workload's group" (see
+/// [`crate::interrupt`]). Idempotent.
 pub fn install_interrupt_handler() -> Result<(), RunError> {
-    SIGNALS.call_once(|| {
-        match signal_hook::iterator::Signals::new([libc::SIGINT, libc::SIGTERM, libc::SIGHUP]) {
-            Ok(mut signals) => {
-                std::thread::spawn(move || {
-                    for _ in signals.forever() {
-                        INTERRUPTED.store(true, Ordering::SeqCst);
-                        if let Some(pid) = *current_launcher() {
-                            // SAFETY: kill only sends a signal; the pid is
-                            // unreaped while the lock is held.
-                            unsafe {
-                                libc::kill(pid, libc::SIGTERM);
-                            }
-                        }
-                    }
-                });
-            }
-            Err(e) => {
-                let _ = SIGNAL_ERROR.set((e.kind(), e.to_string()));
-            }
-        }
-    });
-    match SIGNAL_ERROR.get() {
-        Some((kind, message)) => Err(RunError::Signals {
-            source: std::io::Error::new(*kind, message.clone()),
-        }),
-        None => Ok(()),
-    }
-}
-
-/// The launcher slot; a panic elsewhere cannot leave it unusable.
-fn current_launcher() -> MutexGuard<'static, Option<libc::pid_t>> {
-    CURRENT_LAUNCHER
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
-/// Whether memgate has been asked to stop.
-pub fn interrupted() -> bool {
-    INTERRUPTED.load(Ordering::SeqCst)
+    crate::interrupt::install().map_err(|source| RunError::Signals { source })
 }
 
 /// One command to launch.
@@ -144,7 +96,7 @@ pub fn launch(
             problem: LauncherProblem::Spawn(source),
         })?;
     let pid = child.id() as libc::pid_t;
-    *current_launcher() = Some(pid);
+    *crate::interrupt::child() = Some(pid);
     // A signal that arrived between the check above and the store would have
     // found no launcher to forward to; forward it now.
     if interrupted() {
@@ -155,7 +107,7 @@ pub fn launch(
     }
     // Exited, not reaped: clear the slot while the PID is still ours, then reap.
     let exited = super::reap::wait_exited(pid);
-    *current_launcher() = None;
+    *crate::interrupt::child() = None;
     let status = exited.and_then(|()| child.wait());
     let status = status.map_err(|source| RunError::Launcher {
         launcher: launcher.to_owned(),

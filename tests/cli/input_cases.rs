@@ -242,3 +242,52 @@ fn import_refuses_what_a_results_file_cannot_hold() {
         .assert()
         .success();
 }
+
+/// SIGINT or SIGTERM while `compare` reads and judges a large baseline:
+/// exit 130, no verdicts file, no temporary file, whatever the gate would
+/// have said (the signal used to be ignored after the runs, and to leave a
+/// half-written `.memgate-*.tmp` during a write).
+#[test]
+fn a_signal_after_the_runs_writes_nothing_and_exits_130() {
+    let dir = Dir::new();
+    let run = serde_json::json!({"index": 0, "warmup": false, "status": {"kind": "ok"},
+        "wall_seconds": 0.1, "rss_floor_bytes": 1});
+    let workloads: Vec<serde_json::Value> = (0..2_000)
+        .map(|i| {
+            serde_json::json!({"name": format!("w{i}"), "lang": "other", "environment": 0,
+                "command": ["true"], "tags": {}, "runs": vec![run.clone(); 20],
+                "metrics": {"process.rss.peak": {"unit": "bytes", "better": "lower",
+                    "stability": "machine-dependent", "source": "wait4", "samples": [1, 2, 3]}}})
+        })
+        .collect();
+    let results = serde_json::json!({"schema": "memgate/results/v1", "memgate_version": "0.1.0",
+        "created_at": "2026-01-01T00:00:00Z",
+        "environments": [{"os": "linux", "kernel": "x", "arch": "x86_64", "cpu_model": "x",
+            "cores": 2, "memory_bytes": 1}],
+        "workloads": workloads});
+    dir.create("big.json", &results.to_string());
+    for signal in [libc::SIGINT, libc::SIGTERM] {
+        let mut child = std::process::Command::new(crate::util::memgate_exe())
+            .args(["compare", "big.json", "big.json", "-o", "v.json"])
+            .current_dir(dir.path())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "compare ended before the signal: the test needs a larger input"
+        );
+        // SAFETY: kill only sends a signal to our unreaped child.
+        unsafe { libc::kill(child.id() as i32, signal) };
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(out.status.code(), Some(130), "signal {signal}");
+        assert!(String::from_utf8_lossy(&out.stderr).contains("interrupted"));
+        let names: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(names, ["big.json"], "signal {signal}: files left");
+    }
+}

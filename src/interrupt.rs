@@ -1,0 +1,88 @@
+//! Ctrl-C, SIGTERM and SIGHUP, for every command. The first signal asks
+//! memgate to stop: the runner ends the launch in progress (the process to
+//! signal is published in [`child`]) and starts no other, [`crate::atomic`]
+//! writes no file after it (its temporary file is removed), and `main`
+//! exits 130 whatever the command would have returned. A second signal
+//! ends memgate at once, after removing the temporary files being written.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, MutexGuard, Once, OnceLock};
+
+/// Set once memgate has received SIGINT, SIGTERM or SIGHUP.
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+/// The process to send SIGTERM on a signal (the launcher now running),
+/// `None` when none. The runner clears it after the process has exited and
+/// before it is reaped, under the lock the signal thread holds while it
+/// signals: it can never signal a PID that was reaped and reused.
+static CHILD: Mutex<Option<libc::pid_t>> = Mutex::new(None);
+/// Temporary files being written, removed before a second signal exits.
+static PENDING: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+static SIGNALS: Once = Once::new();
+static SIGNAL_ERROR: OnceLock<(std::io::ErrorKind, String)> = OnceLock::new();
+
+/// Installs the signal thread. Idempotent; the error is the OS's, every
+/// time it is called.
+pub fn install() -> Result<(), std::io::Error> {
+    SIGNALS.call_once(|| {
+        match signal_hook::iterator::Signals::new([libc::SIGINT, libc::SIGTERM, libc::SIGHUP]) {
+            Ok(mut signals) => {
+                std::thread::spawn(move || {
+                    for _ in signals.forever() {
+                        if INTERRUPTED.swap(true, Ordering::SeqCst) {
+                            for path in lock(&PENDING).iter() {
+                                let _ = std::fs::remove_file(path);
+                            }
+                            crate::say!("memgate: interrupted twice: stopped");
+                            std::process::exit(crate::error::exit::INTERRUPTED);
+                        }
+                        if let Some(pid) = *child() {
+                            // SAFETY: kill only sends a signal; the pid is
+                            // unreaped while the lock is held.
+                            unsafe {
+                                libc::kill(pid, libc::SIGTERM);
+                            }
+                        }
+                    }
+                });
+            }
+            Err(e) => {
+                let _ = SIGNAL_ERROR.set((e.kind(), e.to_string()));
+            }
+        }
+    });
+    match SIGNAL_ERROR.get() {
+        Some((kind, message)) => Err(std::io::Error::new(*kind, message.clone())),
+        None => Ok(()),
+    }
+}
+
+/// Whether memgate has been asked to stop.
+pub fn interrupted() -> bool {
+    INTERRUPTED.load(Ordering::SeqCst)
+}
+
+/// The process a signal ends; a panic elsewhere cannot leave it unusable.
+pub fn child() -> MutexGuard<'static, Option<libc::pid_t>> {
+    lock(&CHILD)
+}
+
+/// Registers a temporary file for removal should a second signal exit
+/// memgate while it is written; the guard unregisters it.
+pub fn pending(path: PathBuf) -> Pending {
+    lock(&PENDING).push(path.clone());
+    Pending(path)
+}
+
+/// A registered temporary file; see [`pending`].
+pub struct Pending(PathBuf);
+
+impl Drop for Pending {
+    fn drop(&mut self) {
+        lock(&PENDING).retain(|p| *p != self.0);
+    }
+}
+
+fn lock<T>(m: &'static Mutex<T>) -> MutexGuard<'static, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
