@@ -87,10 +87,10 @@ pub struct RunArgs {
     #[arg(short, long = "workload", value_name = "NAME")]
     pub workloads: Vec<String>,
     /// Measured repetitions per workload, overriding the config.
-    #[arg(short = 'n', long, value_name = "REPS", value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(short = 'n', long, value_name = "REPS", value_parser = clap::value_parser!(u32).range(1..=i64::from(crate::config::MAX_RUNS)))]
     pub repetitions: Option<u32>,
     /// Warm-up runs per workload, overriding the config.
-    #[arg(long, value_name = "RUNS")]
+    #[arg(long, value_name = "RUNS", value_parser = clap::value_parser!(u32).range(0..=i64::from(crate::config::MAX_RUNS)))]
     pub warmup: Option<u32>,
     /// Run every N-th workload starting at the K-th, for a CI matrix.
     #[arg(long, value_name = "K/N")]
@@ -228,7 +228,7 @@ pub struct CalibrateArgs {
     #[arg(short, long = "workload", value_name = "NAME")]
     pub workloads: Vec<String>,
     /// Runs of each workload (A/A: all from the same build).
-    #[arg(short = 'n', long, value_name = "RUNS", default_value_t = 10, value_parser = clap::value_parser!(u32).range(2..))]
+    #[arg(short = 'n', long, value_name = "RUNS", default_value_t = 10, value_parser = clap::value_parser!(u32).range(2..=i64::from(crate::config::MAX_RUNS)))]
     pub runs: u32,
     /// Statistical power the recommendation aims for, between 0 and 1.
     #[arg(long, default_value_t = 0.8, value_parser = probability)]

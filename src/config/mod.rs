@@ -39,6 +39,10 @@ pub const MIN_DEFAULT_REPETITIONS: u32 = 5;
 pub const DEFAULT_FOOTPRINT_REPETITIONS: u32 = 3;
 /// Built-in default: unmeasured warm-up runs before the measured ones.
 pub const DEFAULT_WARMUP: u32 = 1;
+/// Most runs of one kind (repetitions, footprint repetitions, warm-up) a
+/// workload may ask for: a schedule is planned whole before it runs, and
+/// past a thousand runs a side no test gains power.
+pub const MAX_RUNS: u32 = 10_000;
 /// Built-in default: how long one run may take before its process group is ended.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(120);
 /// Built-in default: how long one build may take.
@@ -523,6 +527,14 @@ mod tests {
             (
                 "version: 1\nworkloads:\n  - {name: a, lang: go, run: x, budgets: {process.rss.peak: 5ms}}\n",
                 "/p/memgate.yaml: budgets.a.process.rss.peak: 5ms does not fit a metric measured in bytes",
+            ),
+            (
+                "version: 1\ndefaults: {repetitions: 1000000000}\nworkloads:\n  - {name: a, lang: go, run: x}\n",
+                "/p/memgate.yaml: defaults.repetitions: 1000000000 runs; at most 10000",
+            ),
+            (
+                "version: 1\nworkloads:\n  - {name: a, lang: go, run: x, warmup: 4294967295}\n",
+                "/p/memgate.yaml: workloads[0].warmup: 4294967295 runs; at most 10000",
             ),
             (
                 "version: 1\ndefaults: {timeout: 600000y}\nworkloads:\n  - {name: a, lang: go, run: x}\n",

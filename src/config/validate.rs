@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use super::error::{ConfigErrorKind, closest};
 use super::raw::{RawConfig, RawParity, RawWorkload};
 use super::resolve::policy;
-use super::{CONFIG_VERSION, MIN_SAMPLE_INTERVAL};
+use super::{CONFIG_VERSION, MAX_RUNS, MIN_SAMPLE_INTERVAL};
 use crate::lang::Lang;
 use crate::units::HumanDuration;
 
@@ -28,6 +28,7 @@ pub(super) fn validate(raw: &RawConfig) -> Result<(), ConfigErrorKind> {
         [
             ("repetitions", raw.defaults.repetitions),
             ("footprint_repetitions", raw.defaults.footprint_repetitions),
+            ("warmup", raw.defaults.warmup),
         ],
         raw.defaults.timeout,
         raw.defaults.sample_interval,
@@ -53,6 +54,7 @@ pub(super) fn validate(raw: &RawConfig) -> Result<(), ConfigErrorKind> {
             [
                 ("repetitions", w.repetitions),
                 ("footprint_repetitions", w.footprint_repetitions),
+                ("warmup", w.warmup),
             ],
             w.timeout,
             w.sample_interval,
@@ -412,8 +414,14 @@ fn check_settings<const N: usize>(
         message,
     };
     for (field, count) in counts {
-        if count == Some(0) {
-            return Err(invalid(field, "must be at least 1".into()));
+        match count {
+            Some(0) if field != "warmup" => {
+                return Err(invalid(field, "must be at least 1".into()));
+            }
+            Some(n) if n > MAX_RUNS => {
+                return Err(invalid(field, format!("{n} runs; at most {MAX_RUNS}")));
+            }
+            _ => {}
         }
     }
     if let Some(t) = timeout

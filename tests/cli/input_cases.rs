@@ -291,3 +291,32 @@ fn a_signal_after_the_runs_writes_nothing_and_exits_130() {
         assert_eq!(names, ["big.json"], "signal {signal}: files left");
     }
 }
+
+/// Run counts past 10,000 are refused before anything is planned (a
+/// schedule of 4,294,967,295 runs took 8.4 GB in 4 s): `-n`, `--warmup`,
+/// and `calibrate -n`, exit 2 naming the option; 10,000 itself is allowed.
+#[test]
+fn huge_run_counts_are_refused_before_planning() {
+    let dir = Dir::new();
+    dir.create(
+        "memgate.yaml",
+        "version: 1\nworkloads:\n  - { name: a, lang: other, run: 'true' }\n",
+    );
+    for args in [
+        &["run", "-n", "4294967295"][..],
+        &["run", "-n", "1", "--warmup", "4294967295"],
+        &["run", "-n", "10001"],
+        &["calibrate", "-n", "4294967295"],
+    ] {
+        dir.memgate()
+            .args(args)
+            .assert()
+            .code(2)
+            .stderr(contains("is not in"));
+    }
+    dir.memgate()
+        .args(["run", "-n", "10000", "--warmup", "10000", "-w", "nothing"])
+        .assert()
+        .code(2)
+        .stderr(contains("is not in").not());
+}
