@@ -110,6 +110,97 @@ pub struct PprofError {
 /// hostile file can make memgate hold.
 const MAX_PROFILE_BYTES: u64 = 512 * 1024 * 1024;
 
+/// Most memory the decoded messages of one profile may take beyond its
+/// encoded bytes (a 16 MB profile of a real Go program takes a few MiB).
+const MAX_DECODED_BYTES: u64 = 256 * 1024 * 1024;
+
+/// What [`Profile`] decoded from `data` would take beyond `data` itself,
+/// from one pass over the protobuf wire format that holds nothing per
+/// field: each entry of a repeated field costs its struct, a location's
+/// lines theirs, a string its text.
+fn decoded_size(data: &[u8]) -> Result<u64, String> {
+    use std::mem::size_of;
+    let mut total = 0u64;
+    for field in Fields(data) {
+        let (number, Some(body)) = field? else { continue };
+        total += match number {
+            1 => size_of::<ValueType>() as u64,
+            2 => size_of::<bytes::Bytes>() as u64,
+            4 => {
+                let mut lines = 0u64;
+                for line in Fields(body) {
+                    if let (4, Some(_)) = line? {
+                        lines += 1;
+                    }
+                }
+                size_of::<Location>() as u64 + lines * size_of::<Line>() as u64
+            }
+            5 => size_of::<Function>() as u64,
+            6 => (size_of::<String>() + body.len()) as u64,
+            _ => 0,
+        };
+    }
+    Ok(total)
+}
+
+/// The fields of one protobuf message, in order: (field number, the bytes
+/// of a length-delimited field, else `None`), or what is malformed. Wire
+/// types: 0 varint, 1 fixed 64 bits, 2 length-delimited, 5 fixed 32 bits
+/// (protobuf.dev, "Encoding"); groups (3, 4) are not in profile.proto.
+struct Fields<'a>(&'a [u8]);
+
+impl<'a> Fields<'a> {
+    fn varint(&mut self) -> Result<u64, String> {
+        let mut v = 0u64;
+        for shift in (0..64).step_by(7) {
+            let (&b, rest) = self.0.split_first().ok_or("a truncated varint")?;
+            self.0 = rest;
+            v |= u64::from(b & 0x7f) << shift;
+            if b & 0x80 == 0 {
+                return Ok(v);
+            }
+        }
+        Err("a varint longer than 10 bytes".into())
+    }
+
+    fn take(&mut self, n: u64) -> Result<&'a [u8], String> {
+        let n = usize::try_from(n).map_err(|_| "a length past the address space")?;
+        let (body, rest) = self.0.split_at_checked(n).ok_or("a field past the end")?;
+        self.0 = rest;
+        Ok(body)
+    }
+
+    fn field(&mut self) -> Result<(u64, Option<&'a [u8]>), String> {
+        let key = self.varint()?;
+        let body = match key & 7 {
+            0 => self.varint().map(|_| None)?,
+            1 => self.take(8).map(|_| None)?,
+            2 => {
+                let n = self.varint()?;
+                Some(self.take(n)?)
+            }
+            5 => self.take(4).map(|_| None)?,
+            t => return Err(format!("wire type {t}, which profile.proto does not use")),
+        };
+        Ok((key >> 3, body))
+    }
+}
+
+impl<'a> Iterator for Fields<'a> {
+    type Item = Result<(u64, Option<&'a [u8]>), String>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.0.is_empty() {
+            return None;
+        }
+        let field = self.field();
+        if field.is_err() {
+            self.0 = &[];
+        }
+        Some(field)
+    }
+}
+
 /// Decodes a profile file, gzip-compressed or not.
 pub fn decode(path: &Path, bytes: &[u8]) -> Result<Profile, PprofError> {
     let err = |message: String| PprofError {
@@ -132,6 +223,16 @@ pub fn decode(path: &Path, bytes: &[u8]) -> Result<Profile, PprofError> {
     } else {
         bytes::Bytes::copy_from_slice(bytes)
     };
+    // A field of two bytes decodes to a struct of 16 to 48: a small file of
+    // empty entries would decode to gigabytes (286 KB of gzip to 1.1 GB).
+    let decoded = decoded_size(&data).map_err(|e| err(format!("not a pprof profile: {e}")))?;
+    if decoded > MAX_DECODED_BYTES {
+        return Err(err(format!(
+            "would take {} MiB to decode, more than {} MiB: not a heap profile as runtime/pprof writes it",
+            decoded >> 20,
+            MAX_DECODED_BYTES >> 20
+        )));
+    }
     // Decoding from `Bytes` makes each encoded sample a view of `data`,
     // not a copy.
     <Profile as prost::Message>::decode(data).map_err(|e| err(format!("not a pprof profile: {e}")))
@@ -300,6 +401,30 @@ mod tests {
                 .function,
             "memgate.dev/workloads/bench.BenchmarkRequest"
         );
+    }
+
+    #[test]
+    fn a_profile_that_would_decode_past_its_budget_is_refused_before_decoding() {
+        // 2 bytes per empty location: 24 MiB of them, 12 M structs of 32
+        // bytes, 384 MiB decoded.
+        let hostile = [0x22u8, 0x00].repeat(12 << 20);
+        let e = match decode(Path::new("x.pb"), &hostile) {
+            Ok(p) => panic!("decoded {} locations", p.location.len()),
+            Err(e) => e.to_string(),
+        };
+        assert!(e.contains("more than 256 MiB"), "{e}");
+        // A real profile's estimate is a few times its size.
+        let gz = std::fs::read(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("fixtures/pprof/go_retain.heap.pb.gz"),
+        )
+        .unwrap();
+        let mut raw = Vec::new();
+        flate2::read::GzDecoder::new(&gz[..]).read_to_end(&mut raw).unwrap();
+        let estimate = decoded_size(&raw).unwrap();
+        assert!(estimate > 0 && estimate < 20 * raw.len() as u64, "{estimate}");
+        // A truncated length is malformed, not counted.
+        assert!(decoded_size(&[0x22, 0x05, 0x00]).is_err());
     }
 
     #[test]
