@@ -29,6 +29,7 @@ pub mod error;
 pub mod fingerprint;
 pub mod gate;
 pub mod init;
+pub mod input;
 pub mod interrupt;
 pub mod lang;
 pub mod metrics;

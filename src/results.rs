@@ -497,10 +497,13 @@ impl Results {
 
     /// Reads and checks a results file.
     pub fn read(path: &Path) -> Result<Results, ResultsError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ResultsError::Read {
-            path: path.to_owned(),
-            source,
-        })?;
+        let text =
+            crate::input::read_to_string(path, crate::input::FILE_LIMIT).map_err(|source| {
+                ResultsError::Read {
+                    path: path.to_owned(),
+                    source,
+                }
+            })?;
         Results::parse(path, &text)
     }
 

@@ -263,7 +263,7 @@ fn read(
     hint: &str,
 ) -> Result<Collected, CollectError> {
     let path = &run.files.dhat;
-    let bytes = std::fs::read(path).map_err(|e| CollectError {
+    let bytes = crate::input::read(path, crate::input::FILE_LIMIT).map_err(|e| CollectError {
         collector,
         message: format!("no DHAT file at {} ({e}); {hint}", path.display()),
     })?;
@@ -331,7 +331,7 @@ impl Collect for ValgrindDhat {
 
 /// Reads a DHAT file for `memgate import`.
 pub fn read_file(path: &Path) -> Result<DhatTotals, DhatError> {
-    let bytes = std::fs::read(path).map_err(|e| DhatError {
+    let bytes = crate::input::read(path, crate::input::FILE_LIMIT).map_err(|e| DhatError {
         path: path.to_owned(),
         message: format!("cannot read the file: {e}"),
     })?;

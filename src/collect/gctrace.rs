@@ -543,10 +543,11 @@ impl Collect for Gctrace {
     }
 
     fn collect(&self, run: &RunArtifacts<'_>) -> Result<Collected, CollectError> {
-        let text = std::fs::read(run.stderr).map_err(|e| CollectError {
-            collector: "gctrace",
-            message: format!("cannot read {}: {e}", run.stderr.display()),
-        })?;
+        let text =
+            crate::input::read(run.stderr, crate::input::FILE_LIMIT).map_err(|e| CollectError {
+                collector: "gctrace",
+                message: format!("cannot read {}: {e}", run.stderr.display()),
+            })?;
         let trace = parse(&String::from_utf8_lossy(&text));
         let mut warnings = Vec::new();
         let mut notes = Vec::new();

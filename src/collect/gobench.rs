@@ -302,7 +302,7 @@ impl Collect for GoBenchLine {
             collector: "gobench",
             message,
         };
-        let text = std::fs::read(run.stdout)
+        let text = crate::input::read(run.stdout, crate::input::FILE_LIMIT)
             .map_err(|e| fail(format!("cannot read stdout {}: {e}", run.stdout.display())))?;
         let file = parse(Path::new("stdout"), &String::from_utf8_lossy(&text))
             .map_err(|e| fail(e.to_string()))?;

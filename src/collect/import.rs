@@ -117,10 +117,11 @@ pub enum ImportError {
 }
 
 fn read(path: &Path) -> Result<String, ImportError> {
-    let bytes = std::fs::read(path).map_err(|source| ImportError::Read {
-        path: path.to_owned(),
-        source,
-    })?;
+    let bytes =
+        crate::input::read(path, crate::input::FILE_LIMIT).map_err(|source| ImportError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
     Ok(String::from_utf8_lossy(&bytes).into_owned())
 }
 

@@ -122,7 +122,9 @@ fn decoded_size(data: &[u8]) -> Result<u64, String> {
     use std::mem::size_of;
     let mut total = 0u64;
     for field in Fields(data) {
-        let (number, Some(body)) = field? else { continue };
+        let (number, Some(body)) = field? else {
+            continue;
+        };
         total += match number {
             1 => size_of::<ValueType>() as u64,
             2 => size_of::<bytes::Bytes>() as u64,
@@ -317,7 +319,7 @@ pub fn sites(path: &Path, p: &Profile, tree: &SourceTree) -> Result<Vec<Site>, P
 
 /// Reads a heap profile file into sites.
 pub fn read_sites(path: &Path, tree: &SourceTree) -> Result<Vec<Site>, PprofError> {
-    let bytes = std::fs::read(path).map_err(|e| PprofError {
+    let bytes = crate::input::read(path, crate::input::FILE_LIMIT).map_err(|e| PprofError {
         path: path.to_owned(),
         message: format!("cannot read it: {e}"),
     })?;
@@ -420,9 +422,14 @@ mod tests {
         )
         .unwrap();
         let mut raw = Vec::new();
-        flate2::read::GzDecoder::new(&gz[..]).read_to_end(&mut raw).unwrap();
+        flate2::read::GzDecoder::new(&gz[..])
+            .read_to_end(&mut raw)
+            .unwrap();
         let estimate = decoded_size(&raw).unwrap();
-        assert!(estimate > 0 && estimate < 20 * raw.len() as u64, "{estimate}");
+        assert!(
+            estimate > 0 && estimate < 20 * raw.len() as u64,
+            "{estimate}"
+        );
         // A truncated length is malformed, not counted.
         assert!(decoded_size(&[0x22, 0x05, 0x00]).is_err());
     }

@@ -134,7 +134,7 @@ impl Collect for Probe {
     }
 
     fn collect(&self, run: &RunArtifacts<'_>) -> Result<Collected, CollectError> {
-        let text = std::fs::read_to_string(&run.files.probe).map_err(|e| CollectError {
+        let text = crate::input::read_to_string(&run.files.probe, crate::input::FILE_LIMIT).map_err(|e| CollectError {
             collector: "probe",
             message: format!(
                 "the workload wrote no probe file ({e}); does main call the probe at exit (Go: `defer probe.Done()`), and does it avoid os.Exit / process::exit?"

@@ -305,10 +305,13 @@ impl Workload {
 impl Config {
     /// Reads, validates and resolves the config at `path`.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError {
-            path: path.to_owned(),
-            kind: ConfigErrorKind::Read { source },
-        })?;
+        let text =
+            crate::input::read_to_string(path, crate::input::CONFIG_LIMIT).map_err(|source| {
+                ConfigError {
+                    path: path.to_owned(),
+                    kind: ConfigErrorKind::Read { source },
+                }
+            })?;
         Config::parse(path, &text)
     }
 

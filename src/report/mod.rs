@@ -73,8 +73,8 @@ pub fn read_verdicts(path: &Path) -> Result<Verdicts, ReportError> {
         path: path.to_owned(),
         message,
     };
-    let text =
-        std::fs::read_to_string(path).map_err(|e| err(format!("cannot read the file: {e}")))?;
+    let text = crate::input::read_to_string(path, crate::input::FILE_LIMIT)
+        .map_err(|e| err(format!("cannot read the file: {e}")))?;
     #[derive(serde::Deserialize)]
     struct Tag {
         schema: Option<String>,

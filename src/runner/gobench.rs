@@ -415,7 +415,7 @@ fn launch(
     };
     let launched = spawn::launch(l.launcher, &req, l.scratch, label)?;
     let status = run_status(&launched.report.end, w.build_timeout)?;
-    let stdout = std::fs::read(&launched.stdout)
+    let stdout = crate::input::read(&launched.stdout, crate::input::FILE_LIMIT)
         .map(|b| String::from_utf8_lossy(&b).into_owned())
         .unwrap_or_default();
     let failure = status.is_failure().then(|| Failure {

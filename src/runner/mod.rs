@@ -809,7 +809,7 @@ const PASS_THROUGH_LINES: usize = 20;
 /// own lines (`==PID== ...`) excepted: the collectors read the file, and
 /// nothing the workload said is lost.
 fn pass_through(stderr: &Path, log: &mut dyn Write) {
-    let Ok(bytes) = std::fs::read(stderr) else {
+    let Ok(bytes) = crate::input::read(stderr, crate::input::FILE_LIMIT) else {
         return;
     };
     let text = String::from_utf8_lossy(&bytes);
@@ -818,7 +818,7 @@ fn pass_through(stderr: &Path, log: &mut dyn Write) {
         .filter(|l| !gctrace::is_trace_line(l) && !is_valgrind_line(l))
         .collect();
     for l in lines.iter().take(PASS_THROUGH_LINES) {
-        let _ = writeln!(log, "    | {l}");
+        let _ = writeln!(log, "    | {}", spawn::clip(l));
     }
     if lines.len() > PASS_THROUGH_LINES {
         let _ = writeln!(

@@ -143,12 +143,53 @@ pub fn launch(
     })
 }
 
-/// The last `lines` lines of a text file, lossily decoded; empty if unreadable.
+/// Most bytes of a stream a tail reads: a workload's stderr can be one
+/// 200 MB line, and the tail goes into the results file.
+const TAIL_BYTES: u64 = 4096;
+/// Most characters of one line of a tail.
+const TAIL_LINE_CHARS: usize = 300;
+
+/// A workload's line as memgate shows it: its last [`TAIL_LINE_CHARS`]
+/// characters, `[...]` saying what was cut.
+pub fn clip(line: &str) -> String {
+    let chars = line.chars().count();
+    if chars <= TAIL_LINE_CHARS {
+        return line.to_owned();
+    }
+    let kept: String = line.chars().skip(chars - TAIL_LINE_CHARS).collect();
+    format!("[...] {kept}")
+}
+
+/// The last `lines` lines of a text file, from at most its last
+/// [`TAIL_BYTES`] bytes, each cut to [`TAIL_LINE_CHARS`] characters (a cut
+/// says so), lossily decoded; empty if unreadable.
 pub fn tail(path: &Path, lines: usize) -> String {
-    let Ok(bytes) = std::fs::read(path) else {
+    use std::io::{Read, Seek, SeekFrom};
+    let Ok(mut file) = File::open(path) else {
         return String::new();
     };
+    let len = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let start = len.saturating_sub(TAIL_BYTES);
+    let mut bytes = Vec::new();
+    if file.seek(SeekFrom::Start(start)).is_err()
+        || file.take(TAIL_BYTES).read_to_end(&mut bytes).is_err()
+    {
+        return String::new();
+    }
     let text = String::from_utf8_lossy(&bytes);
     let all: Vec<&str> = text.lines().collect();
-    all[all.len().saturating_sub(lines)..].join("\n")
+    all[all.len().saturating_sub(lines)..]
+        .iter()
+        .enumerate()
+        .map(|(i, line)| {
+            // The first line of a window that starts mid-file is cut too.
+            let clipped = clip(line);
+            if i == 0 && start > 0 && all.len() <= lines && clipped.len() == line.len() {
+                format!("[...] {clipped}")
+            } else {
+                clipped
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
 }

@@ -320,3 +320,39 @@ fn huge_run_counts_are_refused_before_planning() {
         .code(2)
         .stderr(contains("is not in").not());
 }
+
+/// Inputs are read with a bound: a config that never ends (`-c
+/// /dev/zero`) and a 1 GB results file are refused, exit 2, naming the
+/// file; a failing workload's 2 MB stderr line leaves a results file and
+/// a memgate stderr of a few KB (the tail is bounded in bytes, each line
+/// in characters).
+#[test]
+fn inputs_and_workload_output_are_read_with_a_bound() {
+    let dir = Dir::new();
+    dir.memgate()
+        .args(["run", "-c", "/dev/zero", "-o", "r.json"])
+        .assert()
+        .code(2)
+        .stderr(contains("/dev/zero").and(contains("larger than 16 MiB")));
+    let big = std::fs::File::create(dir.path().join("big.json")).unwrap();
+    big.set_len(1 << 30).unwrap();
+    dir.create(
+        "memgate.yaml",
+        "version: 1\ndefaults: { repetitions: 1, warmup: 0, sample_interval: 0 }\nworkloads:\n  - name: loud\n    lang: other\n    run: sh -c \"head -c 2000000 /dev/zero | tr '\\\\0' x >&2; exit 1\"\n",
+    );
+    dir.memgate()
+        .args(["compare", "big.json", "big.json"])
+        .assert()
+        .code(2)
+        .stderr(contains("big.json").and(contains("larger than 512 MiB")));
+    let out = dir
+        .memgate()
+        .args(["run", "-o", "r.json"])
+        .assert()
+        .code(3)
+        .stderr(contains("[...] xxx"));
+    let stderr = out.get_output().stderr.len();
+    let results = std::fs::metadata(dir.path().join("r.json")).unwrap().len();
+    assert!(stderr < 16 << 10, "memgate wrote {stderr} bytes to stderr");
+    assert!(results < 64 << 10, "results file of {results} bytes");
+}

@@ -1,0 +1,65 @@
+//! Reading input files with a bound on their size: a config, a results or
+//! verdicts file, an imported file or a workload's output is read whole,
+//! so each kind has a limit, and a file past it (`-c /dev/zero`, a 1 GB
+//! results file) is an error naming it instead of memory without bound.
+
+use std::io::Read;
+use std::path::Path;
+
+/// Largest config file: configs are kilobytes.
+pub const CONFIG_LIMIT: u64 = 16 << 20;
+/// Largest results, verdicts, imported file, or workload output read whole.
+pub const FILE_LIMIT: u64 = 512 << 20;
+
+/// The bytes of `path`, or an error when it holds more than `limit`
+/// (read up to one byte past it, so a device or pipe without end is
+/// bounded too).
+pub fn read(path: &Path, limit: u64) -> std::io::Result<Vec<u8>> {
+    let too_large = || {
+        std::io::Error::new(
+            std::io::ErrorKind::FileTooLarge,
+            format!("larger than {} MiB, the most memgate reads", limit >> 20),
+        )
+    };
+    let file = std::fs::File::open(path)?;
+    // A regular file says its size: refused before a byte is read.
+    if file
+        .metadata()
+        .is_ok_and(|m| m.is_file() && m.len() > limit)
+    {
+        return Err(too_large());
+    }
+    let mut bytes = Vec::new();
+    file.take(limit + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > limit {
+        return Err(too_large());
+    }
+    Ok(bytes)
+}
+
+/// [`read`], as UTF-8 text.
+pub fn read_to_string(path: &Path, limit: u64) -> std::io::Result<String> {
+    String::from_utf8(read(path, limit)?).map_err(|e| {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("not UTF-8 text (byte {})", e.utf8_error().valid_up_to()),
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_file_past_its_limit_is_an_error_and_an_endless_one_is_bounded() {
+        let e = read(Path::new("/dev/zero"), 1 << 20).unwrap_err();
+        assert_eq!(e.kind(), std::io::ErrorKind::FileTooLarge);
+        assert!(e.to_string().contains("larger than 1 MiB"), "{e}");
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("f");
+        std::fs::write(&p, [b'x'; 100]).unwrap();
+        assert_eq!(read(&p, 100).unwrap().len(), 100);
+        assert!(read(&p, 99).is_err());
+    }
+}
