@@ -468,13 +468,12 @@ impl Tally {
 impl Verdicts {
     /// The workload names, each once, in the order of the verdicts.
     pub fn workload_names(&self) -> Vec<&str> {
-        let mut names: Vec<&str> = Vec::new();
-        for x in &self.verdicts {
-            if !names.contains(&x.workload.as_str()) {
-                names.push(&x.workload);
-            }
-        }
-        names
+        let mut seen = std::collections::BTreeSet::new();
+        self.verdicts
+            .iter()
+            .map(|x| x.workload.as_str())
+            .filter(|w| seen.insert(*w))
+            .collect()
     }
 
     /// Whether the gate failed (a regression or a budget breach).

@@ -532,6 +532,14 @@ mod tests {
                 "/p/memgate.yaml: budgets.a.process.rss.peak: 5ms does not fit a metric measured in bytes",
             ),
             (
+                "version: 1\ntags: [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]\n",
+                "/p/memgate.yaml:2:71: nested more than 64 levels deep; a memgate config is a few levels deep",
+            ),
+            (
+                "\u{feff}version: 1\nworkloads:\n  - {name: a, lang: go, run: x, repetitions: 0}\n",
+                "/p/memgate.yaml: workloads[0].repetitions: must be at least 1",
+            ),
+            (
                 "version: 1\ndefaults: {repetitions: 1000000000}\nworkloads:\n  - {name: a, lang: go, run: x}\n",
                 "/p/memgate.yaml: defaults.repetitions: 1000000000 runs; at most 10000",
             ),

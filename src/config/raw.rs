@@ -190,7 +190,57 @@ pub(super) struct RawGoBench {
 }
 
 /// Parses config text; an error carries the line, column and field.
+/// Deepest flow nesting (`[` and `{`) a config may have: a memgate config
+/// is a few levels deep, and the YAML parser's time grows with the square
+/// of the depth (100,000 levels took over 60 s; benches/input_scaling.sh).
+const MAX_DEPTH: usize = 64;
+
+/// Refuses flow collections nested past [`MAX_DEPTH`], naming the line and
+/// column, in one pass that skips quoted text and comments. (Block nesting
+/// costs a column of indentation per level, so the 16 MiB bound on a
+/// config bounds it.)
+fn check_depth(text: &str) -> Result<(), ConfigErrorKind> {
+    let mut depth = 0usize;
+    let mut quote: Option<char> = None;
+    for (i, line) in text.lines().enumerate() {
+        let mut prev = ' ';
+        for (col, c) in line.chars().enumerate() {
+            match quote {
+                Some(q) if c == q => quote = None,
+                Some(_) => {}
+                None => match c {
+                    '"' | '\'' if prev.is_whitespace() || "[{,:".contains(prev) => {
+                        quote = Some(c);
+                    }
+                    '#' if prev.is_whitespace() => break,
+                    '[' | '{' => {
+                        depth += 1;
+                        if depth > MAX_DEPTH {
+                            return Err(ConfigErrorKind::Syntax {
+                                line: Some(i + 1),
+                                column: Some(col + 1),
+                                field: None,
+                                message: format!(
+                                    "nested more than {MAX_DEPTH} levels deep; a memgate config is a few levels deep"
+                                ),
+                            });
+                        }
+                    }
+                    ']' | '}' => depth = depth.saturating_sub(1),
+                    _ => {}
+                },
+            }
+            prev = c;
+        }
+    }
+    Ok(())
+}
+
 pub(super) fn parse(text: &str) -> Result<RawConfig, ConfigErrorKind> {
+    // A byte order mark is not a second document (editors on Windows
+    // write one).
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    check_depth(text)?;
     let de = serde_yaml::Deserializer::from_str(text);
     serde_path_to_error::deserialize::<_, RawConfig>(de).map_err(|e| {
         // serde_path_to_error writes `?` for a key it never got to read.
