@@ -30,6 +30,31 @@ pub const MARKER: &str = "<!-- memgate-report -->";
 /// GitHub's limit for a comment body, in characters.
 pub const GITHUB_COMMENT_LIMIT: usize = 65_536;
 
+/// A writer that refuses the first byte past `cap`, and says so.
+struct Capped {
+    bytes: Vec<u8>,
+    cap: usize,
+    over: bool,
+}
+
+impl Write for Capped {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.bytes.len() + buf.len() > self.cap {
+            self.over = true;
+            return Err(std::io::Error::other("the report is too long"));
+        }
+        self.bytes.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Instructions one render of a template may run.
+const TEMPLATE_FUEL: u64 = 20_000_000;
+
 /// The Markdown renderer.
 #[derive(Debug, Clone)]
 pub struct Markdown {
@@ -67,18 +92,29 @@ impl Markdown {
     }
 
     fn template_error(&self, e: &minijinja::Error) -> ReportError {
+        let message = if e.kind() == minijinja::ErrorKind::OutOfFuel {
+            format!(
+                "ran more than {TEMPLATE_FUEL} instructions, the most a template may (a loop without end?)"
+            )
+        } else {
+            e.detail()
+                .map(str::to_owned)
+                .unwrap_or_else(|| e.kind().to_string())
+        };
         ReportError::Template {
             path: self.source.clone(),
             line: e.line(),
-            message: e
-                .detail()
-                .map(str::to_owned)
-                .unwrap_or_else(|| e.kind().to_string()),
+            message,
         }
     }
 
     fn env(&self) -> Result<Environment<'_>, ReportError> {
         let mut env = Environment::new();
+        // A template is a program: a loop of 10,000 x 10,000 ran for
+        // minutes and wrote 100 MB. Fuel bounds the instructions one render
+        // runs (minijinja's `fuel` feature); the built-in template on
+        // 20,000 failing verdicts needs a fraction of it.
+        env.set_fuel(Some(TEMPLATE_FUEL));
         // Escape everything that is not marked safe, as Markdown-and-HTML.
         env.set_auto_escape_callback(|_| AutoEscape::Custom("markdown".into()));
         env.set_formatter(|out, state, value| {
@@ -99,42 +135,59 @@ impl Markdown {
 
     /// Renders at one folding level: 0 everything; 1 unchanged rows
     /// counted, not listed; 2 also no charts; 3 also only workloads with
-    /// something to report, and at most `max_workloads` of them.
+    /// something to report, and at most `max_workloads` of them. `None`
+    /// when the text would not fit `max_len`: rendering stops at the first
+    /// byte past 4 x `max_len` (a character is at most 4 bytes), so no
+    /// template writes without bound.
     fn render_level(
         &self,
         v: &Verdicts,
         level: u8,
         max_workloads: usize,
-    ) -> Result<String, ReportError> {
+    ) -> Result<Option<String>, ReportError> {
         let env = self.env()?;
         let tmpl = env
             .get_template("report")
             .map_err(|e| self.template_error(&e))?;
-        let text = tmpl
-            .render(context(v, level, max_workloads))
-            .map_err(|e| self.template_error(&e))?;
-        Ok(squeeze_blank_lines(&text))
+        let mut out = Capped {
+            bytes: Vec::new(),
+            cap: self.max_len.saturating_mul(4),
+            over: false,
+        };
+        let rendered = tmpl.render_captured_to(context(v, level, max_workloads), &mut out);
+        if out.over {
+            return Ok(None);
+        }
+        rendered.map_err(|e| self.template_error(&e))?;
+        let text = squeeze_blank_lines(&String::from_utf8_lossy(&out.bytes));
+        Ok((text.chars().count() <= self.max_len).then_some(text))
     }
 
     /// The report, folded as far as needed to fit `max_len`: whole parts
-    /// are left out, never part of a table.
+    /// are left out, never part of a table; an error when even the text
+    /// with every workload left out is longer (a template of its own).
     pub fn render_string(&self, v: &Verdicts) -> Result<String, ReportError> {
-        let fits = |s: &String| s.chars().count() <= self.max_len;
         for level in 0..=3 {
-            let out = self.render_level(v, level, usize::MAX)?;
-            if fits(&out) {
+            if let Some(out) = self.render_level(v, level, usize::MAX)? {
                 return Ok(out);
             }
         }
         // Still too long: list fewer workloads, worst first.
         let mut cap = v.verdicts.len();
-        loop {
+        while cap > 0 {
             cap /= 2;
-            let out = self.render_level(v, 3, cap)?;
-            if fits(&out) || cap == 0 {
+            if let Some(out) = self.render_level(v, 3, cap)? {
                 return Ok(out);
             }
         }
+        Err(ReportError::Template {
+            path: self.source.clone(),
+            line: None,
+            message: format!(
+                "the report is longer than {} characters (what a GitHub comment holds) even with every workload left out",
+                self.max_len
+            ),
+        })
     }
 }
 

@@ -356,3 +356,40 @@ fn inputs_and_workload_output_are_read_with_a_bound() {
     assert!(stderr < 16 << 10, "memgate wrote {stderr} bytes to stderr");
     assert!(results < 64 << 10, "results file of {results} bytes");
 }
+
+/// A `--template` is a program with bounds: one that writes without end
+/// stops at the first byte past what a comment could hold, one that loops
+/// without writing runs out of fuel; exit 2 naming the template, nothing
+/// written. (A 90-byte template wrote 100 MB.)
+#[test]
+fn a_template_runs_and_writes_within_bounds() {
+    let dir = trivial();
+    dir.memgate()
+        .args(["compare", "r.json", "r.json", "-o", "v.json"])
+        .assert()
+        .success();
+    dir.create(
+        "loud.j2",
+        "{% for a in range(10000) %}{% for b in range(10000) %}x{% endfor %}{% endfor %}",
+    );
+    dir.create(
+        "busy.j2",
+        "{% for a in range(100000) %}{% for b in range(100000) %}{% endfor %}{% endfor %}",
+    );
+    for (template, says) in [
+        ("loud.j2", "longer than 65536 characters"),
+        ("busy.j2", "ran more than"),
+    ] {
+        dir.memgate()
+            .args(["report", "v.json", "--template", template, "-o", "out.md"])
+            .assert()
+            .code(2)
+            .stderr(contains(template).and(contains(says)));
+    }
+    assert!(!dir.path().join("out.md").exists());
+    dir.create("ok.j2", "{{ headline }}");
+    dir.memgate()
+        .args(["report", "v.json", "--template", "ok.j2", "-o", "out.md"])
+        .assert()
+        .success();
+}
