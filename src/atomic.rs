@@ -91,7 +91,16 @@ pub fn write(path: &Path, bytes: &[u8]) -> Result<(), WriteError> {
     if crate::interrupt::interrupted() {
         return Err(stopped());
     }
-    std::fs::create_dir_all(dir).map_err(err)?;
+    std::fs::create_dir_all(dir).map_err(|e| {
+        // "File exists" says little: name the ancestor that is a file.
+        match dir.ancestors().find(|a| a.is_file()) {
+            Some(file) => err(std::io::Error::new(
+                e.kind(),
+                format!("{} is a file, not a directory", file.display()),
+            )),
+            None => err(e),
+        }
+    })?;
     let mut tmp = tempfile::Builder::new()
         .prefix(".memgate-")
         .suffix(".tmp")

@@ -47,6 +47,13 @@ pub fn read_to_string(path: &Path, limit: u64) -> std::io::Result<String> {
     })
 }
 
+/// Whether JSON text is an object (what memgate's files are), before
+/// serde reads it: serde would take an array for a struct's fields and say
+/// "expected a string", or name an internal type.
+pub fn is_json_object(text: &str) -> bool {
+    text.trim_start().starts_with('{')
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

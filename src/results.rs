@@ -527,6 +527,17 @@ impl Results {
         struct Tag {
             schema: Option<String>,
         }
+        if !crate::input::is_json_object(text) {
+            return Err(ResultsError::Parse {
+                path: path.to_owned(),
+                line: None,
+                column: None,
+                field: ".".into(),
+                message: format!(
+                    "not a JSON object; a results file is one, starting with \"schema\": \"{RESULTS_SCHEMA}\""
+                ),
+            });
+        }
         let tag: Tag = serde_json::from_str(text).map_err(|e| parse_error(e, ".".into()))?;
         match tag.schema {
             Some(s) if s == RESULTS_SCHEMA => {}

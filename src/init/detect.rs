@@ -7,6 +7,8 @@
 
 use std::path::{Path, PathBuf};
 
+use super::InitError;
+
 /// Most directories the walk visits, and most programs written.
 const MAX_DIRS: usize = 5_000;
 const MAX_PROGRAMS: usize = 8;
@@ -104,6 +106,39 @@ fn workload_name(raw: &str) -> String {
         .collect()
 }
 
+/// Whether `go` can read the module's go.mod (`go mod edit -json` parses it
+/// and nothing else); without `go` on PATH, it is taken as readable.
+pub fn go_mod_readable(root: &Path) -> Result<(), InitError> {
+    match std::process::Command::new("go")
+        .args(["mod", "edit", "-json"])
+        .current_dir(root)
+        .output()
+    {
+        Ok(out) if !out.status.success() => Err(manifest_error(root.join("go.mod"), &out.stderr)),
+        _ => Ok(()),
+    }
+}
+
+/// A manifest error from a tool's stderr: its first lines, enough to say
+/// what is wrong.
+fn manifest_error(path: PathBuf, stderr: &[u8]) -> InitError {
+    let text = String::from_utf8_lossy(stderr);
+    // The diagnostic's lines without its source excerpt (`  |`, `1 | ...`).
+    let message: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('|') && !l.contains(" | "))
+        .take(4)
+        .collect();
+    InitError::Manifest {
+        path,
+        message: format!(
+            "cannot be read, so init cannot tell what to gate: {}",
+            message.join("; ")
+        ),
+    }
+}
+
 /// The Go module at `root`: its benchmarks as one `gobench` workload, and
 /// its programs.
 pub fn go(root: &Path) -> Vec<Entry> {
@@ -179,7 +214,7 @@ pub fn go(root: &Path) -> Vec<Entry> {
 }
 
 /// A Cargo project's binaries and examples.
-pub fn rust(root: &Path) -> Vec<Entry> {
+pub fn rust(root: &Path) -> Result<Vec<Entry>, InitError> {
     let Ok(out) = std::process::Command::new("cargo")
         .args([
             "metadata",
@@ -191,11 +226,18 @@ pub fn rust(root: &Path) -> Vec<Entry> {
         .current_dir(root)
         .output()
     else {
-        return Vec::new();
+        // No cargo: nothing can be built, and the config says so.
+        return Ok(Vec::new());
     };
-    let Ok(meta) = serde_json::from_slice::<serde_json::Value>(&out.stdout) else {
-        return Vec::new();
-    };
+    if !out.status.success() {
+        return Err(manifest_error(root.join("Cargo.toml"), &out.stderr));
+    }
+    let meta = serde_json::from_slice::<serde_json::Value>(&out.stdout).map_err(|e| {
+        manifest_error(
+            root.join("Cargo.toml"),
+            format!("cargo metadata: {e}").as_bytes(),
+        )
+    })?;
     let target_dir = meta["target_directory"]
         .as_str()
         .map(PathBuf::from)
@@ -284,7 +326,7 @@ pub fn rust(root: &Path) -> Vec<Entry> {
             });
         }
     }
-    entries
+    Ok(entries)
 }
 
 /// Why a program may not run to an end without arguments, from its source.

@@ -97,13 +97,14 @@ const OTHER_WORKLOAD: &str = include_str!("workload-other.yaml");
 /// for a Go module's benchmarks, and its programs; a Cargo project's
 /// binaries and examples (see `detect`). With nothing found that runs by
 /// itself, the list is empty and an example says how to fill it.
-pub fn config_for(root: &Path) -> String {
+pub fn config_for(root: &Path) -> Result<String, InitError> {
     let mut entries = Vec::new();
     if root.join("go.mod").exists() {
+        detect::go_mod_readable(root)?;
         entries.extend(detect::go(root));
     }
     if root.join("Cargo.toml").exists() {
-        entries.extend(detect::rust(root));
+        entries.extend(detect::rust(root)?);
     }
     let mut text = String::from(CONFIG);
     if entries.iter().all(|e| e.disabled.is_some()) {
@@ -117,7 +118,7 @@ pub fn config_for(root: &Path) -> String {
     for e in &entries {
         text.push_str(&e.render());
     }
-    text
+    Ok(text)
 }
 
 /// Why init wrote nothing.
@@ -132,11 +133,20 @@ pub enum InitError {
     /// A file could not be written.
     #[error(transparent)]
     Write(#[from] atomic::WriteError),
+    /// A Cargo.toml or go.mod its own tool cannot read: what init would
+    /// find in it is unknown, so nothing is written.
+    #[error("{}: {message}", path.display())]
+    Manifest {
+        /// The manifest.
+        path: PathBuf,
+        /// What cargo or go said.
+        message: String,
+    },
 }
 
 /// Writes the config and workflows under `root`; returns what it wrote.
 pub fn init(root: &Path, force: bool, action: &str) -> Result<Vec<PathBuf>, InitError> {
-    let mut files: Vec<(PathBuf, String)> = vec![(root.join("memgate.yaml"), config_for(root))];
+    let mut files: Vec<(PathBuf, String)> = vec![(root.join("memgate.yaml"), config_for(root)?)];
     let go = root.join("go.mod").exists();
     let rust = root.join("Cargo.toml").exists();
     files.extend(
@@ -210,7 +220,7 @@ mod tests {
         for (files, expected) in cases {
             let dir = tempfile::tempdir().unwrap();
             write(dir.path(), files);
-            let text = config_for(dir.path());
+            let text = config_for(dir.path()).unwrap();
             let c = crate::config::Config::parse(&dir.path().join("memgate.yaml"), &text)
                 .unwrap_or_else(|e| panic!("{e}\n{text}"));
             let names: Vec<&str> = c.workloads.iter().map(|w| w.name.as_str()).collect();

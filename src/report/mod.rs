@@ -79,6 +79,11 @@ pub fn read_verdicts(path: &Path) -> Result<Verdicts, ReportError> {
     struct Tag {
         schema: Option<String>,
     }
+    if !crate::input::is_json_object(&text) {
+        return Err(err(format!(
+            "not a JSON object; a verdicts file is one, with \"schema\": \"{VERDICTS_SCHEMA}\""
+        )));
+    }
     let tag: Tag = serde_json::from_str(&text).map_err(|e| err(format!("not JSON: {e}")))?;
     if tag.schema.as_deref() != Some(VERDICTS_SCHEMA) {
         return Err(err(format!(

@@ -162,8 +162,8 @@ pub enum RunError {
     /// Ctrl-C, SIGTERM or SIGHUP.
     #[error("interrupted; the workload's process group was ended and no results were written")]
     Interrupted,
-    /// A workload's `dir` does not exist.
-    #[error("workload `{workload}`: directory {} does not exist; fix `dir:` in the config", dir.display())]
+    /// A workload's `dir` does not exist or is not a directory.
+    #[error("workload `{workload}`: {} {}; fix `dir:` in the config", dir.display(), if dir.exists() { "is not a directory" } else { "does not exist" })]
     MissingDir {
         /// The workload.
         workload: String,

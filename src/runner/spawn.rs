@@ -145,9 +145,9 @@ pub fn launch(
 
 /// Most bytes of a stream a tail reads: a workload's stderr can be one
 /// 200 MB line, and the tail goes into the results file.
-const TAIL_BYTES: u64 = 4096;
+pub const TAIL_BYTES: u64 = 4096;
 /// Most characters of one line of a tail.
-const TAIL_LINE_CHARS: usize = 300;
+pub const TAIL_LINE_CHARS: usize = 300;
 
 /// A workload's line as memgate shows it: its last [`TAIL_LINE_CHARS`]
 /// characters, `[...]` saying what was cut.

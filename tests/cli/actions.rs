@@ -173,6 +173,7 @@ fn init_writes_and_refuses_to_overwrite() {
     let dir = Dir::new();
     dir.create("go.mod", "module example.com/x\n");
     dir.create("Cargo.toml", "[package]\nname = \"x\"\n");
+    dir.create("src/main.rs", "fn main() {}\n");
     dir.memgate()
         .arg("init")
         .assert()

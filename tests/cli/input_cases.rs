@@ -393,3 +393,88 @@ fn a_template_runs_and_writes_within_bounds() {
         .assert()
         .success();
 }
+
+/// Messages point where the fault is: `dir:` naming a file says it is not a
+/// directory; `-o` under a regular file names that file; a results or
+/// verdicts file that is valid JSON but not an object says what the file
+/// should be, with no internal type name. All exit 2, nothing written.
+#[test]
+fn messages_point_where_the_fault_is() {
+    let dir = trivial();
+    dir.create("file", "x");
+    dir.create(
+        "d.yaml",
+        "version: 1\nworkloads:\n  - { name: a, lang: other, run: 'true', dir: file }\n",
+    );
+    dir.memgate()
+        .args(["run", "-c", "d.yaml", "-o", "d.json"])
+        .assert()
+        .code(2)
+        .stderr(contains("/file is not a directory; fix `dir:`"));
+    dir.memgate()
+        .args(["run", "-o", "file/r.json"])
+        .assert()
+        .code(2)
+        .stderr(contains(
+            "file/r.json: cannot write the file: file is a file, not a directory",
+        ));
+    for (name, text) in [
+        ("arr.json", "[{\"schema\": 1}]"),
+        ("str.json", "\"memgate\""),
+    ] {
+        dir.create(name, text);
+        dir.memgate()
+            .args(["compare", "r.json", name])
+            .assert()
+            .code(2)
+            .stderr(
+                contains(format!(
+                    "{name}: .: not a JSON object; a results file is one"
+                ))
+                .and(contains("Tag").not()),
+            );
+        dir.memgate()
+            .args(["report", name])
+            .assert()
+            .code(2)
+            .stderr(
+                contains("not a JSON object; a verdicts file is one").and(contains("Tag").not()),
+            );
+    }
+    assert!(!dir.path().join("d.json").exists());
+}
+
+/// `init` beside a Cargo.toml or go.mod its own tool cannot read exits 2
+/// naming the manifest and what is wrong, and writes nothing (it wrote
+/// `workloads: []` and exited 0); a readable one still initializes.
+#[test]
+fn init_refuses_a_manifest_its_tool_cannot_read() {
+    let cases = [
+        (
+            "Cargo.toml",
+            "[package]\nname = \"app\"\nversion = \"0.1.0\"\nedition = \"2021\"\n[[bin]\n",
+            "./Cargo.toml: cannot be read",
+        ),
+        (
+            "go.mod",
+            "modul example.com/x\n",
+            "./go.mod: cannot be read",
+        ),
+    ];
+    for (manifest, text, says) in cases {
+        let dir = Dir::new();
+        dir.create(manifest, text);
+        dir.create("src/main.rs", "fn main() {}\n");
+        dir.memgate()
+            .arg("init")
+            .assert()
+            .code(2)
+            .stderr(contains(says));
+        assert!(!dir.path().join("memgate.yaml").exists(), "{manifest}");
+        assert!(!dir.path().join(".github").exists(), "{manifest}");
+    }
+    let dir = Dir::new();
+    dir.create("go.mod", "module example.com/x\n\ngo 1.22\n");
+    dir.memgate().arg("init").assert().success();
+    assert!(dir.path().join("memgate.yaml").exists());
+}
