@@ -25,6 +25,10 @@ pub struct LaunchReport {
     pub t_us: Vec<u64>,
     /// VmRSS per sample, bytes.
     pub rss_bytes: Vec<u64>,
+    /// Processes the workload left running outside its process group,
+    /// which the launcher ended (`pid 123 (command)`).
+    #[serde(default)]
+    pub escaped: Vec<String>,
 }
 
 /// How a launched process ended.

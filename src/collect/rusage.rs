@@ -12,15 +12,18 @@ pub const FLOOR_SLACK_BYTES: u64 = 256 * 1024;
 
 /// The workload's peak RSS in bytes.
 ///
-/// wait4's `ru_maxrss` (KiB on Linux) is `max(launcher RSS at spawn, the
-/// workload's own peak)`. Above the launcher's floor it is the workload's
-/// exact peak. At the floor the true peak is somewhere below it, and the
+/// wait4's `ru_maxrss` (KiB on Linux) is `max(the floor, the workload's
+/// own peak)`. Forked from the exec stub the floor is zero (see
+/// runner::start) and `ru_maxrss` is the peak. Spawned by the launcher it
+/// is the launcher's RSS at the spawn: above it `ru_maxrss` is the
+/// workload's exact peak; at it the true peak is somewhere below, and the
 /// highest VmHWM the sampler saw while the workload ran is the better
 /// figure, when there is one.
 pub fn peak_rss(report: &LaunchReport) -> u64 {
     let maxrss = report.rusage.map_or(0, |r| r.maxrss_kib * 1024);
+    let floor = report.rss_floor_bytes;
     match report.hwm_sampled_bytes {
-        Some(hwm) if maxrss <= report.rss_floor_bytes + FLOOR_SLACK_BYTES && hwm <= maxrss => hwm,
+        Some(hwm) if floor > 0 && maxrss <= floor + FLOOR_SLACK_BYTES && hwm <= maxrss => hwm,
         _ => maxrss,
     }
 }
@@ -90,6 +93,7 @@ mod tests {
             hwm_sampled_bytes: hwm,
             t_us: vec![],
             rss_bytes: vec![],
+            escaped: vec![],
         }
     }
 
@@ -108,5 +112,10 @@ mod tests {
             1800 * 1024
         );
         assert_eq!(peak_rss(&report(2560, 2560 * 1024, None)), 2560 * 1024);
+    }
+
+    #[test]
+    fn without_a_floor_the_peak_is_wait4s() {
+        assert_eq!(peak_rss(&report(100, 0, Some(60 * 1024))), 100 * 1024);
     }
 }

@@ -23,7 +23,6 @@
 
 use std::ffi::OsString;
 use std::path::PathBuf;
-use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
@@ -173,6 +172,16 @@ pub fn launcher_main(args: &[OsString]) -> i32 {
         crate::say!("memgate launcher: memgate (pid {}) is gone", spec.parent);
         return 2;
     }
+    // Descendants the workload orphans come to the launcher, not to init,
+    // so none can outlive the run unseen (see runner::escapees).
+    // SAFETY: prctl with PR_SET_CHILD_SUBREAPER takes a flag.
+    if unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1) } != 0 {
+        crate::say!(
+            "memgate launcher: cannot become a child subreaper: {}",
+            std::io::Error::last_os_error()
+        );
+        return 2;
+    }
     let stop = Arc::new(AtomicBool::new(false));
     for sig in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
         if let Err(e) = signal_hook::flag::register(sig, Arc::clone(&stop)) {
@@ -230,26 +239,20 @@ fn supervise(spec: &LaunchSpec, stop: &AtomicBool) -> Result<LaunchReport, Super
         hwm_sampled_bytes: None,
         t_us: Vec::new(),
         rss_bytes: Vec::new(),
+        escaped: Vec::new(),
     };
     if stop.load(Ordering::SeqCst) {
         return Ok(report);
     }
-    let mut cmd = Command::new(&spec.argv[0]);
-    cmd.args(&spec.argv[1..]);
-    std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
     let start = Instant::now();
-    let child = match cmd.spawn() {
-        Ok(c) => c,
-        Err(e) => {
-            report.end = End::SpawnFailed {
-                // escape_debug: a line feed in the command must not start
-                // a line (a workflow command) in a log.
-                message: format!("`{}`: {e}", spec.argv[0].to_string_lossy().escape_debug()),
-            };
+    let started = match super::start::start(&spec.argv) {
+        Ok(s) => s,
+        Err(message) => {
+            report.end = End::SpawnFailed { message };
             return Ok(report);
         }
     };
-    let pid = child.id() as libc::pid_t;
+    let pid = started.pid;
     let (done_tx, done_rx) = mpsc::channel::<()>();
     let (exited, watch) = std::thread::scope(|scope| {
         let monitor = scope.spawn(|| monitor(pid, start, spec, stop, done_rx));
@@ -271,11 +274,16 @@ fn supervise(spec: &LaunchSpec, stop: &AtomicBool) -> Result<LaunchReport, Super
     exited.map_err(SuperviseError::Wait)?;
     let (status, usage) = wait4(pid).map_err(SuperviseError::Wait)?;
     report.rusage = Some(usage);
-    // What the workload inherited was the launcher's RSS at the spawn,
-    // which its own high-water mark now bounds from above: building the
-    // command and spawning (argument and environment copies, a larger
-    // debug binary's relocations) grow it after the first reading.
-    if let Some(m) = procfs::mem_status("self") {
+    report.escaped = super::escapees::end_all();
+    if started.from_stub {
+        // Forked from the stub: no launcher memory in the peak.
+        report.rss_floor_bytes = 0;
+    } else if let Some(m) = procfs::mem_status("self") {
+        // What the workload inherited was the launcher's RSS at the spawn,
+        // which its own high-water mark now bounds from above: building
+        // the command and spawning (argument and environment copies, a
+        // larger debug binary's relocations) grow it after the first
+        // reading.
         report.rss_floor_bytes = report.rss_floor_bytes.max(m.hwm);
     }
     report.end = if libc::WIFEXITED(status) {

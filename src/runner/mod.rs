@@ -9,6 +9,7 @@
 //! stderr tail, never dropped and never sampled. Writing the file and
 //! choosing the exit code are left to the caller.
 
+mod escapees;
 mod gobench;
 pub use gobench::Pins;
 pub mod launch;
@@ -16,6 +17,7 @@ pub mod procfs;
 pub mod reap;
 pub mod relative;
 pub mod spawn;
+mod start;
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -698,6 +700,13 @@ fn run_once(
             .or_insert_with(|| Series::measured(s.metric, s.source, phase, concurrent_gc))
             .samples
             .push(s.value);
+    }
+    if !report.escaped.is_empty() {
+        collected.warnings.push(format!(
+            "it left {} process(es) running outside its process group when it ended; memgate ended them: {}",
+            report.escaped.len(),
+            report.escaped.join("; ")
+        ));
     }
     let stderr_tail = status.is_failure().then(|| failure_tail(&launched));
     let run = Run {

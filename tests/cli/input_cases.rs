@@ -478,3 +478,36 @@ fn init_refuses_a_manifest_its_tool_cannot_read() {
     dir.memgate().arg("init").assert().success();
     assert!(dir.path().join("memgate.yaml").exists());
 }
+
+/// A child that leaves the workload's process group (setsid) is ended when
+/// the workload ends, and named in a warning; nothing is left running.
+#[test]
+fn a_child_that_leaves_the_group_is_ended_and_named() {
+    let dir = Dir::new();
+    // A duration nothing else sleeps, to find the child by.
+    let marker = format!("119.{}", std::process::id());
+    dir.create(
+        "memgate.yaml",
+        &format!(
+            "version: 1\ndefaults: {{ repetitions: 1, warmup: 0, timeout: 20s }}\nworkloads:\n  - {{ name: daemon, lang: other, run: [sh, -c, 'setsid sleep {marker} & sleep 0.2'] }}\n"
+        ),
+    );
+    dir.memgate()
+        .args(["run", "-n", "1", "-o", "r.json"])
+        .assert()
+        .success()
+        .stderr(contains(
+            "it left 1 process(es) running outside its process group when it ended; memgate ended them: pid ",
+        ).and(contains(format!("(sleep {marker})"))));
+    let left = std::process::Command::new("pgrep")
+        .args(["-f", &format!("sleep {marker}")])
+        .output()
+        .unwrap();
+    assert!(
+        left.stdout.is_empty(),
+        "left running: {}",
+        String::from_utf8_lossy(&left.stdout)
+    );
+    let r = dir.results("r.json");
+    assert!(r.workloads[0].runs[0].warnings[0].contains("ended them"));
+}

@@ -102,6 +102,42 @@ fn tiny_workload_reports_tiny_peak_while_the_spawner_holds_300mib() {
     std::hint::black_box(&ballast);
 }
 
+/// A short run reads its own peak, not the launcher's memory: `true` forked
+/// from the exec stub reads about 1 MiB under this debug build of memgate,
+/// whose launcher holds about 10 MiB (before the stub its readings ran from
+/// 136 KiB, a sampled high-water mark taken too early, to 9.4 MiB, the
+/// launcher's own). benches/short_run_rss.sh prints both builds' readings.
+#[test]
+fn a_short_run_reads_its_own_peak_not_the_launchers() {
+    let dir = Dir::new();
+    dir.create(
+        "memgate.yaml",
+        "version: 1\ndefaults: {repetitions: 10, warmup: 0}\nworkloads:\n  - {name: t, lang: other, run: [true]}\n",
+    );
+    dir.memgate()
+        .args(["run", "-o", "r.json"])
+        .assert()
+        .success();
+    let r = dir.results("r.json");
+    let peaks = samples(&r, "t", "process.rss.peak");
+    assert_eq!(peaks.len(), 10);
+    let (lo, hi) = peaks
+        .iter()
+        .fold((f64::MAX, 0f64), |(lo, hi), &p| (lo.min(p), hi.max(p)));
+    assert!(
+        lo > 0.4 * MIB && hi < 2.5 * MIB && hi / lo < 1.5,
+        "`true` read peaks from {:.0} to {:.0} KiB",
+        lo / 1024.0,
+        hi / 1024.0
+    );
+    assert!(
+        r.workloads[0]
+            .runs
+            .iter()
+            .all(|run| run.rss_floor_bytes == 0)
+    );
+}
+
 /// The results file holds every sample, the runs, the environment, tags and
 /// the binary's hash, and reads back under deny_unknown_fields.
 #[test]
