@@ -123,10 +123,14 @@ pub fn write(path: &Path, bytes: &[u8]) -> Result<(), WriteError> {
     }
     tmp.write_all(bytes).map_err(err)?;
     tmp.as_file().sync_all().map_err(err)?;
+    // A signal either came before this check (nothing is written) or
+    // waits for the rename to end.
+    let renaming = crate::interrupt::renaming();
     if crate::interrupt::interrupted() {
         return Err(stopped());
     }
     tmp.persist(path).map_err(|e| err(e.error))?;
+    drop(renaming);
     Ok(())
 }
 

@@ -4,6 +4,9 @@
 //! writes no file after it (its temporary file is removed), and `main`
 //! exits 130 whatever the command would have returned. A second signal
 //! ends memgate at once, after removing the temporary files being written.
+//! So does the first, once the command has said nothing is left running
+//! that a signal must end first ([`nothing_to_end`]): comparing a large
+//! baseline stops within the signal, not after the judging.
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -18,6 +21,9 @@ static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 static CHILD: Mutex<Option<libc::pid_t>> = Mutex::new(None);
 /// Temporary files being written, removed before a second signal exits.
 static PENDING: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+/// Set once nothing runs that the first signal must end: it then ends
+/// memgate at once, as a second signal does.
+static AT_ONCE: AtomicBool = AtomicBool::new(false);
 static SIGNALS: Once = Once::new();
 static SIGNAL_ERROR: OnceLock<(std::io::ErrorKind, String)> = OnceLock::new();
 
@@ -29,11 +35,22 @@ pub fn install() -> Result<(), std::io::Error> {
             Ok(mut signals) => {
                 std::thread::spawn(move || {
                     for _ in signals.forever() {
-                        if INTERRUPTED.swap(true, Ordering::SeqCst) {
-                            for path in lock(&PENDING).iter() {
+                        let again = INTERRUPTED.swap(true, Ordering::SeqCst);
+                        if again || AT_ONCE.load(Ordering::SeqCst) {
+                            // Under the lock a write renames under: no
+                            // rename is under way, and none follows.
+                            let pending = lock(&PENDING);
+                            for path in pending.iter() {
                                 let _ = std::fs::remove_file(path);
                             }
-                            crate::say!("memgate: interrupted twice: stopped");
+                            crate::say!(
+                                "memgate: {}: stopped; nothing was written after the signal",
+                                if again {
+                                    "interrupted twice"
+                                } else {
+                                    "interrupted"
+                                }
+                            );
                             std::process::exit(crate::error::exit::INTERRUPTED);
                         }
                         if let Some(pid) = *child() {
@@ -55,6 +72,18 @@ pub fn install() -> Result<(), std::io::Error> {
         Some((kind, message)) => Err(std::io::Error::new(*kind, message.clone())),
         None => Ok(()),
     }
+}
+
+/// Says that nothing runs from here on that a signal must end first (no
+/// workload, no build): the first signal then ends memgate at once.
+pub fn nothing_to_end() {
+    AT_ONCE.store(true, Ordering::SeqCst);
+}
+
+/// Holds off a signal's exit while a write checks [`interrupted`] and
+/// renames its file into place; see [`crate::atomic::write`].
+pub fn renaming() -> MutexGuard<'static, Vec<PathBuf>> {
+    lock(&PENDING)
 }
 
 /// Whether memgate has been asked to stop.

@@ -48,6 +48,19 @@ pub use error::{Error, Outcome};
 pub fn run(cli: cli::Cli) -> Result<Outcome, Error> {
     use cli::Command;
     runner::spawn::install_interrupt_handler()?;
+    // These read and write files and start nothing: a signal ends them at
+    // once. `run` and `check` say so once their runs are over.
+    if matches!(
+        cli.command,
+        Command::Merge(_)
+            | Command::Compare(_)
+            | Command::Baseline(_)
+            | Command::Report(_)
+            | Command::Explain(_)
+            | Command::Import(_)
+    ) {
+        interrupt::nothing_to_end();
+    }
     match cli.command {
         Command::Run(args) => commands::run(args),
         Command::Merge(args) => commands::merge(args),

@@ -108,6 +108,7 @@ pub fn check(args: CheckArgs) -> Result<Outcome, Error> {
                 cache_max_bytes: args.cache_max.0,
             };
             let m = relative::measure(&config, &plan, &opts, &mut std::io::stderr())?;
+            crate::interrupt::nothing_to_end();
             crate::atomic::write_json(&args.run.output, &m.head)?;
             crate::say!("memgate: wrote {}", args.run.output.display());
             (m.base, m.head, m.base_label, m.head_label, m.interleaved)

@@ -31,6 +31,7 @@ pub use run::run;
 /// workloads that failed on stderr.
 fn measure(plan: &RunPlan, output: Option<&Path>) -> Result<Results, Error> {
     let results = runner::execute(plan, &mut std::io::stderr())?;
+    crate::interrupt::nothing_to_end();
     if let Some(output) = output {
         crate::atomic::write_json(output, &results)?;
         crate::say!("memgate: wrote {}", output.display());
