@@ -1,6 +1,6 @@
 //! Exports read back by real receivers: the OpenMetrics text parsed by the
 //! Prometheus project's own parser (client_python's
-//! `prometheus_client.openmetrics.parser`, pinned by `.ci/run` in a
+//! `prometheus_client.openmetrics.parser`, pinned by `tests/provision.sh` in a
 //! virtualenv under ~/.cache/memgate/pyprom).
 
 use std::io::Write;
@@ -19,7 +19,7 @@ fn prometheus_python() -> PathBuf {
         .map_or_else(|| cache.join("memgate/pyprom/bin/python"), PathBuf::from);
     assert!(
         path.is_file(),
-        "no Python with prometheus_client at {}: python3 -m venv ~/.cache/memgate/pyprom && ~/.cache/memgate/pyprom/bin/pip install prometheus-client==0.21.1 (bash .ci/run does)",
+        "no Python with prometheus_client at {}: python3 -m venv ~/.cache/memgate/pyprom && ~/.cache/memgate/pyprom/bin/pip install prometheus-client==0.21.1 (bash tests/run does)",
         path.display()
     );
     path

@@ -1,13 +1,22 @@
 //! The parsers on mangled real inputs (proptest): every recorded fixture of
-//! each format, cut short, with bytes overwritten, inserted or deleted, or
-//! a line repeated, must parse or be refused, never panic, and finish in
-//! bounded time. `CASES` mutations a parser; memgate's own results and
-//! config files included.
+//! each format, cut short, with bytes overwritten, inserted or deleted, a
+//! line repeated, or a hostile shape inserted (nesting thousands of levels
+//! deep, counts and sizes past every integer type, floats past f64), must
+//! parse or be refused, never panic, and finish in bounded time: the
+//! config reader, every import format (`go test -bench` output through the
+//! whole import, gctrace and DHAT through the parser and the conversion to
+//! samples import does per file), memgate's results files, and the files
+//! workloads write (the probe's, pprof heap profiles).
+//!
+//! `CASES` mutations a target by default; a long run sets `PROPTEST_CASES`:
+//! `PROPTEST_CASES=1430000 cargo test --release --test cli fuzz::` runs
+//! 10 million mutations over the seven targets (21 minutes on 2 cores).
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use memgate::collect::{dhat, gctrace, gobench, probe};
+use memgate::collect::import::{Gobench, Import};
+use memgate::collect::{dhat, gctrace, pprof, probe};
 use memgate::config::Config;
 use memgate::results::Results;
 use proptest::prelude::*;
@@ -15,6 +24,15 @@ use proptest::prelude::*;
 use crate::util::repo_root;
 
 const CASES: u32 = 1500;
+
+/// Mutations a target: `PROPTEST_CASES` when set (a long run), else
+/// [`CASES`].
+fn cases() -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(CASES)
+}
 /// Far above what any of these inputs takes; a parser that loops or goes
 /// quadratic on a mangled input fails here.
 const BOUND: Duration = Duration::from_secs(2);
@@ -33,6 +51,20 @@ fn fixtures(dir: &str, ext: &str) -> Vec<Vec<u8>> {
     out
 }
 
+/// The recorded heap profiles, decompressed: a mangled gzip stream is
+/// refused by its checksum before the profile decoder sees a byte.
+fn pprof_fixtures() -> Vec<Vec<u8>> {
+    fixtures("fixtures/pprof", "gz")
+        .into_iter()
+        .map(|gz| {
+            let mut raw = Vec::new();
+            std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&gz[..]), &mut raw)
+                .unwrap();
+            raw
+        })
+        .collect()
+}
+
 #[derive(Debug, Clone)]
 enum Edit {
     Truncate(prop::sample::Index),
@@ -40,6 +72,40 @@ enum Edit {
     Insert(prop::sample::Index, Vec<u8>),
     Delete(prop::sample::Index, usize),
     RepeatLine(prop::sample::Index, usize),
+    /// A hostile shape inserted at a place.
+    Shape(prop::sample::Index, Vec<u8>),
+}
+
+/// What hostile input looks like: nesting thousands of levels deep in
+/// JSON and YAML, counts and sizes past u32, u64 and i64, floats past f64,
+/// and the numbers that are not numbers.
+fn shape() -> impl Strategy<Value = Vec<u8>> {
+    let deep = (
+        prop::sample::select(vec![
+            "[", "{\"a\":", "- ", "{a: ", "[[", "a:\n  ", "{\"a\":[",
+        ]),
+        1usize..10_000,
+    )
+        .prop_map(|(open, n)| open.repeat(n).into_bytes());
+    let number = prop::sample::select(vec![
+        "4294967296",
+        "18446744073709551615",
+        "18446744073709551616",
+        "9223372036854775808",
+        "-9223372036854775809",
+        "340282366920938463463374607431768211456",
+        "1e309",
+        "-1e309",
+        "1e-400",
+        "NaN",
+        "inf",
+        "-inf",
+        "-0",
+        "0x7fffffffffffffff",
+        "99999999999999999999999999999999999999999999999999",
+    ])
+    .prop_map(|n| n.as_bytes().to_vec());
+    prop_oneof![deep, number]
 }
 
 fn edit() -> impl Strategy<Value = Edit> {
@@ -61,6 +127,7 @@ fn edit() -> impl Strategy<Value = Edit> {
             .prop_map(|(i, v)| Edit::Insert(i, v)),
         (any::<prop::sample::Index>(), 1usize..64).prop_map(|(i, n)| Edit::Delete(i, n)),
         (any::<prop::sample::Index>(), 1usize..200).prop_map(|(i, n)| Edit::RepeatLine(i, n)),
+        (any::<prop::sample::Index>(), shape()).prop_map(|(i, v)| Edit::Shape(i, v)),
     ]
 }
 
@@ -75,7 +142,7 @@ fn apply(mut bytes: Vec<u8>, edits: &[Edit]) -> Vec<u8> {
                 let at = i.index(bytes.len());
                 bytes[at] = *b;
             }
-            Edit::Insert(i, v) => {
+            Edit::Insert(i, v) | Edit::Shape(i, v) => {
                 let at = i.index(bytes.len());
                 bytes.splice(at..at, v.iter().copied());
             }
@@ -136,7 +203,7 @@ proptest! {
     // A failing input here can be megabytes: it is reported, not saved
     // under tests/proptest-regressions.
     #![proptest_config(ProptestConfig {
-        cases: CASES,
+        cases: cases(),
         failure_persistence: None,
         ..ProptestConfig::default()
     })]
@@ -160,15 +227,20 @@ proptest! {
     }
 
     #[test]
-    fn gobench_survives_mangled_output(input in mangled(fixtures("fixtures/gobench", "txt"))) {
+    fn gobench_import_survives_mangled_output(input in mangled(fixtures("fixtures/gobench", "txt"))) {
+        // The whole import, from a file: parsing, the per-name index, the
+        // checks of each value.
+        let file = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(file.path(), &input).unwrap();
         bounded("gobench", || {
-            if let Ok(f) = gobench::parse(&path(), &text(&input)) {
-                for line in &f.lines {
-                    for (_, unit) in &line.values {
-                        let _ = gobench::map_unit(unit, f.units.get(unit));
-                    }
-                }
-            }
+            let _ = Gobench::default().import(&[file.path().to_owned()]);
+        });
+    }
+
+    #[test]
+    fn pprof_survives_mangled_profiles(input in mangled(pprof_fixtures())) {
+        bounded("pprof", || {
+            let _ = pprof::decode(&path(), &input);
         });
     }
 
@@ -182,9 +254,11 @@ proptest! {
     }
 
     #[test]
-    fn results_survive_mangled_files(input in mangled(vec![
-        std::fs::read(repo_root().join(".memgate/baseline.json")).unwrap(),
-    ])) {
+    fn results_survive_mangled_files(input in mangled({
+        let mut c = vec![std::fs::read(repo_root().join(".memgate/baseline.json")).unwrap()];
+        c.extend(fixtures("fixtures/verdict-cases/optional-metric-empty-series-fails", "json"));
+        c
+    })) {
         bounded("results", || {
             let _ = Results::parse(&path(), &text(&input));
         });

@@ -5,7 +5,7 @@
 //! exactly the points of their runs, coloured as the legend says; a
 //! screenshot of each report is left in target/report-render/.
 //!
-//! Needs Chromium and Mermaid: `.ci/run` installs both (Debian's
+//! Needs Chromium and Mermaid: `tests/provision.sh` installs both (Debian's
 //! `chromium`; Mermaid pinned by tests/render/package-lock.json, with
 //! `npm ci` into ~/.cache/memgate/render, where any clone finds it).
 
@@ -16,7 +16,7 @@ use pulldown_cmark::{Options, Parser, html};
 
 use crate::util::repo_root;
 
-/// Mermaid's browser bundle (MEMGATE_MERMAID_JS, else where `.ci/run`
+/// Mermaid's browser bundle (MEMGATE_MERMAID_JS, else where `tests/provision.sh`
 /// puts it), or a failure that says how to get it.
 fn mermaid_js() -> PathBuf {
     let bundle = "node_modules/mermaid/dist/mermaid.min.js";
@@ -30,7 +30,7 @@ fn mermaid_js() -> PathBuf {
         .unwrap_or_else(|| cache.join(bundle));
     assert!(
         path.is_file(),
-        "Mermaid is missing at {}: mkdir -p {c} && cp tests/render/package*.json {c}/ && npm ci --prefix {c} (bash .ci/run does)",
+        "Mermaid is missing at {}: mkdir -p {c} && cp tests/render/package*.json {c}/ && npm ci --prefix {c} (bash tests/run does)",
         path.display(),
         c = cache.display()
     );
@@ -43,7 +43,7 @@ fn chromium() -> PathBuf {
         .map_or_else(|| PathBuf::from("/usr/bin/chromium"), PathBuf::from);
     assert!(
         path.is_file(),
-        "Chromium is missing at {}: apt-get install chromium (bash .ci/run does)",
+        "Chromium is missing at {}: apt-get install chromium (bash tests/run does)",
         path.display()
     );
     path

@@ -119,7 +119,7 @@ fn find_benchstat() -> Option<PathBuf> {
 #[test]
 fn live_benchstat_agrees() {
     let bin = find_benchstat().expect(
-        "benchstat is not installed: `go install golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c9c6c9d4da` (what .ci/run does)",
+        "benchstat is not installed: `go install golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c9c6c9d4da` (what bash tests/run does)",
     );
     let out = Command::new(bin)
         .args(["-format", "csv", "base.txt", "head.txt"])
