@@ -371,12 +371,31 @@ pub struct InitArgs {
     pub action: String,
 }
 
+/// A `--power` that is not a probability strictly between 0 and 1.
+#[derive(Debug, thiserror::Error)]
+pub enum ProbabilityError {
+    /// A number outside (0, 1).
+    #[error("{0} is not between 0 and 1 (exclusive)")]
+    OutOfRange(f64),
+    /// Not a number.
+    #[error("`{text}` is not a number: {source}")]
+    NotANumber {
+        /// What was given.
+        text: String,
+        /// Why it does not parse.
+        source: std::num::ParseFloatError,
+    },
+}
+
 /// A probability strictly between 0 and 1 (`--power`).
-fn probability(s: &str) -> Result<f64, String> {
+fn probability(s: &str) -> Result<f64, ProbabilityError> {
     match s.trim().parse::<f64>() {
         Ok(p) if p > 0.0 && p < 1.0 => Ok(p),
-        Ok(p) => Err(format!("{p} is not between 0 and 1 (exclusive)")),
-        Err(e) => Err(format!("`{s}` is not a number: {e}")),
+        Ok(p) => Err(ProbabilityError::OutOfRange(p)),
+        Err(source) => Err(ProbabilityError::NotANumber {
+            text: s.to_owned(),
+            source,
+        }),
     }
 }
 

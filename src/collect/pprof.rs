@@ -118,7 +118,7 @@ const MAX_DECODED_BYTES: u64 = 256 * 1024 * 1024;
 /// from one pass over the protobuf wire format that holds nothing per
 /// field: each entry of a repeated field costs its struct, a location's
 /// lines theirs, a string its text.
-fn decoded_size(data: &[u8]) -> Result<u64, String> {
+fn decoded_size(data: &[u8]) -> Result<u64, WireError> {
     use std::mem::size_of;
     let mut total = 0u64;
     for field in Fields(data) {
@@ -145,6 +145,21 @@ fn decoded_size(data: &[u8]) -> Result<u64, String> {
     Ok(total)
 }
 
+/// What is malformed in a protobuf message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+enum WireError {
+    #[error("a truncated varint")]
+    TruncatedVarint,
+    #[error("a varint longer than 10 bytes")]
+    LongVarint,
+    #[error("a length past the address space")]
+    HugeLength,
+    #[error("a field past the end")]
+    PastEnd,
+    #[error("wire type {0}, which profile.proto does not use")]
+    WireType(u64),
+}
+
 /// The fields of one protobuf message, in order: (field number, the bytes
 /// of a length-delimited field, else `None`), or what is malformed. Wire
 /// types: 0 varint, 1 fixed 64 bits, 2 length-delimited, 5 fixed 32 bits
@@ -152,27 +167,27 @@ fn decoded_size(data: &[u8]) -> Result<u64, String> {
 struct Fields<'a>(&'a [u8]);
 
 impl<'a> Fields<'a> {
-    fn varint(&mut self) -> Result<u64, String> {
+    fn varint(&mut self) -> Result<u64, WireError> {
         let mut v = 0u64;
         for shift in (0..64).step_by(7) {
-            let (&b, rest) = self.0.split_first().ok_or("a truncated varint")?;
+            let (&b, rest) = self.0.split_first().ok_or(WireError::TruncatedVarint)?;
             self.0 = rest;
             v |= u64::from(b & 0x7f) << shift;
             if b & 0x80 == 0 {
                 return Ok(v);
             }
         }
-        Err("a varint longer than 10 bytes".into())
+        Err(WireError::LongVarint)
     }
 
-    fn take(&mut self, n: u64) -> Result<&'a [u8], String> {
-        let n = usize::try_from(n).map_err(|_| "a length past the address space")?;
-        let (body, rest) = self.0.split_at_checked(n).ok_or("a field past the end")?;
+    fn take(&mut self, n: u64) -> Result<&'a [u8], WireError> {
+        let n = usize::try_from(n).map_err(|_| WireError::HugeLength)?;
+        let (body, rest) = self.0.split_at_checked(n).ok_or(WireError::PastEnd)?;
         self.0 = rest;
         Ok(body)
     }
 
-    fn field(&mut self) -> Result<(u64, Option<&'a [u8]>), String> {
+    fn field(&mut self) -> Result<(u64, Option<&'a [u8]>), WireError> {
         let key = self.varint()?;
         let body = match key & 7 {
             0 => self.varint().map(|_| None)?,
@@ -182,14 +197,14 @@ impl<'a> Fields<'a> {
                 Some(self.take(n)?)
             }
             5 => self.take(4).map(|_| None)?,
-            t => return Err(format!("wire type {t}, which profile.proto does not use")),
+            t => return Err(WireError::WireType(t)),
         };
         Ok((key >> 3, body))
     }
 }
 
 impl<'a> Iterator for Fields<'a> {
-    type Item = Result<(u64, Option<&'a [u8]>), String>;
+    type Item = Result<(u64, Option<&'a [u8]>), WireError>;
 
     fn next(&mut self) -> Option<Self::Item> {
         if self.0.is_empty() {

@@ -204,13 +204,41 @@ pub fn request(v: &Verdicts, now: SystemTime) -> ExportMetricsServiceRequest {
     }
 }
 
-/// Posts the request; the error says what went wrong, for a warning.
-pub fn export(v: &Verdicts, target: &Target) -> Result<(), String> {
+/// Why an export did not reach its receiver (a warning, never a failure
+/// of the gate).
+#[derive(Debug, thiserror::Error)]
+pub enum ExportError {
+    /// An `https:` endpoint, which memgate does not speak.
+    #[error(
+        "{url}: memgate sends OTLP over plain HTTP only; point it at an OpenTelemetry Collector (http://127.0.0.1:4318) that forwards to the HTTPS backend"
+    )]
+    Https {
+        /// The endpoint.
+        url: String,
+    },
+    /// No connection, or no answer in time.
+    #[error("cannot reach {url}: {source}")]
+    Unreachable {
+        /// The endpoint.
+        url: String,
+        /// What the HTTP client said.
+        source: Box<ureq::Error>,
+    },
+    /// An answer other than success.
+    #[error("{url} answered {status}")]
+    Refused {
+        /// The endpoint.
+        url: String,
+        /// The HTTP status.
+        status: ureq::http::StatusCode,
+    },
+}
+
+/// Posts the request.
+pub fn export(v: &Verdicts, target: &Target) -> Result<(), ExportError> {
+    let url = || target.url.clone();
     if target.url.starts_with("https:") {
-        return Err(format!(
-            "{}: memgate sends OTLP over plain HTTP only; point it at an OpenTelemetry Collector (http://127.0.0.1:4318) that forwards to the HTTPS backend",
-            target.url
-        ));
+        return Err(ExportError::Https { url: url() });
     }
     let body = request(v, SystemTime::now()).encode_to_vec();
     let agent: ureq::Agent = ureq::Agent::config_builder()
@@ -224,14 +252,15 @@ pub fn export(v: &Verdicts, target: &Target) -> Result<(), String> {
     for (k, v) in &target.headers {
         req = req.header(k, v);
     }
-    let resp = req
-        .send(&body[..])
-        .map_err(|e| format!("cannot reach {}: {e}", target.url))?;
+    let resp = req.send(&body[..]).map_err(|e| ExportError::Unreachable {
+        url: url(),
+        source: Box::new(e),
+    })?;
     let status = resp.status();
     if status.is_success() {
         Ok(())
     } else {
-        Err(format!("{} answered {status}", target.url))
+        Err(ExportError::Refused { url: url(), status })
     }
 }
 

@@ -17,8 +17,9 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use super::RunError;
+use super::one_run::{failure_tail, run_status};
 use super::spawn::{self, LaunchRequest};
-use super::{RunError, failure_tail, run_status};
 use crate::collect::gobench;
 use crate::config::{BenchTime, Benchmark, GoBench, Workload};
 use crate::results::{Failure, WorkloadResults};
@@ -58,7 +59,7 @@ pub(super) fn expand(
                 "memgate: error: {}: {}\n{}",
                 w.name,
                 failure.reason,
-                super::indent(&failure.stderr_tail)
+                super::one_run::indent(&failure.stderr_tail)
             );
             let mut results = super::empty_results(w);
             results.build_failure = Some(failure);
@@ -99,44 +100,44 @@ enum CountFrom {
     Found,
 }
 
+impl CountFrom {
+    /// How the log shows a benchmark and its count.
+    fn shown(&self, name: &str, iterations: u64) -> String {
+        let from = match self {
+            CountFrom::Baseline => ", the baseline's",
+            CountFrom::Config => "",
+            CountFrom::Found => ", found now",
+        };
+        format!("{name} ({iterations}x{from})")
+    }
+}
+
+/// The workload's benchmarks, one workload each, at their pinned counts.
 fn benchmarks(
     l: &Listing<'_>,
     pins: &Pins,
     log: &mut dyn Write,
 ) -> Result<Result<Vec<Workload>, Failure>, RunError> {
-    let (w, g) = (l.w, l.g);
+    let w = l.w;
     let packages = match list_packages(l, log)? {
         Ok(p) => p,
         Err(f) => return Ok(Err(f)),
     };
-    let configured = match BenchTime::parse(&g.benchtime) {
+    let configured = match BenchTime::parse(&l.g.benchtime) {
         Some(BenchTime::Count(n)) => Some(n),
         _ => None,
     };
     // With counts to pin, one iteration of each benchmark names them all;
     // only a benchmark without a count then runs for the duration.
     let listing_time = if pins.is_empty() || configured.is_some() {
-        g.benchtime.clone()
+        l.g.benchtime.clone()
     } else {
         "1x".to_owned()
     };
-    let mut found = Vec::new();
-    for (i, p) in packages.iter().enumerate() {
-        match build_and_list(l, i, p, &listing_time, log)? {
-            Ok(list) => found.extend(list),
-            Err(f) => return Ok(Err(f)),
-        }
-    }
-    if found.is_empty() {
-        return Ok(Err(Failure {
-            reason: format!(
-                "no benchmark matches -bench `{}` in {}",
-                g.bench,
-                g.packages.join(" ")
-            ),
-            stderr_tail: String::new(),
-        }));
-    }
+    let found = match find_all(l, &packages, &listing_time, log)? {
+        Ok(f) => f,
+        Err(f) => return Ok(Err(f)),
+    };
     let mem_total = crate::fingerprint::mem_total();
     let mut workloads: Vec<Workload> = Vec::new();
     let mut shown = Vec::new();
@@ -154,50 +155,83 @@ fn benchmarks(
         let (iterations, from) = match (pins.get(&name), configured) {
             (Some(&n), _) => (n, CountFrom::Baseline),
             (None, Some(n)) => (n, CountFrom::Config),
-            (None, None) if listing_time == g.benchtime => (f.iterations, CountFrom::Found),
+            (None, None) if listing_time == l.g.benchtime => (f.iterations, CountFrom::Found),
             (None, None) => match count_once(l, p, f, log)? {
                 Ok(n) => (n, CountFrom::Found),
                 Err(e) => return Ok(Err(e)),
             },
         };
-        let benchmark = Benchmark {
+        shown.push(from.shown(&name, iterations));
+        workloads.push(benchmark_workload(w, p, f, name, iterations, mem_total));
+    }
+    log_benchmarks(&w.name, &shown, log);
+    Ok(Ok(workloads))
+}
+
+/// Every package's benchmarks, built and listed at `listing_time`; a
+/// failure when a build fails or nothing matches.
+fn find_all(
+    l: &Listing<'_>,
+    packages: &[Package],
+    listing_time: &str,
+    log: &mut dyn Write,
+) -> Result<Result<Vec<Found>, Failure>, RunError> {
+    let mut found = Vec::new();
+    for (i, p) in packages.iter().enumerate() {
+        match build_and_list(l, i, p, listing_time, log)? {
+            Ok(list) => found.extend(list),
+            Err(f) => return Ok(Err(f)),
+        }
+    }
+    if found.is_empty() {
+        return Ok(Err(Failure {
+            reason: format!(
+                "no benchmark matches -bench `{}` in {}",
+                l.g.bench,
+                l.g.packages.join(" ")
+            ),
+            stderr_tail: String::new(),
+        }));
+    }
+    Ok(Ok(found))
+}
+
+/// One benchmark as a workload of its own: its package's test binary run
+/// at `iterations`, with the footprint phase's backstop sized for it.
+fn benchmark_workload(
+    w: &Workload,
+    p: &Package,
+    f: &Found,
+    name: String,
+    iterations: u64,
+    mem_total: Option<u64>,
+) -> Workload {
+    let bin = binary_path(w, p);
+    Workload {
+        name,
+        build: Some(build_command(&bin)),
+        run: bench_command(&bin, &anchored(&f.name), &format!("{iterations}x")),
+        dir: p.dir.clone(),
+        binary: Some(bin),
+        gobench: None,
+        benchmark: Some(Benchmark {
             iterations,
             backstop_bytes: backstop(f.bytes_per_op, iterations, mem_total),
-        };
-        shown.push(format!(
-            "{name} ({iterations}x{})",
-            match from {
-                CountFrom::Baseline => ", the baseline's",
-                CountFrom::Config => "",
-                CountFrom::Found => ", found now",
-            }
-        ));
-        let bin = binary_path(w, p);
-        workloads.push(Workload {
-            name,
-            build: Some(build_command(&bin)),
-            run: bench_command(&bin, &anchored(&f.name), &format!("{iterations}x")),
-            dir: p.dir.clone(),
-            binary: Some(bin),
-            gobench: None,
-            benchmark: Some(benchmark),
-            ..w.clone()
-        });
+        }),
+        ..w.clone()
     }
+}
+
+/// The log line naming the benchmarks found (the first 20) and counts.
+fn log_benchmarks(workload: &str, shown: &[String], log: &mut dyn Write) {
+    let first: Vec<&str> = shown.iter().take(20).map(String::as_str).collect();
     let _ = writeln!(
         log,
-        "memgate: {}: {} benchmarks: {}{}",
-        w.name,
-        workloads.len(),
-        shown
-            .iter()
-            .take(20)
-            .cloned()
-            .collect::<Vec<_>>()
-            .join(", "),
+        "memgate: {workload}: {} benchmarks: {}{}",
+        shown.len(),
+        first.join(", "),
         if shown.len() > 20 { ", ..." } else { "" }
     );
-    Ok(Ok(workloads))
 }
 
 /// Builds package `i`'s test binary and lists its benchmarks with one run

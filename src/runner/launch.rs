@@ -247,8 +247,10 @@ fn supervise(spec: &LaunchSpec, stop: &AtomicBool) -> Result<LaunchReport, Super
     let start = Instant::now();
     let started = match super::start::start(&spec.argv) {
         Ok(s) => s,
-        Err(message) => {
-            report.end = End::SpawnFailed { message };
+        Err(e) => {
+            report.end = End::SpawnFailed {
+                message: e.to_string(),
+            };
             return Ok(report);
         }
     };

@@ -32,13 +32,22 @@ pub struct Started {
     pub from_stub: bool,
 }
 
-/// Starts `argv` in a new process group; the error is a message for the
-/// run's status, naming the program.
-pub fn start(argv: &[OsString]) -> Result<Started, String> {
-    let failed = |e: std::io::Error| {
-        // escape_debug: a line feed in the command must not start a line
-        // (a workflow command) in a log.
-        format!("`{}`: {e}", argv[0].to_string_lossy().escape_debug())
+/// A workload that could not be started.
+#[derive(Debug, thiserror::Error)]
+#[error("`{program}`: {source}")]
+pub struct StartError {
+    /// The program, escaped: a line feed in the command must not start a
+    /// line (a workflow command) in a log.
+    program: String,
+    /// Why: the OS's error, from the spawn or the stub.
+    source: std::io::Error,
+}
+
+/// Starts `argv` in a new process group.
+pub fn start(argv: &[OsString]) -> Result<Started, StartError> {
+    let failed = |source: std::io::Error| StartError {
+        program: argv[0].to_string_lossy().escape_debug().to_string(),
+        source,
     };
     match stub_fd() {
         Some(stub) => through_stub(&stub, argv)
@@ -202,7 +211,7 @@ mod tests {
     fn the_stub_is_built_and_reports_a_failed_exec() {
         assert!(EXEC_STUB.len() > 64 && EXEC_STUB.starts_with(b"\x7fELF"));
         let argv = [OsString::from("/nonexistent/memgate-test")];
-        let e = start(&argv).unwrap_err();
+        let e = start(&argv).unwrap_err().to_string();
         assert!(e.contains("No such file or directory"), "{e}");
     }
 }
