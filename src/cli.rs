@@ -124,9 +124,9 @@ pub enum CompareFormat {
 /// Arguments of `memgate compare`.
 #[derive(Debug, Args)]
 pub struct CompareArgs {
-    /// The baseline results file.
+    /// The baseline: a results file, or `go test -bench` output (gzip or not).
     pub baseline: PathBuf,
-    /// The current results file.
+    /// The current results: a results file, or `go test -bench` output.
     pub current: PathBuf,
     /// The config holding thresholds and budgets [default: memgate.yaml when it exists, else built-in defaults].
     #[arg(short, long, env = "MEMGATE_CONFIG")]

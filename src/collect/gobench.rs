@@ -9,6 +9,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use super::{Collect, CollectError, Collected, GO_MEMPROFILE_RATE, RunArtifacts, RunSetup, Sample};
 use crate::metrics::{self, Better, MetricDef, Stability, Unit};
@@ -31,8 +32,9 @@ pub struct ParseError {
 pub struct BenchLine {
     /// The name without `Benchmark`, with its `-N` GOMAXPROCS suffix.
     pub name: String,
-    /// The configuration in force at this line (goos, pkg, cpu, ...).
-    pub config: BTreeMap<String, String>,
+    /// The configuration in force at this line (goos, pkg, cpu, ...),
+    /// shared by the lines it is in force for.
+    pub config: Arc<Config>,
     /// Iterations.
     pub iterations: u64,
     /// Every `value unit` pair, in order.
@@ -40,6 +42,9 @@ pub struct BenchLine {
     /// 1-based line number.
     pub line: usize,
 }
+
+/// Configuration lines in force: key to value.
+pub type Config = BTreeMap<String, String>;
 
 /// `Unit` metadata.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -73,6 +78,15 @@ fn is_bench_name(field: &str) -> bool {
         .is_some_and(|rest| !rest.chars().next().is_some_and(char::is_lowercase))
 }
 
+/// Whether `text` is Go benchmark output rather than JSON: it does not
+/// open as JSON does, and a line of it is a result line.
+pub fn is_bench_output(text: &str) -> bool {
+    !text.trim_start().starts_with(['{', '[', '"'])
+        && text
+            .lines()
+            .any(|l| l.split_whitespace().next().is_some_and(is_bench_name))
+}
+
 /// Parses one file of Go benchmark output.
 /// (One pass over the lines: the three kinds of line share the running
 /// configuration, so the loop stays whole.)
@@ -83,10 +97,12 @@ pub fn parse(path: &Path, text: &str) -> Result<BenchFile, ParseError> {
         message,
     };
     let mut file = BenchFile::default();
-    let mut config: BTreeMap<String, String> = BTreeMap::new();
+    let mut config: Arc<Config> = Arc::default();
+    let mut fields: Vec<&str> = Vec::new();
     for (i, line) in text.lines().enumerate() {
         let n = i + 1;
-        let fields: Vec<&str> = line.split_whitespace().collect();
+        fields.clear();
+        fields.extend(line.split_whitespace());
         let Some(&first) = fields.first() else {
             continue;
         };
@@ -103,7 +119,7 @@ pub fn parse(path: &Path, text: &str) -> Result<BenchFile, ParseError> {
             let iterations = fields[1]
                 .parse()
                 .map_err(|_| err(n, format!("`{}` is not an iteration count", fields[1])))?;
-            let mut values = Vec::new();
+            let mut values = Vec::with_capacity(fields.len() / 2 - 1);
             for pair in fields[2..].chunks(2) {
                 let v: f64 = pair[0].parse().map_err(|_| {
                     err(
@@ -115,7 +131,7 @@ pub fn parse(path: &Path, text: &str) -> Result<BenchFile, ParseError> {
             }
             file.lines.push(BenchLine {
                 name: first.trim_start_matches("Benchmark").to_owned(),
-                config: config.clone(),
+                config: Arc::clone(&config),
                 iterations,
                 values,
                 line: n,
@@ -164,7 +180,9 @@ pub fn parse(path: &Path, text: &str) -> Result<BenchFile, ParseError> {
             && is_config_key(key)
             && (value.is_empty() || value.starts_with([' ', '\t']))
         {
-            config.insert(key.to_owned(), value.trim().to_owned());
+            // Lines read so far keep the configuration they were read
+            // under; the next ones get a copy with this line in it.
+            Arc::make_mut(&mut config).insert(key.to_owned(), value.trim().to_owned());
         }
     }
     Ok(file)

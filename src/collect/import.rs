@@ -116,13 +116,36 @@ pub enum ImportError {
     },
 }
 
-fn read(path: &Path) -> Result<String, ImportError> {
-    let bytes =
-        crate::input::read(path, crate::input::FILE_LIMIT).map_err(|source| ImportError::Read {
-            path: path.to_owned(),
-            source,
-        })?;
-    Ok(String::from_utf8_lossy(&bytes).into_owned())
+/// The text of an input file, gzip-compressed or not (by its magic bytes,
+/// RFC 1952), within the input bound compressed and decompressed.
+pub fn read(path: &Path) -> Result<String, ImportError> {
+    let limit = crate::input::FILE_LIMIT;
+    let failed = |source: std::io::Error| ImportError::Read {
+        path: path.to_owned(),
+        source,
+    };
+    let bytes = crate::input::read(path, limit).map_err(failed)?;
+    let bytes = if bytes.starts_with(&[0x1f, 0x8b]) {
+        let mut raw = Vec::new();
+        std::io::Read::read_to_end(
+            &mut std::io::Read::take(flate2::read::GzDecoder::new(&bytes[..]), limit + 1),
+            &mut raw,
+        )
+        .map_err(failed)?;
+        if raw.len() as u64 > limit {
+            return Err(failed(std::io::Error::other(format!(
+                "decompresses past {} MiB",
+                limit >> 20
+            ))));
+        }
+        raw
+    } else {
+        bytes
+    };
+    Ok(match String::from_utf8(bytes) {
+        Ok(text) => text,
+        Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+    })
 }
 
 fn workload(name: &str, lang: Lang, environment: usize, command: Vec<String>) -> WorkloadResults {
@@ -141,75 +164,79 @@ fn workload(name: &str, lang: Lang, environment: usize, command: Vec<String>) ->
     }
 }
 
-/// (One pass over the result lines: each finds or adds its environment,
-/// its workload and its series.)
 fn from_gobench(files: &[PathBuf]) -> Result<Results, ImportError> {
-    let mut environments: Vec<Environment> = Vec::new();
-    let mut workloads: Vec<WorkloadResults> = Vec::new();
+    let mut import = GobenchImport::default();
+    for path in files {
+        import.add(path, &read(path)?)?;
+    }
+    Ok(import.finish())
+}
+
+/// `go test -bench` output turned into results, file by file: a workload
+/// per benchmark (`pkg/Name`, the `-N` suffix dropped), a sample per
+/// result line, an environment per goos, goarch and cpu. `compare` uses it
+/// to read benchmark text directly.
+#[derive(Debug, Default)]
+pub struct GobenchImport {
+    environments: Vec<Environment>,
+    workloads: Vec<WorkloadResults>,
     // Workloads by name: a linear search per line was quadratic in the
     // benchmarks of a file.
-    let mut by_name: BTreeMap<String, usize> = BTreeMap::new();
-    for path in files {
-        let file = gobench::parse(path, &read(path)?)?;
+    by_name: BTreeMap<String, usize>,
+}
+
+impl GobenchImport {
+    /// Adds the result lines of one file's text.
+    /// (One pass over the result lines: each finds or adds its
+    /// environment, its workload and its series.)
+    pub fn add(&mut self, path: &Path, text: &str) -> Result<&mut Self, ImportError> {
+        let file = gobench::parse(path, text)?;
         if file.lines.is_empty() {
             return Err(ImportError::Empty {
-                path: path.clone(),
+                path: path.to_owned(),
                 what: "no benchmark result lines (`BenchmarkName N value unit ...`)".into(),
             });
         }
+        // Lines share their configuration until a configuration line
+        // changes it: what comes of it is worked out once per change.
+        let mut last: Option<(&gobench::Config, usize, Option<&str>)> = None;
+        let mut name = String::new();
+        // What each unit maps to, worked out once per file.
+        let mut mapped: BTreeMap<&str, gobench::UnitMapping> = BTreeMap::new();
         for line in &file.lines {
-            let get = |k: &str| line.config.get(k).filter(|v| !v.is_empty()).cloned();
-            let env = Environment {
-                os: get("goos").unwrap_or_else(|| "unknown".into()),
-                os_release: None,
-                kernel: None,
-                arch: get("goarch").unwrap_or_else(|| "unknown".into()),
-                cpu_model: get("cpu"),
-                cores: None,
-                memory_bytes: None,
-                rustc: None,
-                go: None,
-                git: None,
-                ci: None,
-                thp: None,
-            };
-            let env_index = find_or_push(&mut environments, |e| *e == env, || env.clone());
-            let pkg = get("pkg");
-            let base = gobench::without_procs_suffix(&line.name);
-            let name = match &pkg {
-                Some(p) => format!("{p}/{base}"),
-                None => base.to_owned(),
-            };
-            let index = *by_name.entry(name.clone()).or_insert_with(|| {
-                workloads.push({
-                    let mut w = workload(
-                        &name,
-                        Lang::Go,
-                        env_index,
-                        vec![
-                            "go".into(),
-                            "test".into(),
-                            "-bench".into(),
-                            pkg.clone().unwrap_or_default(),
-                        ],
-                    );
-                    w.tags = line
+            let (env_index, pkg) = match last {
+                Some((config, env, pkg)) if std::ptr::eq(config, &*line.config) => (env, pkg),
+                _ => {
+                    let env = self.environment(&line.config);
+                    let pkg = line
                         .config
-                        .iter()
-                        .filter(|(k, _)| !["goos", "goarch", "pkg", "cpu"].contains(&k.as_str()))
-                        .map(|(k, v)| (k.clone(), v.clone()))
-                        .collect();
-                    w
-                });
-                workloads.len() - 1
-            });
+                        .get("pkg")
+                        .map(String::as_str)
+                        .filter(|p| !p.is_empty());
+                    last = Some((&line.config, env, pkg));
+                    (env, pkg)
+                }
+            };
+            let base = gobench::without_procs_suffix(&line.name);
+            name.clear();
+            if let Some(p) = pkg {
+                name.push_str(p);
+                name.push('/');
+            }
+            name.push_str(base);
+            let index = match self.by_name.get(&name) {
+                Some(&i) => i,
+                None => self.new_workload(&name, env_index, pkg, &line.config),
+            };
             for (value, unit) in &line.values {
-                let m = gobench::map_unit(unit, file.units.get(unit));
+                let m = mapped
+                    .entry(unit)
+                    .or_insert_with(|| gobench::map_unit(unit, file.units.get(unit)));
                 let converted = value * m.factor;
                 // Refused here, naming the line, not when the file is read.
                 if !crate::results::storable(converted) {
                     return Err(ImportError::Value {
-                        path: path.clone(),
+                        path: path.to_owned(),
                         line: line.line,
                         what: format!(
                             "`{value} {unit}` is not a figure a results file holds (a number from 0 to 2^53)"
@@ -222,10 +249,10 @@ fn from_gobench(files: &[PathBuf]) -> Result<Results, ImportError> {
                     }
                     _ => Value::Float(converted),
                 };
-                workloads[index]
-                    .metrics
-                    .entry(m.metric.clone())
-                    .or_insert_with(|| Series {
+                let metrics = &mut self.workloads[index].metrics;
+                let series = match metrics.get_mut(&m.metric) {
+                    Some(series) => series,
+                    None => metrics.entry(m.metric.clone()).or_insert_with(|| Series {
                         unit: m.unit,
                         better: m.better,
                         stability: m.stability,
@@ -233,13 +260,65 @@ fn from_gobench(files: &[PathBuf]) -> Result<Results, ImportError> {
                         phase: None,
                         resolution: None,
                         samples: Vec::new(),
-                    })
-                    .samples
-                    .push(sample);
+                    }),
+                };
+                series.samples.push(sample);
             }
         }
+        Ok(self)
     }
-    Ok(Results::new(environments, workloads))
+
+    /// The results of every file added.
+    pub fn finish(self) -> Results {
+        Results::new(self.environments, self.workloads)
+    }
+
+    /// The index of the environment a configuration names.
+    fn environment(&mut self, config: &gobench::Config) -> usize {
+        let get = |k: &str| config.get(k).filter(|v| !v.is_empty()).cloned();
+        let env = Environment {
+            os: get("goos").unwrap_or_else(|| "unknown".into()),
+            os_release: None,
+            kernel: None,
+            arch: get("goarch").unwrap_or_else(|| "unknown".into()),
+            cpu_model: get("cpu"),
+            cores: None,
+            memory_bytes: None,
+            rustc: None,
+            go: None,
+            git: None,
+            ci: None,
+            thp: None,
+        };
+        find_or_push(&mut self.environments, |e| *e == env, || env.clone())
+    }
+
+    /// Adds the workload of a benchmark seen for the first time: the
+    /// configuration but the machine's keys become its tags.
+    fn new_workload(
+        &mut self,
+        name: &str,
+        environment: usize,
+        pkg: Option<&str>,
+        config: &gobench::Config,
+    ) -> usize {
+        let command = ["go", "test", "-bench", pkg.unwrap_or_default()];
+        let mut w = workload(
+            name,
+            Lang::Go,
+            environment,
+            command.iter().map(|s| s.to_string()).collect(),
+        );
+        w.tags = config
+            .iter()
+            .filter(|(k, _)| !["goos", "goarch", "pkg", "cpu"].contains(&k.as_str()))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        self.workloads.push(w);
+        self.by_name
+            .insert(name.to_owned(), self.workloads.len() - 1);
+        self.workloads.len() - 1
+    }
 }
 
 fn from_gctrace(files: &[PathBuf], name: Option<&str>) -> Result<Results, ImportError> {

@@ -40,8 +40,8 @@ pub fn compare(args: CompareArgs) -> Result<Outcome, Error> {
         .collect();
     outputs.extend(written_by(&args.outputs));
     crate::atomic::check_outputs(&inputs, &outputs)?;
-    let base = Results::read(&args.baseline)?;
-    let cur = Results::read(&args.current)?;
+    let base = read_side(&args.baseline)?;
+    let cur = read_side(&args.current)?;
     let base_side = Side::of(&args.baseline.display().to_string(), &base);
     let cur_side = Side::of(&args.current.display().to_string(), &cur);
     let verdicts = judge(
@@ -55,6 +55,27 @@ pub fn compare(args: CompareArgs) -> Result<Outcome, Error> {
     }
     show(&verdicts, &args.outputs)?;
     Ok(outcome(&verdicts, &base, &cur))
+}
+
+/// One side of `compare`: a results file, or `go test -bench` output
+/// (gzip-compressed or not) read as `import --format gobench` would.
+fn read_side(path: &Path) -> Result<Results, Error> {
+    use crate::collect::import::{self, ImportError};
+    let text = match import::read(path) {
+        Ok(text) => text,
+        // Said as a results file that cannot be read is said.
+        Err(ImportError::Read { path, source }) => {
+            return Err(crate::results::ResultsError::Read { path, source }.into());
+        }
+        Err(e) => return Err(e.into()),
+    };
+    if crate::collect::gobench::is_bench_output(&text) {
+        let mut gobench = import::GobenchImport::default();
+        gobench.add(path, &text)?;
+        Ok(gobench.finish())
+    } else {
+        Ok(Results::parse(path, &text)?)
+    }
 }
 
 /// The files `--report` and `--export` write.

@@ -239,3 +239,78 @@ fn gobench_with_its_memprofile() {
         .code(2)
         .stderr(contains("--memprofile goes with --format gobench"));
 }
+
+/// `compare` reads `go test -bench` output directly, gzip-compressed or
+/// not, with no import step: the same verdicts as importing first, in
+/// both directions (the recorded file against itself passes; with
+/// `Request` allocating 20% more bytes per op it fails on that metric).
+#[test]
+fn compare_reads_benchmark_text_and_gzip_directly() {
+    let dir = Dir::new();
+    let base = std::fs::read_to_string(fixture("gobench/with_allocs.txt")).unwrap();
+    dir.create("base.txt", &base);
+    dir.create("grown.txt", &base.replace("544 B/op", "653 B/op"));
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    std::io::Write::write_all(&mut gz, base.replace("544 B/op", "653 B/op").as_bytes()).unwrap();
+    std::fs::write(dir.path().join("grown.txt.gz"), gz.finish().unwrap()).unwrap();
+    dir.memgate()
+        .args(["compare", "base.txt", "base.txt", "-o", "same.json"])
+        .assert()
+        .success();
+    for current in ["grown.txt", "grown.txt.gz"] {
+        dir.memgate()
+            .args(["compare", "base.txt", current, "-o", "v.json"])
+            .assert()
+            .code(1)
+            .stdout(contains("op.alloc.bytes"));
+        let v: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.path().join("v.json")).unwrap())
+                .unwrap();
+        let failing: Vec<(&str, &str)> = v["verdicts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|x| x["status"] == "regression")
+            .map(|x| {
+                (
+                    x["workload"].as_str().unwrap(),
+                    x["metric"].as_str().unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            failing,
+            [("memgate.dev/workloads/bench/Request", "op.alloc.bytes")],
+            "{current}"
+        );
+    }
+    // Importing first gives the same verdicts.
+    for (txt, json) in [("base.txt", "base.json"), ("grown.txt", "grown.json")] {
+        dir.memgate()
+            .args(["import", "--format", "gobench", txt, "-o", json])
+            .assert()
+            .success();
+    }
+    dir.memgate()
+        .args(["compare", "base.json", "grown.json", "-o", "imported.json"])
+        .assert()
+        .code(1);
+    // (Statuses and reasons: a coefficient of variation may differ in its
+    // last bit, summed from values read back from JSON.)
+    let verdicts = |f: &str| {
+        let v: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.path().join(f)).unwrap()).unwrap();
+        v["verdicts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| {
+                format!(
+                    "{} {} {} {}",
+                    x["workload"], x["metric"], x["status"], x["reason"]
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(verdicts("imported.json"), verdicts("v.json"));
+}
