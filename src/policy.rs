@@ -319,7 +319,7 @@ pub enum PolicyProblem {
     NotProbability(f64),
     /// A metric name memgate does not measure: a limit on it would never
     /// apply.
-    #[error("no metric named `{name}` (the README's \"Collectors\" lists them){}", suggestion.as_ref().map(|s| format!("; did you mean `{s}`?")).unwrap_or_default())]
+    #[error("no metric named `{name}` (docs/measuring.md lists them){}", suggestion.as_ref().map(|s| format!("; did you mean `{s}`?")).unwrap_or_default())]
     UnknownMetric {
         /// The name as written.
         name: String,

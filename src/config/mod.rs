@@ -565,11 +565,11 @@ mod tests {
             ),
             (
                 "version: 1\nbudgets: {a: {process.rss.peek: 50MiB}}\nworkloads:\n  - {name: a, lang: go, run: x}\n",
-                "/p/memgate.yaml: budgets.a.process.rss.peek: no metric named `process.rss.peek` (the README's \"Collectors\" lists them); did you mean `process.rss.peak`?",
+                "/p/memgate.yaml: budgets.a.process.rss.peek: no metric named `process.rss.peek` (docs/measuring.md lists them); did you mean `process.rss.peak`?",
             ),
             (
                 "version: 1\nworkloads:\n  - {name: a, lang: go, run: x, thresholds: {gc.pauses.max: {max_increase: 5%}}}\n",
-                "/p/memgate.yaml: workloads[a].thresholds.gc.pauses.max: no metric named `gc.pauses.max` (the README's \"Collectors\" lists them); did you mean `gc.pause.max`?",
+                "/p/memgate.yaml: workloads[a].thresholds.gc.pauses.max: no metric named `gc.pauses.max` (docs/measuring.md lists them); did you mean `gc.pause.max`?",
             ),
             (
                 "version: 1\nthresholds:\n  default: {alpha: 5}\nworkloads:\n  - {name: a, lang: go, run: x}\n",

@@ -548,7 +548,7 @@ pub fn where_it_grew(failing: &[&Verdict]) -> Vec<Value> {
         .collect()
 }
 
-/// The template context (documented in the README).
+/// The template context (documented in docs/reports.md).
 fn context(v: &Verdicts, level: u8, max_workloads: usize) -> Value {
     let (icon, text) = headline(v);
     let causes = super::causes(&v.verdicts);

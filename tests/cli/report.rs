@@ -222,18 +222,18 @@ fn a_failed_workload_fails_every_output() {
     assert!(csv.lines().skip(1).all(|l| l.ends_with(",failed")), "{csv}");
 }
 
-/// The README's sample reports are the snapshots' visible parts (what
+/// The sample reports of docs/reports.md are the snapshots' visible parts (what
 /// comes before the first `<details>`), so they cannot drift.
 #[test]
-fn readme_samples_are_the_snapshots() {
-    let readme = std::fs::read_to_string(repo_root().join("README.md")).unwrap();
+fn docs_samples_are_the_snapshots() {
+    let readme = std::fs::read_to_string(repo_root().join("docs/reports.md")).unwrap();
     for name in ["pass", "regression"] {
         let marker = format!("<!-- sample: {name} -->");
         let block = readme
             .split_once(&marker)
             .and_then(|(_, rest)| rest.split_once("````markdown\n"))
             .and_then(|(_, rest)| rest.split_once("  ````"))
-            .unwrap_or_else(|| panic!("README.md has no {marker} block"))
+            .unwrap_or_else(|| panic!("docs/reports.md has no {marker} block"))
             .0;
         let sample: String = block
             .lines()
@@ -245,6 +245,10 @@ fn readme_samples_are_the_snapshots() {
         .unwrap();
         let body = snap.splitn(3, "---\n").nth(2).unwrap();
         let visible = body.split("<details>").next().unwrap().trim_end();
-        assert_eq!(sample.trim_end(), visible, "README sample `{name}`");
+        assert_eq!(
+            sample.trim_end(),
+            visible,
+            "docs/reports.md sample `{name}`"
+        );
     }
 }
