@@ -23,6 +23,7 @@ mod accept;
 mod env;
 mod family;
 mod judge;
+mod subject;
 
 pub use accept::{AcceptError, accept};
 pub use judge::{MEASURED_SPREAD_RUNS, SEPARATED_MIN_RUNS};
@@ -39,7 +40,8 @@ use crate::verdicts::{
 };
 use env::Softening;
 use family::Family;
-use judge::{Compared, Judged, OneSided, Subject};
+use judge::{Compared, Judged};
+use subject::{OneSided, Subject};
 
 /// Judges `current` against `baseline` under `policy`. Every threshold and
 /// budget is resolved before anything is judged, so a limit that does not
@@ -117,7 +119,7 @@ fn one_sided(
         .iter()
         .map(|(metric, s)| {
             let side = absent(policy, &w.name, metric, side);
-            Judged::Done(judge::missing(&limits.subject(&w.name, metric), s, side))
+            Judged::Done(subject::missing(&limits.subject(&w.name, metric), s, side))
         })
         .collect()
 }
@@ -155,16 +157,16 @@ fn both_sides(
             let subject = limits.subject(&cw.name, metric);
             let missing = |s, side| {
                 let side = absent(policy, &cw.name, metric, side);
-                Judged::Done(judge::missing(&subject, s, side))
+                Judged::Done(subject::missing(&subject, s, side))
             };
             // A current series with no sample was not measured now.
             let now = cw.metrics.get(metric).filter(|c| !c.samples.is_empty());
             if let (Some(n), Some(b), Some(c)) = (counts, bw.metrics.get(metric), now) {
-                return Some(Judged::Done(judge::other_count(&subject, b, c, n)));
+                return Some(Judged::Done(subject::other_count(&subject, b, c, n)));
             }
             Some(match (bw.metrics.get(metric), now) {
                 (Some(b), Some(c)) if b.phase != c.phase => {
-                    Judged::Done(judge::other_phase(&subject, b, c))
+                    Judged::Done(subject::other_phase(&subject, b, c))
                 }
                 (Some(b), Some(c)) => {
                     let soften =
