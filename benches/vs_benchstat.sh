@@ -47,6 +47,6 @@ bytes=$(stat -c %s a.txt)
 echo "input: 2 files of $bytes bytes, 1,000 benchmarks x 30 samples x 3 units"
 echo "benchstat A B:                 $((bs / 1000)) ms (median of $rounds)"
 echo "memgate compare A B -o v.json: $((mg / 1000)) ms"
-awk -v b="$bs" -v m="$mg" 'BEGIN {printf "memgate is %.2fx faster than benchstat\n", b / m}'
+awk -v b="$bs" -v m="$mg" 'BEGIN {printf "benchstat time / memgate time: %.2f (above 1: memgate is faster)\n", b / m}'
 echo "writing verdicts.json adds:    $(((mg - mgn) / 1000)) ms ($(stat -c %s v.json) bytes)"
 awk -v t="$imp" -v s="$bytes" 'BEGIN {printf "memgate import --format gobench: %d ms, %.0f MB/s\n", t / 1000, s / t}'

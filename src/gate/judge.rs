@@ -675,7 +675,8 @@ pub(super) fn detectable(v: &Verdict, bar: f64, confidence: f64) -> Option<f64> 
         return None;
     }
     let (mut lo, mut hi) = (0.0, DETECTABLE_MAX);
-    while hi - lo > 1e-4 {
+    // To a tenth of a percent: what the reports show, to their last digit.
+    while hi - lo > 1e-3 {
         let mid = (lo + hi) / 2.0;
         if caught(mid) {
             hi = mid;

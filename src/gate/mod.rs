@@ -236,18 +236,40 @@ fn conclude(
         Correction::None => Family::uncorrected(&candidates),
     };
     let m = family.size().max(1) as f64;
-    verdicts.extend(compared.into_iter().zip(&family.adjusted).map(|(c, adj)| {
-        let mut v = c.conclude(*adj, &family, correction);
-        // The bar of the family's first Holm step; none out of it.
-        let bar = match (correction, adj) {
-            (Correction::None, _) => v.threshold.alpha,
-            (Correction::Holm, Some(_)) => v.threshold.alpha / m,
-            (Correction::Holm, None) => 0.0,
-        };
-        v.detectable = judge::detectable(&v, bar, confidence);
-        v
-    }));
+    let mut concluded: Vec<(Verdict, f64)> = compared
+        .into_iter()
+        .zip(&family.adjusted)
+        .map(|(c, adj)| {
+            let v = c.conclude(*adj, &family, correction);
+            // The bar of the family's first Holm step; none out of it.
+            let bar = match (correction, adj) {
+                (Correction::None, _) => v.threshold.alpha,
+                (Correction::Holm, Some(_)) => v.threshold.alpha / m,
+                (Correction::Holm, None) => 0.0,
+            };
+            (v, bar)
+        })
+        .collect();
+    with_detectable(&mut concluded, confidence);
+    verdicts.extend(concluded.into_iter().map(|(v, _)| v));
     (verdicts, family)
+}
+
+/// Sets each verdict's `detectable` change, the searches spread over the
+/// machine's cores: each is a dozen judgements of its own, independent of
+/// the others, and together most of a large comparison's time.
+fn with_detectable(verdicts: &mut [(Verdict, f64)], confidence: f64) {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let chunk = verdicts.len().div_ceil(threads).max(64);
+    std::thread::scope(|scope| {
+        for part in verdicts.chunks_mut(chunk) {
+            scope.spawn(move || {
+                for (v, bar) in part {
+                    v.detectable = judge::detectable(v, *bar, confidence);
+                }
+            });
+        }
+    });
 }
 
 /// The parity rules' verdicts on the current results: for each rule whose

@@ -10,7 +10,7 @@
 //!
 //! `CASES` mutations a target by default; a long run sets `PROPTEST_CASES`:
 //! `PROPTEST_CASES=1430000 cargo test --release --test cli fuzz::` runs
-//! 10 million mutations over the seven targets (21 minutes on 2 cores).
+//! 10 million mutations over the seven targets (1,444 s on 2 cores).
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
