@@ -131,10 +131,13 @@ impl Softening {
 /// - the Go runtime's GOGC, GOMEMLIMIT and GOMAXPROCS change when the
 ///   collector runs: every paced and machine-dependent figure, not the
 ///   allocations;
-/// - the kernel's version (major.minor), transparent huge pages and the
-///   number of cores change how memory becomes resident: RSS, faults,
-///   fragmentation; a kernel of the same major.minor (a patch level or a
-///   build string) does not;
+/// - the kernel (any other release string), transparent huge pages and
+///   the number of cores change how memory becomes resident and where it
+///   is mapped: RSS, faults, fragmentation, an allocator's own figures.
+///   Another build of the same release counts: from 6.18.44-fc-v1045 to
+///   6.18.44-fc-v1098 jemalloc's `stats.metadata` of rust-fragment-jemalloc
+///   rose from 2.26-2.76 MiB to 3.51-5.51 MiB, the same binary, the same
+///   machine type, every run;
 /// - the CPU model changes only what moves with time.
 ///
 /// Load-sensitive metrics follow every difference.
@@ -146,19 +149,9 @@ fn can_change(d: &EnvDifference, stability: Stability, paced: bool) -> bool {
     match d.field.as_str() {
         "os" | "arch" | "toolchain" | "tags.allocator" | "tags.profile" => true,
         "tags.GOGC" | "tags.GOMEMLIMIT" | "tags.GOMAXPROCS" => paced || machine,
-        "kernel" => machine && kernel_series(&d.baseline) != kernel_series(&d.current),
-        "thp" | "cores" => machine,
+        "kernel" | "thp" | "cores" => machine,
         _ => false,
     }
-}
-
-/// The major.minor of a kernel release string (`6.1` of
-/// `6.1.0-18-amd64`); `None` when it does not start with one.
-fn kernel_series(release: &str) -> Option<(u32, u32)> {
-    let mut parts = release.split(|c: char| !c.is_ascii_digit());
-    let major = parts.next()?.parse().ok()?;
-    let minor = parts.next()?.parse().ok()?;
-    Some((major, minor))
 }
 
 #[cfg(test)]
@@ -182,13 +175,16 @@ mod tests {
         let cpu = diff("cpu_model", "Xeon 8370C", "EPYC 7763");
         let gogc = diff("tags.GOGC", "100", "50");
         let go = diff("toolchain", "go1.25.1", "go1.26.8");
-        // RSS (machine-dependent, paced)
-        assert!(!can_change(&patch, MachineDependent, true));
+        // RSS and an allocator's figures (machine-dependent, paced): any
+        // other kernel, another build of one release too
+        assert!(can_change(&patch, MachineDependent, true));
+        assert!(can_change(&patch, MachineDependent, false));
         assert!(can_change(&major, MachineDependent, true));
         assert!(!can_change(&cpu, MachineDependent, true));
         assert!(can_change(&gogc, MachineDependent, true));
         // footprint heap (deterministic, paced)
         assert!(!can_change(&major, Deterministic, true));
+        assert!(!can_change(&patch, Deterministic, true));
         assert!(!can_change(&cpu, Deterministic, true));
         assert!(can_change(&gogc, Deterministic, true));
         assert!(can_change(&go, Deterministic, true));
@@ -198,8 +194,6 @@ mod tests {
         // time
         assert!(can_change(&cpu, LoadSensitive, false));
         assert!(can_change(&patch, LoadSensitive, false));
-        assert_eq!(kernel_series("6.12.48+deb13-amd64"), Some((6, 12)));
-        assert_eq!(kernel_series("unknown"), None);
     }
 
     #[test]
