@@ -470,6 +470,14 @@ fn prepare(
         };
         let built = spawn::launch(launcher, &req, scratch, "build")?;
         let status = run_status(&built.report.end, w.build_timeout)?;
+        // What each build costs stays visible: on a fresh machine one
+        // (jemalloc's, from source) can take longer than every run.
+        let _ = writeln!(
+            log,
+            "memgate: {}: build took {:.1} s",
+            w.name,
+            built.report.wall_ns as f64 / 1e9
+        );
         if status.is_failure() {
             let failure = Failure {
                 reason: format!("build {status}"),
