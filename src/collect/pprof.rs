@@ -402,6 +402,7 @@ mod tests {
             Measure::AllocBytes,
             total(&grown) - total(&base),
             None,
+            None,
         );
         assert_eq!(a.sites[0].function, "main.newEntry");
         assert!(a.sites[0].share.unwrap() > 0.8, "{:?}", a.sites[0]);
