@@ -63,7 +63,7 @@ fn read_side(path: &Path) -> Result<Results, Error> {
     use crate::collect::import::{self, ImportError};
     let text = match import::read(path) {
         Ok(text) => text,
-        // Said as a results file that cannot be read is said.
+        // Unreadable: said as for any results file.
         Err(ImportError::Read { path, source }) => {
             return Err(crate::results::ResultsError::Read { path, source }.into());
         }
