@@ -93,6 +93,10 @@ const CONFIG: &str = include_str!("memgate.yaml");
 /// The example entry when nothing runnable is found.
 const OTHER_WORKLOAD: &str = include_str!("workload-other.yaml");
 
+/// What memgate writes under `.memgate/` and a repository does not keep:
+/// every run's results and verdicts, built programs; the baseline stays.
+const GITIGNORE: &str = "# memgate's outputs, written by every run; baseline.json is kept\nresults.json\nverdicts.json\nbin/\ngobench/\n";
+
 /// A commented config for the repository at `root`: a `gobench` workload
 /// for a Go module's benchmarks, and its programs; a Cargo project's
 /// binaries and examples (see `detect`). With nothing found that runs by
@@ -107,6 +111,22 @@ pub fn config_for(root: &Path) -> Result<String, InitError> {
         entries.extend(detect::rust(root)?);
     }
     let mut text = String::from(CONFIG);
+    if !root.join("go.mod").exists() {
+        // No Go here: no Go runtime settings.
+        text = text
+            .lines()
+            .filter(|l| !l.trim_start().starts_with("env: { GOGC:"))
+            .map(|l| format!("{l}\n"))
+            .collect();
+    }
+    if root.join("Cargo.toml").exists() {
+        // A Rust program with a fixed input allocates the same count and
+        // bytes every run: a change of a few allocations is a change.
+        text = text.replace(
+            "  default: { max_increase: 5% }\n",
+            "  default: { max_increase: 5% }\n  heap.alloc.objects: { max_increase: 1% }  # a deterministic program repeats them exactly\n  heap.alloc.bytes: { max_increase: 2% }\n",
+        );
+    }
     if entries.iter().all(|e| e.disabled.is_some()) {
         text.push_str(
             "workloads: []  # nothing found that runs by itself: fill in from the examples below\n",
@@ -146,7 +166,10 @@ pub enum InitError {
 
 /// Writes the config and workflows under `root`; returns what it wrote.
 pub fn init(root: &Path, force: bool, action: &str) -> Result<Vec<PathBuf>, InitError> {
-    let mut files: Vec<(PathBuf, String)> = vec![(root.join("memgate.yaml"), config_for(root)?)];
+    let mut files: Vec<(PathBuf, String)> = vec![
+        (root.join("memgate.yaml"), config_for(root)?),
+        (root.join(".memgate/.gitignore"), GITIGNORE.to_owned()),
+    ];
     let go = root.join("go.mod").exists();
     let rust = root.join("Cargo.toml").exists();
     files.extend(
@@ -225,6 +248,35 @@ mod tests {
                 .unwrap_or_else(|e| panic!("{e}\n{text}"));
             let names: Vec<&str> = c.workloads.iter().map(|w| w.name.as_str()).collect();
             assert_eq!(names, *expected, "{text}");
+            // Go settings only where there is Go; allocation counts held
+            // tight where there is Rust; calibrate named everywhere.
+            let go = files.iter().any(|(f, _)| *f == "go.mod");
+            let rust = files.iter().any(|(f, _)| *f == "Cargo.toml");
+            assert_eq!(text.contains("GOGC"), go, "{text}");
+            assert_eq!(
+                text.contains("heap.alloc.objects: { max_increase: 1% }"),
+                rust,
+                "{text}"
+            );
+            assert!(text.contains("memgate calibrate"), "{text}");
         }
+    }
+
+    /// init keeps memgate's outputs out of the repository, not the baseline.
+    #[test]
+    fn init_ignores_the_outputs_and_keeps_the_baseline() {
+        let dir = tempfile::tempdir().unwrap();
+        let written = init(dir.path(), false, "me/memgate@v1").unwrap();
+        assert!(written.contains(&dir.path().join(".memgate/.gitignore")));
+        let ignore = std::fs::read_to_string(dir.path().join(".memgate/.gitignore")).unwrap();
+        for line in ["results.json", "verdicts.json", "bin/"] {
+            assert!(ignore.lines().any(|l| l == line), "{ignore}");
+        }
+        assert!(
+            !ignore
+                .lines()
+                .any(|l| !l.starts_with('#') && l.contains("baseline")),
+            "{ignore}"
+        );
     }
 }

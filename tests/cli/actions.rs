@@ -184,7 +184,7 @@ fn init_writes_and_refuses_to_overwrite() {
     assert!(pr.contains(&format!("uses: {}", memgate::init::default_action())));
     assert!(memgate::init::default_action().ends_with(concat!("@v", env!("CARGO_PKG_VERSION"))));
     dir.memgate().arg("init").assert().code(2).stderr(
-        contains("./memgate.yaml, ./.github/workflows/memgate-baseline.yml")
+        contains("./memgate.yaml, ./.memgate/.gitignore, ./.github/workflows/memgate-baseline.yml")
             .and(contains("pass --force")),
     );
     dir.memgate()
