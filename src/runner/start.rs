@@ -49,23 +49,23 @@ pub fn start(argv: &[OsString]) -> Result<Started, StartError> {
         program: argv[0].to_string_lossy().escape_debug().to_string(),
         source,
     };
-    match stub_fd() {
-        Some(stub) => through_stub(&stub, argv)
+    // A stub the system will not run (a memfd where exec is denied, say)
+    // leaves the launcher to spawn the workload itself.
+    if let Some(Ok(started)) = stub_fd().map(|stub| through_stub(&stub, argv)) {
+        return started
             .map(|pid| Started {
                 pid,
                 from_stub: true,
             })
-            .map_err(failed),
-        None => {
-            let mut cmd = Command::new(&argv[0]);
-            cmd.args(&argv[1..]).process_group(0);
-            let child = cmd.spawn().map_err(failed)?;
-            Ok(Started {
-                pid: child.id() as libc::pid_t,
-                from_stub: false,
-            })
-        }
+            .map_err(failed);
     }
+    let mut cmd = Command::new(&argv[0]);
+    cmd.args(&argv[1..]).process_group(0);
+    let child = cmd.spawn().map_err(failed)?;
+    Ok(Started {
+        pid: child.id() as libc::pid_t,
+        from_stub: false,
+    })
 }
 
 /// The stub in a memfd, at a descriptor above the ones the stub's
@@ -94,9 +94,16 @@ fn stub_fd() -> Option<OwnedFd> {
 }
 
 /// Runs the stub with `argv`; returns the workload's PID once the stub is
-/// reaped and the workload has been handed to the launcher.
-fn through_stub(stub: &OwnedFd, argv: &[OsString]) -> std::io::Result<libc::pid_t> {
-    let program = resolve(&argv[0])?;
+/// reaped and the workload has been handed to the launcher, or why the
+/// workload did not start. The outer error: the stub itself did not run.
+fn through_stub(
+    stub: &OwnedFd,
+    argv: &[OsString],
+) -> std::io::Result<std::io::Result<libc::pid_t>> {
+    let program = match resolve(&argv[0]) {
+        Ok(p) => p,
+        Err(e) => return Ok(Err(e)),
+    };
     let mut fds = [0; 2];
     // SAFETY: fds has room for two descriptors; the result is checked.
     if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
@@ -124,21 +131,28 @@ fn through_stub(stub: &OwnedFd, argv: &[OsString]) -> std::io::Result<libc::pid_
             Ok(())
         });
     }
+    // Only here may the launcher fall back: the stub did not run.
     let mut child = cmd.spawn()?;
     drop(write);
     // The stub writes the PID, the child a negated errno if its exec
-    // failed: at most two 4-byte values before both ends are closed.
+    // failed: at most two 4-byte values before both ends are closed. From
+    // here a failure is the workload's, never a reason to start it again.
     let mut bytes = Vec::new();
     let read = std::fs::File::from(read).take(64).read_to_end(&mut bytes);
-    let stub_status = child.wait()?;
-    read?;
+    let stub_status = match child.wait() {
+        Ok(status) => status,
+        Err(e) => return Ok(Err(e)),
+    };
+    if let Err(e) = read {
+        return Ok(Err(e));
+    }
     let values: Vec<i32> = bytes
         .chunks_exact(4)
         .map(|c| i32::from_ne_bytes([c[0], c[1], c[2], c[3]]))
         .collect();
     let pid = values.iter().copied().find(|&v| v > 0);
     let errno = values.iter().copied().find(|&v| v < 0).map(|v| -v);
-    match (pid, errno) {
+    Ok(match (pid, errno) {
         (Some(pid), None) => Ok(pid),
         (Some(pid), Some(errno)) => {
             reap(pid);
@@ -151,7 +165,7 @@ fn through_stub(stub: &OwnedFd, argv: &[OsString]) -> std::io::Result<libc::pid_
         (None, None) => Err(std::io::Error::other(format!(
             "memgate's exec stub reported no process ({stub_status})"
         ))),
-    }
+    })
 }
 
 /// Reaps a child whose exec failed.
