@@ -47,6 +47,33 @@ pub fn read_to_string(path: &Path, limit: u64) -> std::io::Result<String> {
     })
 }
 
+/// Why gzip-compressed bytes could not be read within a bound.
+#[derive(Debug)]
+pub enum GunzipError {
+    /// Not a whole gzip stream.
+    Corrupt(std::io::Error),
+    /// Past the bound, decompressed.
+    TooLarge,
+}
+
+/// `bytes` decompressed when they are gzip (by the magic bytes, RFC
+/// 1952), `None` when they are not; decompressing stops one byte past
+/// `limit`, so a small file cannot expand without bound.
+pub fn gunzip(bytes: &[u8], limit: u64) -> Result<Option<Vec<u8>>, GunzipError> {
+    if !bytes.starts_with(&[0x1f, 0x8b]) {
+        return Ok(None);
+    }
+    let mut raw = Vec::new();
+    flate2::read::GzDecoder::new(bytes)
+        .take(limit + 1)
+        .read_to_end(&mut raw)
+        .map_err(GunzipError::Corrupt)?;
+    if raw.len() as u64 > limit {
+        return Err(GunzipError::TooLarge);
+    }
+    Ok(Some(raw))
+}
+
 /// Whether JSON text is an object (what memgate's files are), before
 /// serde reads it: serde would take an array for a struct's fields and say
 /// "expected a string", or name an internal type.

@@ -119,28 +119,23 @@ pub enum ImportError {
 /// The text of an input file, gzip-compressed or not (by its magic bytes,
 /// RFC 1952), within the input bound compressed and decompressed.
 pub fn read(path: &Path) -> Result<String, ImportError> {
+    use crate::input::GunzipError;
     let limit = crate::input::FILE_LIMIT;
     let failed = |source: std::io::Error| ImportError::Read {
         path: path.to_owned(),
         source,
     };
     let bytes = crate::input::read(path, limit).map_err(failed)?;
-    let bytes = if bytes.starts_with(&[0x1f, 0x8b]) {
-        let mut raw = Vec::new();
-        std::io::Read::read_to_end(
-            &mut std::io::Read::take(flate2::read::GzDecoder::new(&bytes[..]), limit + 1),
-            &mut raw,
-        )
-        .map_err(failed)?;
-        if raw.len() as u64 > limit {
+    let bytes = match crate::input::gunzip(&bytes, limit) {
+        Ok(Some(raw)) => raw,
+        Ok(None) => bytes,
+        Err(GunzipError::Corrupt(e)) => return Err(failed(e)),
+        Err(GunzipError::TooLarge) => {
             return Err(failed(std::io::Error::other(format!(
                 "decompresses past {} MiB",
                 limit >> 20
             ))));
         }
-        raw
-    } else {
-        bytes
     };
     Ok(match String::from_utf8(bytes) {
         Ok(text) => text,

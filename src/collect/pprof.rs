@@ -10,7 +10,6 @@
 //! the innermost, and of a location's lines the last is the caller into
 //! which the others were inlined.
 
-use std::io::Read;
 use std::path::Path;
 
 use crate::attribution::{Amounts, Frame, Site, SiteTotals, SourceTree};
@@ -220,25 +219,23 @@ impl<'a> Iterator for Fields<'a> {
 
 /// Decodes a profile file, gzip-compressed or not.
 pub fn decode(path: &Path, bytes: &[u8]) -> Result<Profile, PprofError> {
+    use crate::input::GunzipError;
     let err = |message: String| PprofError {
         path: path.to_owned(),
         message,
     };
-    let data = if bytes.starts_with(&[0x1f, 0x8b]) {
-        let mut raw = Vec::new();
-        flate2::read::GzDecoder::new(bytes)
-            .take(MAX_PROFILE_BYTES + 1)
-            .read_to_end(&mut raw)
-            .map_err(|e| err(format!("not a gzip-compressed profile: {e}")))?;
-        if raw.len() as u64 > MAX_PROFILE_BYTES {
+    let data = match crate::input::gunzip(bytes, MAX_PROFILE_BYTES) {
+        Ok(Some(raw)) => bytes::Bytes::from(raw),
+        Ok(None) => bytes::Bytes::copy_from_slice(bytes),
+        Err(GunzipError::Corrupt(e)) => {
+            return Err(err(format!("not a gzip-compressed profile: {e}")));
+        }
+        Err(GunzipError::TooLarge) => {
             return Err(err(format!(
                 "larger than {} MiB uncompressed",
                 MAX_PROFILE_BYTES >> 20
             )));
         }
-        bytes::Bytes::from(raw)
-    } else {
-        bytes::Bytes::copy_from_slice(bytes)
     };
     // A field of two bytes decodes to a struct of 16 to 48: a small file of
     // empty entries would decode to gigabytes (286 KB of gzip to 1.1 GB).
@@ -437,9 +434,8 @@ mod tests {
                 .join("fixtures/pprof/go_retain.heap.pb.gz"),
         )
         .unwrap();
-        let mut raw = Vec::new();
-        flate2::read::GzDecoder::new(&gz[..])
-            .read_to_end(&mut raw)
+        let raw = crate::input::gunzip(&gz, MAX_PROFILE_BYTES)
+            .unwrap()
             .unwrap();
         let estimate = decoded_size(&raw).unwrap();
         assert!(
