@@ -18,6 +18,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::mann_whitney::{EXACT_LIMIT, standard_normal_quantile, untied_quantile};
+use super::summary::median_of_sorted;
 
 /// The estimate and interval, in the samples' unit.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -73,12 +74,7 @@ pub fn hodges_lehmann(x: &[f64], y: &[f64], confidence: f64) -> Option<HodgesLeh
     }
     diffs.sort_unstable_by(f64::total_cmp);
     let nn = n1 * n2;
-    // The median of the sorted differences, read in place.
-    let shift = if nn % 2 == 1 {
-        diffs[nn / 2]
-    } else {
-        (diffs[nn / 2 - 1] + diffs[nn / 2]) / 2.0
-    };
+    let shift = median_of_sorted(&diffs);
     let tail = (1.0 - confidence) / 2.0;
     // k: 1-based rank of the lower bound, with P(U <= k - 1) <= tail.
     let k = if n1 <= EXACT_LIMIT && n2 <= EXACT_LIMIT {

@@ -11,8 +11,15 @@ pub fn median(xs: &[f64]) -> f64 {
     }
     let mut v = xs.to_vec();
     v.sort_by(f64::total_cmp);
+    median_of_sorted(&v)
+}
+
+/// [`median`] of values already in ascending order, read in place.
+pub fn median_of_sorted(v: &[f64]) -> f64 {
     let n = v.len();
-    if n % 2 == 1 {
+    if n == 0 {
+        f64::NAN
+    } else if n % 2 == 1 {
         v[n / 2]
     } else {
         (v[n / 2 - 1] + v[n / 2]) / 2.0
