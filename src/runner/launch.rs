@@ -6,14 +6,17 @@
 //! usage metrics are preserved across an execve(2)"; the kernel folds the
 //! old address space's high-water mark into the new one at exec): a
 //! `sleep` spawned by a 300 MiB parent reports 300 MiB. memgate therefore
-//! never spawns a workload itself. It starts `memgate __launch`, a freshly
-//! exec'd image holding a couple of MiB, and the launcher spawns the workload
-//! in a process group of its own, samples `/proc/PID/status` while it runs
-//! (`VmHWM` vanishes at exit, proc(5)), enforces the timeout (SIGTERM to the
-//! group, SIGKILL after the grace period), reaps it with `wait4`, ends any
-//! stragglers in the group, and writes a [`LaunchReport`]. The launcher's own
-//! peak (its VmHWM after the workload is reaped, which bounds its RSS at the
-//! spawn) is recorded as the floor below which `ru_maxrss` cannot read.
+//! never spawns a workload itself. It starts `memgate __launch`, and the
+//! launcher starts the workload in a process group of its own, forked from
+//! the exec stub so that no launcher memory is in its peak (see
+//! [`super::start`]), samples `/proc/PID/status` while it runs (`VmHWM`
+//! vanishes at exit, proc(5)), enforces the timeout (SIGTERM to the group,
+//! SIGKILL after the grace period), reaps it with `wait4`, ends any
+//! stragglers in the group and any escapee outside it (see
+//! [`super::escapees`]), and writes a [`LaunchReport`]. Where there is no
+//! stub the launcher spawns the workload itself, and its own peak (its
+//! VmHWM after the workload is reaped, which bounds its RSS at the spawn)
+//! is recorded as the floor below which `ru_maxrss` cannot read.
 //!
 //! If memgate dies, `PR_SET_PDEATHSIG` delivers SIGTERM to the launcher,
 //! which ends the workload's group: no orphans. (The request is checked,
@@ -230,9 +233,8 @@ struct Watch {
 }
 
 fn supervise(spec: &LaunchSpec, stop: &AtomicBool) -> Result<LaunchReport, SuperviseError> {
-    let floor = procfs::mem_status("self").map(|m| m.hwm).unwrap_or(0);
     let mut report = LaunchReport {
-        rss_floor_bytes: floor,
+        rss_floor_bytes: 0,
         wall_ns: 0,
         end: End::Interrupted,
         rusage: None,
@@ -277,16 +279,12 @@ fn supervise(spec: &LaunchSpec, stop: &AtomicBool) -> Result<LaunchReport, Super
     let (status, usage) = wait4(pid).map_err(SuperviseError::Wait)?;
     report.rusage = Some(usage);
     report.escaped = super::escapees::end_all();
-    if started.from_stub {
-        // Forked from the stub: no launcher memory in the peak.
-        report.rss_floor_bytes = 0;
-    } else if let Some(m) = procfs::mem_status("self") {
-        // What the workload inherited was the launcher's RSS at the spawn,
-        // which its own high-water mark now bounds from above: building
-        // the command and spawning (argument and environment copies, a
-        // larger debug binary's relocations) grow it after the first
-        // reading.
-        report.rss_floor_bytes = report.rss_floor_bytes.max(m.hwm);
+    // Forked from the stub, the peak holds no launcher memory: no floor.
+    // Spawned by the launcher, it inherited the launcher's RSS at the
+    // spawn, which the launcher's high-water mark, read now, bounds from
+    // above (a high-water mark only grows: no earlier reading is needed).
+    if !started.from_stub {
+        report.rss_floor_bytes = procfs::mem_status("self").map_or(0, |m| m.hwm);
     }
     report.end = if libc::WIFEXITED(status) {
         End::Exited {
