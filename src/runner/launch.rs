@@ -9,11 +9,11 @@
 //! never spawns a workload itself. It starts `memgate __launch`, and the
 //! launcher starts the workload in a process group of its own, forked from
 //! the exec stub so that no launcher memory is in its peak (see
-//! [`super::start`]), samples `/proc/PID/status` while it runs (`VmHWM`
+//! `runner::start`), samples `/proc/PID/status` while it runs (`VmHWM`
 //! vanishes at exit, proc(5)), enforces the timeout (SIGTERM to the group,
 //! SIGKILL after the grace period), reaps it with `wait4`, ends any
 //! stragglers in the group and any escapee outside it (see
-//! [`super::escapees`]), and writes a [`LaunchReport`]. Where there is no
+//! `runner::escapees`), and writes a [`LaunchReport`]. Where there is no
 //! stub the launcher spawns the workload itself, and its own peak (its
 //! VmHWM after the workload is reaped, which bounds its RSS at the spawn)
 //! is recorded as the floor below which `ru_maxrss` cannot read.
