@@ -1,6 +1,6 @@
 //! Ctrl-C, SIGTERM and SIGHUP, for every command. The first signal asks
-//! memgate to stop: the runner ends the launch in progress (the process to
-//! signal is published in [`child`]) and starts no other, [`crate::atomic`]
+//! memgate to stop: the runner ends the launches in progress (the processes
+//! to signal are published in [`children`]) and starts no other, [`crate::atomic`]
 //! writes no file after it (its temporary file is removed), and `main`
 //! exits 130 whatever the command would have returned. A second signal
 //! ends memgate at once, after removing the temporary files being written.
@@ -14,11 +14,12 @@ use std::sync::{Mutex, MutexGuard, Once, OnceLock};
 
 /// Set once memgate has received SIGINT, SIGTERM or SIGHUP.
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
-/// The process to send SIGTERM on a signal (the launcher now running),
-/// `None` when none. The runner clears it after the process has exited and
-/// before it is reaped, under the lock the signal thread holds while it
-/// signals: it can never signal a PID that was reaped and reused.
-static CHILD: Mutex<Option<libc::pid_t>> = Mutex::new(None);
+/// The processes to send SIGTERM on a signal (the launchers now running:
+/// one run, or the builds that run at once). The runner removes each after
+/// the process has exited and before it is reaped, under the lock the
+/// signal thread holds while it signals: it can never signal a PID that was
+/// reaped and reused.
+static CHILDREN: Mutex<Vec<libc::pid_t>> = Mutex::new(Vec::new());
 /// Temporary files being written, removed before a second signal exits.
 static PENDING: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
 /// Set once nothing runs that the first signal must end: it then ends
@@ -53,7 +54,7 @@ pub fn install() -> Result<(), std::io::Error> {
                             );
                             std::process::exit(crate::error::exit::INTERRUPTED);
                         }
-                        if let Some(pid) = *child() {
+                        for &pid in children().iter() {
                             // SAFETY: kill only sends a signal; the pid is
                             // unreaped while the lock is held.
                             unsafe {
@@ -91,9 +92,10 @@ pub fn interrupted() -> bool {
     INTERRUPTED.load(Ordering::SeqCst)
 }
 
-/// The process a signal ends; a panic elsewhere cannot leave it unusable.
-pub fn child() -> MutexGuard<'static, Option<libc::pid_t>> {
-    lock(&CHILD)
+/// The processes a signal ends; a panic elsewhere cannot leave the list
+/// unusable.
+pub fn children() -> MutexGuard<'static, Vec<libc::pid_t>> {
+    lock(&CHILDREN)
 }
 
 /// Registers a temporary file for removal should a second signal exit

@@ -9,6 +9,7 @@
 //! stderr tail, never dropped and never sampled. Writing the file and
 //! choosing the exit code are left to the caller.
 
+mod build;
 mod escapees;
 mod gobench;
 mod one_run;
@@ -40,9 +41,9 @@ use crate::config::{Collector, Workload};
 use crate::fingerprint::Environment;
 use crate::phase::Phase;
 use crate::results::{Failure, Results, WorkloadResults};
+use build::Builds;
 use one_run::{failure_tail, indent, run_once, run_status};
 pub use plan::{PlanError, RunPlan, Selection};
-use spawn::LaunchRequest;
 
 /// Lines of stderr kept for a failed build or run.
 pub const STDERR_TAIL_LINES: usize = 20;
@@ -130,6 +131,15 @@ pub fn execute(plan: &RunPlan, log: &mut dyn Write) -> Result<Results, RunError>
     }
     let scratch = scratch_dir()?;
     let environment = Environment::detect(&plan.repo_dir);
+    // Every build before any run, all at once (see [`build`]).
+    let mut builds = Builds::default();
+    build::build_missing(
+        &mut builds,
+        &plan.launcher,
+        &plan.workloads,
+        scratch.path(),
+        log,
+    )?;
     // Each slot holds a configured workload's results (a gobench
     // workload's: its benchmarks'), filled in config order or, for a pair,
     // both at once.
@@ -139,7 +149,7 @@ pub fn execute(plan: &RunPlan, log: &mut dyn Write) -> Result<Results, RunError>
             continue;
         }
         if let Some(m) = partner(plan, n).filter(|&m| slots[m].is_none()) {
-            let mut pair = run_pair(plan, [n, m], scratch.path(), log)?.into_iter();
+            let mut pair = run_pair(plan, [n, m], scratch.path(), &mut builds, log)?.into_iter();
             slots[n] = Some(pair.next().into_iter().collect());
             slots[m] = Some(pair.collect());
             continue;
@@ -151,7 +161,8 @@ pub fn execute(plan: &RunPlan, log: &mut dyn Write) -> Result<Results, RunError>
                 let dirs = (0..list.len())
                     .map(|k| scratch_subdir(scratch.path(), &format!("{n}-{k}")))
                     .collect::<Result<Vec<_>, _>>()?;
-                list_results = run_round_robin(&plan.launcher, list.iter().zip(dirs), log)?;
+                list_results =
+                    run_round_robin(&plan.launcher, list.iter().zip(dirs), &mut builds, log)?;
             }
             Err(failed) => list_results.push(*failed),
         }
@@ -195,6 +206,7 @@ fn run_pair(
     plan: &RunPlan,
     [n, m]: [usize; 2],
     scratch: &Path,
+    builds: &mut Builds,
     log: &mut dyn Write,
 ) -> Result<Vec<WorkloadResults>, RunError> {
     let (a, b) = (&plan.workloads[n], &plan.workloads[m]);
@@ -207,7 +219,7 @@ fn run_pair(
         scratch_subdir(scratch, &n.to_string())?,
         scratch_subdir(scratch, &m.to_string())?,
     ];
-    run_round_robin(&plan.launcher, [a, b].into_iter().zip(dirs), log)
+    run_round_robin(&plan.launcher, [a, b].into_iter().zip(dirs), builds, log)
 }
 
 /// A new directory `name` in `scratch`.
@@ -250,11 +262,16 @@ fn collectors(w: &Workload) -> Vec<Box<dyn Collect>> {
 fn run_round_robin<'w>(
     launcher: &Path,
     list: impl IntoIterator<Item = (&'w Workload, PathBuf)>,
+    builds: &mut Builds,
     log: &mut dyn Write,
 ) -> Result<Vec<WorkloadResults>, RunError> {
+    let list: Vec<_> = list.into_iter().collect();
+    if let Some((_, dir)) = list.first() {
+        build::build_missing(builds, launcher, list.iter().map(|(w, _)| *w), dir, log)?;
+    }
     let mut lanes = Vec::new();
     for (w, dir) in list {
-        let results = prepare(launcher, w, &dir, log)?;
+        let results = prepare(launcher, w, &dir, builds, log)?;
         lanes.push(Lane {
             workload: w,
             active: results.build_failure.is_none(),
@@ -444,44 +461,24 @@ fn empty_results(w: &Workload) -> WorkloadResults {
     }
 }
 
-/// Builds a workload (and hashes its binary): the results to which its
-/// runs are added, with `build_failure` set when the build failed.
+/// A workload's build (run now unless `builds` ran it already) and the
+/// hash of its binary: the results to which its runs are added, with
+/// `build_failure` set when the build failed.
 fn prepare(
     launcher: &Path,
     w: &Workload,
     scratch: &Path,
+    builds: &mut Builds,
     log: &mut dyn Write,
 ) -> Result<WorkloadResults, RunError> {
     let mut out = empty_results(w);
-    if let Some(build) = &w.build {
-        let _ = writeln!(
-            log,
-            "memgate: building {}: {}",
-            w.name,
-            shlex::try_join(build.iter().map(String::as_str)).unwrap_or_default()
-        );
-        let req = LaunchRequest {
-            argv: build,
-            dir: &w.dir,
-            env: &w.env,
-            timeout: w.build_timeout,
-            grace: w.kill_grace,
-            interval: std::time::Duration::ZERO,
-        };
-        let built = spawn::launch(launcher, &req, scratch, "build")?;
+    build::build_missing(builds, launcher, [w], scratch, log)?;
+    if let Some(built) = builds.get(w) {
         let status = run_status(&built.report.end, w.build_timeout)?;
-        // What each build costs stays visible: on a fresh machine one
-        // (jemalloc's, from source) can take longer than every run.
-        let _ = writeln!(
-            log,
-            "memgate: {}: build took {:.1} s",
-            w.name,
-            built.report.wall_ns as f64 / 1e9
-        );
         if status.is_failure() {
             let failure = Failure {
                 reason: format!("build {status}"),
-                stderr_tail: failure_tail(&built),
+                stderr_tail: failure_tail(built),
             };
             let _ = writeln!(
                 log,

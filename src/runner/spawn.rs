@@ -96,7 +96,7 @@ pub fn launch(
             problem: LauncherProblem::Spawn(source),
         })?;
     let pid = child.id() as libc::pid_t;
-    *crate::interrupt::child() = Some(pid);
+    crate::interrupt::children().push(pid);
     // A signal that arrived between the check above and the store would have
     // found no launcher to forward to; forward it now.
     if interrupted() {
@@ -107,7 +107,7 @@ pub fn launch(
     }
     // Exited, not reaped: clear the slot while the PID is still ours, then reap.
     let exited = super::reap::wait_exited(pid);
-    *crate::interrupt::child() = None;
+    crate::interrupt::children().retain(|&p| p != pid);
     let status = exited.and_then(|()| child.wait());
     let status = status.map_err(|source| RunError::Launcher {
         launcher: launcher.to_owned(),

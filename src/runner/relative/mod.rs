@@ -14,6 +14,7 @@ mod worktree;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use super::build::{Builds, build_missing};
 use super::{Lane, RunError, RunPlan, prepare, run_rounds, scratch_dir, scratch_subdir};
 use crate::config::{Config, Workload};
 use crate::fingerprint::Environment;
@@ -332,13 +333,32 @@ fn measure_pair(
     };
     let name = head_def.name.clone();
     let (head_def, base_def) = (&named(head_def, "head"), &named(base_def, "base"));
-    let head = prepare(&plan.launcher, head_def, &dirs.head, log)?;
+    // Both trees build at once (see [`super::build`]).
+    let mut builds = Builds::default();
+    let both = [
+        Some(head_def),
+        matches!(source, BaseSource::Measure).then_some(base_def),
+    ];
+    build_missing(
+        &mut builds,
+        &plan.launcher,
+        both.into_iter().flatten(),
+        &dirs.head,
+        log,
+    )?;
+    let head = prepare(&plan.launcher, head_def, &dirs.head, &mut builds, log)?;
     let head_builds = head.build_failure.is_none();
     let (base, measured) = match source {
         BaseSource::Cached(c) => (Some(*c), false),
         BaseSource::New => (None, false),
         BaseSource::Measure => (
-            Some(prepare(&plan.launcher, base_def, &dirs.base, log)?),
+            Some(prepare(
+                &plan.launcher,
+                base_def,
+                &dirs.base,
+                &mut builds,
+                log,
+            )?),
             true,
         ),
     };
