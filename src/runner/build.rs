@@ -68,7 +68,7 @@ struct Job<'w> {
 /// What a lane tells the thread that writes the log.
 enum Event {
     Started(usize),
-    Finished(usize, Result<Launched, RunError>),
+    Finished(usize, Box<Result<Launched, RunError>>),
 }
 
 /// Runs the distinct builds of `workloads` not yet in `builds` at once,
@@ -151,7 +151,7 @@ pub(super) fn build_missing<'w>(
                     if built.is_err() {
                         *failed.lock().unwrap_or_else(|e| e.into_inner()) = true;
                     }
-                    let _ = tx.send(Event::Finished(k, built));
+                    let _ = tx.send(Event::Finished(k, Box::new(built)));
                 }
             });
         }
@@ -167,21 +167,23 @@ pub(super) fn build_missing<'w>(
                             .unwrap_or_default()
                     );
                 }
-                Event::Finished(k, Ok(built)) => {
-                    // What each build costs stays visible: on a fresh
-                    // machine one (jemalloc's, from source) can take longer
-                    // than every run.
-                    let _ = writeln!(
-                        log,
-                        "memgate: {}: build took {:.1} s",
-                        jobs[k].names.join(", "),
-                        built.report.wall_ns as f64 / 1e9
-                    );
-                    builds.done.insert(jobs[k].key.clone(), built);
-                }
-                Event::Finished(_, Err(e)) => {
-                    first_error.get_or_insert(e);
-                }
+                Event::Finished(k, built) => match *built {
+                    Ok(built) => {
+                        // What each build costs stays visible: on a fresh
+                        // machine one (jemalloc's, from source) can take longer
+                        // than every run.
+                        let _ = writeln!(
+                            log,
+                            "memgate: {}: build took {:.1} s",
+                            jobs[k].names.join(", "),
+                            built.report.wall_ns as f64 / 1e9
+                        );
+                        builds.done.insert(jobs[k].key.clone(), built);
+                    }
+                    Err(e) => {
+                        first_error.get_or_insert(e);
+                    }
+                },
             }
         }
     });
