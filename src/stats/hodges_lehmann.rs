@@ -53,6 +53,36 @@ fn order_statistics(v: &[f64], k: usize) -> Vec<f64> {
         .collect()
 }
 
+/// k, the 1-based rank of the interval's lower bound among the sorted
+/// differences (the upper is the k-th largest): P(U <= k - 1) <= (1 -
+/// confidence) / 2; 0 when no rank is that unlikely.
+fn lower_rank(n1: usize, n2: usize, confidence: f64) -> usize {
+    let tail = (1.0 - confidence) / 2.0;
+    if n1 <= EXACT_LIMIT && n2 <= EXACT_LIMIT {
+        untied_quantile(n1, n2, tail)
+    } else {
+        let (a, b, n) = (n1 as f64, n2 as f64, (n1 + n2) as f64);
+        let sigma = (a * b * (n + 1.0) / 12.0).sqrt();
+        let z = standard_normal_quantile(1.0 - tail);
+        (a * b / 2.0 - z * sigma).floor().max(0.0) as usize
+    }
+}
+
+/// Puts the `ranks`-th smallest values of `v` (0-based, ascending, each
+/// less `offset`) in their sorted places: each selection splits `v` into
+/// values no larger and no smaller, where the other ranks are found.
+fn select_ranks(v: &mut [f64], ranks: &[usize], offset: usize) {
+    let Some(&r) = ranks.get(ranks.len() / 2) else {
+        return;
+    };
+    let i = r - offset;
+    v.select_nth_unstable_by(i, f64::total_cmp);
+    let (below, rest) = v.split_at_mut(i);
+    let (left, right) = ranks.split_at(ranks.len() / 2);
+    select_ranks(below, left, offset);
+    select_ranks(&mut rest[1..], &right[1..], offset + i + 1);
+}
+
 /// Estimates the shift of `y` relative to `x`; `None` when either is empty.
 pub fn hodges_lehmann(x: &[f64], y: &[f64], confidence: f64) -> Option<HodgesLehmann> {
     if x.is_empty() || y.is_empty() {
@@ -72,19 +102,23 @@ pub fn hodges_lehmann(x: &[f64], y: &[f64], confidence: f64) -> Option<HodgesLeh
             diffs.push(b - a);
         }
     }
-    diffs.sort_unstable_by(f64::total_cmp);
     let nn = n1 * n2;
-    let shift = median_of_sorted(&diffs);
-    let tail = (1.0 - confidence) / 2.0;
-    // k: 1-based rank of the lower bound, with P(U <= k - 1) <= tail.
-    let k = if n1 <= EXACT_LIMIT && n2 <= EXACT_LIMIT {
-        untied_quantile(n1, n2, tail)
-    } else {
-        let (a, b, n) = (n1 as f64, n2 as f64, (n1 + n2) as f64);
-        let sigma = (a * b * (n + 1.0) / 12.0).sqrt();
-        let z = standard_normal_quantile(1.0 - tail);
-        (a * b / 2.0 - z * sigma).floor().max(0.0) as usize
-    };
+    let k = lower_rank(n1, n2, confidence);
+    // Only these order statistics are read: selecting them is linear in
+    // the differences, where sorting them all took most of a comparison.
+    let mid = nn / 2;
+    let mut ranks = vec![mid];
+    if nn % 2 == 0 {
+        ranks.push(mid - 1);
+    }
+    if k > 0 {
+        ranks.extend([k - 1, nn - k]);
+    }
+    ranks.sort_unstable();
+    ranks.dedup();
+    select_ranks(&mut diffs, &ranks, 0);
+    // The one or two middle differences, in order.
+    let shift = median_of_sorted(&diffs[(nn - 1) / 2..=mid]);
     let (lo, hi) = if k == 0 {
         (None, None)
     } else {
@@ -101,6 +135,28 @@ pub fn hodges_lehmann(x: &[f64], y: &[f64], confidence: f64) -> Option<HodgesLeh
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        /// Selecting the order statistics reads what sorting every
+        /// difference did (ties, odd and even counts, interval or none).
+        #[test]
+        fn selection_reads_what_a_full_sort_reads(
+            x in proptest::collection::vec(0u8..20, 1..40),
+            y in proptest::collection::vec(0u8..20, 1..40),
+        ) {
+            let (x, y): (Vec<f64>, Vec<f64>) = (
+                x.into_iter().map(f64::from).collect(),
+                y.into_iter().map(f64::from).collect(),
+            );
+            let hl = hodges_lehmann(&x, &y, 0.95).unwrap();
+            let mut d: Vec<f64> = y.iter().flat_map(|b| x.iter().map(move |a| b - a)).collect();
+            d.sort_by(f64::total_cmp);
+            proptest::prop_assert_eq!(hl.shift, median_of_sorted(&d));
+            let k = lower_rank(x.len(), y.len(), 0.95);
+            let expected = (k > 0).then(|| (d[k - 1], d[d.len() - k]));
+            proptest::prop_assert_eq!(hl.lo.zip(hl.hi), expected);
+        }
+    }
 
     #[test]
     fn thousands_of_runs_are_bounded() {
