@@ -1,49 +1,101 @@
-//! Builds the exec stub (src/runner/exec_stub.rs) that the launcher forks
-//! workloads from, so their peak RSS is their own: a static, freestanding
-//! x86-64 Linux executable of about 1.5 KiB, compiled with the same `rustc`
-//! and linker as memgate. On other targets, or if it cannot be built, the
-//! stub is empty and the launcher spawns workloads itself, recording its
-//! own memory as the floor below which a peak cannot read.
+//! Builds the two programs memgate carries inside its own binary, with the
+//! same `rustc` and linker as memgate:
+//! - the exec stub (src/runner/exec_stub.rs) that the launcher forks
+//!   workloads from, so their peak RSS is their own: a static, freestanding
+//!   x86-64 Linux executable of about 1.5 KiB;
+//! - the malloc counter (src/collect/malloc_preload.rs), the shared
+//!   library `collect: [malloc]` preloads to count a program's allocations
+//!   with no change to its code.
+//!
+//! On other targets, or if one cannot be built, it is carried empty: the
+//! launcher then spawns workloads itself (recording its own memory as the
+//! floor below which a peak cannot read), and the malloc collector says it
+//! is not available.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn main() {
-    let source = "src/runner/exec_stub.rs";
-    println!("cargo:rerun-if-changed={source}");
     let out = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
-    let stub = out.join("exec-stub");
     let var = |k: &str| std::env::var(k).unwrap_or_default();
-    if var("CARGO_CFG_TARGET_OS") != "linux" || var("CARGO_CFG_TARGET_ARCH") != "x86_64" {
-        std::fs::write(&stub, b"").expect("write an empty stub to OUT_DIR");
-        return;
-    }
-    let rustc = std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
-    let status = Command::new(rustc)
-        .args(["--edition", "2024", "--crate-name", "memgate_exec_stub"])
-        .args(["--target", &var("TARGET")])
-        .args([
+    let supported =
+        var("CARGO_CFG_TARGET_OS") == "linux" && var("CARGO_CFG_TARGET_ARCH") == "x86_64";
+    let target = var("TARGET");
+    build(
+        "src/runner/exec_stub.rs",
+        &out.join("exec-stub"),
+        supported,
+        &[
+            "--crate-name",
+            "memgate_exec_stub",
+            "--target",
+            &target,
             "-C",
             "opt-level=s",
             "-C",
             "panic=abort",
             "-C",
             "debuginfo=0",
-        ])
-        .args(["-C", "strip=symbols", "-C", "relocation-model=static"])
-        .args(["-C", "target-feature=+crt-static"])
-        .args(["-C", "link-arg=-nostartfiles", "-C", "link-arg=-nostdlib"])
-        .args(["-C", "link-arg=-static"])
+            "-C",
+            "strip=symbols",
+            "-C",
+            "relocation-model=static",
+            "-C",
+            "target-feature=+crt-static",
+            "-C",
+            "link-arg=-nostartfiles",
+            "-C",
+            "link-arg=-nostdlib",
+            "-C",
+            "link-arg=-static",
+        ],
+        "workloads will be spawned by the launcher, and a short run's peak RSS may read the launcher's memory",
+    );
+    // glibc's `__libc_*` entry points, which the counter calls, are glibc's.
+    build(
+        "src/collect/malloc_preload.rs",
+        &out.join("libmemgate_malloc.so"),
+        supported && var("CARGO_CFG_TARGET_ENV") == "gnu",
+        &[
+            "--crate-name",
+            "memgate_malloc",
+            "--crate-type",
+            "cdylib",
+            "--target",
+            &target,
+            "-C",
+            "opt-level=3",
+            "-C",
+            "panic=abort",
+            "-C",
+            "debuginfo=0",
+            "-C",
+            "strip=symbols",
+        ],
+        "`collect: [malloc]` will not be available",
+    );
+}
+
+/// Compiles `source` to `output` with `args`, or writes `output` empty
+/// when the target is not `supported` or the compiler fails.
+fn build(source: &str, output: &Path, supported: bool, args: &[&str], without: &str) {
+    println!("cargo:rerun-if-changed={source}");
+    if !supported {
+        std::fs::write(output, b"").expect("write an empty file to OUT_DIR");
+        return;
+    }
+    let rustc = std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
+    let status = Command::new(rustc)
+        .args(["--edition", "2024"])
+        .args(args)
         .arg("-o")
-        .arg(&stub)
+        .arg(output)
         .arg(source)
         .status();
     if !matches!(status, Ok(s) if s.success()) {
-        // A toolchain that cannot link a freestanding program (a cross
-        // linker, say) still builds memgate, without the stub.
-        println!(
-            "cargo:warning=building {source} failed ({status:?}): workloads will be spawned by the launcher, and a short run's peak RSS may read the launcher's memory"
-        );
-        std::fs::write(&stub, b"").expect("write an empty stub to OUT_DIR");
+        // A toolchain that cannot link it (a cross linker, say) still
+        // builds memgate, without it.
+        println!("cargo:warning=building {source} failed ({status:?}): {without}");
+        std::fs::write(output, b"").expect("write an empty file to OUT_DIR");
     }
 }

@@ -10,6 +10,9 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LaunchReport {
+    /// The workload's PID (its process group's ID), once started.
+    #[serde(default)]
+    pub pid: Option<i32>,
     /// The launcher's VmHWM after the workload was reaped (an upper bound
     /// of its RSS at the spawn), bytes.
     pub rss_floor_bytes: u64,

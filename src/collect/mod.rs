@@ -9,6 +9,7 @@ pub mod gctrace;
 pub mod gobench;
 pub mod import;
 pub mod launch_report;
+pub mod malloc;
 pub mod pprof;
 pub mod probe;
 pub mod rusage;
@@ -41,6 +42,10 @@ pub struct RunArtifacts<'a> {
     pub files: &'a RunFiles,
     /// The workload's source files: what a profile's frames are folded to.
     pub tree: &'a SourceTree,
+    /// The workload's command, as configured (before a collector wrapped it).
+    pub command: &'a [String],
+    /// The directory it ran in.
+    pub dir: &'a Path,
 }
 
 /// Per-run files a workload is told to write.
@@ -52,6 +57,10 @@ pub struct RunFiles {
     pub dhat: PathBuf,
     /// MEMGATE_HEAP_PROFILE (the Go probe), or `go test -memprofile`.
     pub heap_profile: PathBuf,
+    /// MEMGATE_MALLOC_FILE, the malloc counter's lines.
+    pub malloc: PathBuf,
+    /// Where the malloc counter's library is written, once per directory.
+    pub malloc_library: PathBuf,
 }
 
 impl RunFiles {
@@ -61,6 +70,8 @@ impl RunFiles {
             probe: scratch.join(format!("run{index}.probe.json")),
             dhat: scratch.join(format!("run{index}.dhat.json")),
             heap_profile: scratch.join(format!("run{index}.heap.pb.gz")),
+            malloc: scratch.join(format!("run{index}.malloc")),
+            malloc_library: scratch.join("libmemgate_malloc.so"),
         }
     }
 }

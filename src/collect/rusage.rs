@@ -78,6 +78,7 @@ mod tests {
 
     fn report(maxrss_kib: u64, floor: u64, hwm: Option<u64>) -> LaunchReport {
         LaunchReport {
+            pid: None,
             rss_floor_bytes: floor,
             wall_ns: 1,
             end: End::Exited { code: 0 },

@@ -68,6 +68,9 @@ pub enum Collector {
     Dhat,
     /// Run the command under `valgrind --tool=dhat`: any binary, unchanged.
     ValgrindDhat,
+    /// Preload memgate's malloc counter: any dynamically linked program
+    /// that allocates through the C library's malloc, unchanged.
+    Malloc,
     /// The `go test -bench` result line on stdout (ns/op, B/op, allocs/op,
     /// MB/s); the default, with gctrace, of a `gobench` workload.
     Gobench,
@@ -89,6 +92,8 @@ impl Collector {
             (Collector::Probe, _) => 13,
             // Allocated bytes and blocks, peak, end.
             (Collector::Dhat | Collector::ValgrindDhat, _) => 4,
+            // Allocated bytes and blocks, peak, end, reallocs.
+            (Collector::Malloc, _) => 5,
             // ns/op, B/op, allocs/op, and a custom unit or MB/s.
             (Collector::Gobench, _) => 4,
         }

@@ -185,6 +185,7 @@ fn collectors_of(w: &RawWorkload) -> Vec<&'static str> {
             Probe => "probe",
             Dhat => "dhat",
             ValgrindDhat => "valgrind-dhat",
+            Malloc => "malloc",
             Gobench => "gobench",
         }))
         .collect()
@@ -255,6 +256,13 @@ fn producible(w: &RawWorkload) -> Vec<&'static str> {
                 "heap.alloc.objects",
                 "heap.peak.bytes",
                 "heap.end.bytes",
+            ][..],
+            ("malloc", _) => &[
+                "heap.alloc.bytes",
+                "heap.alloc.objects",
+                "heap.peak.bytes",
+                "heap.end.bytes",
+                "heap.reallocs",
             ][..],
             ("gobench", _) => &[
                 "op.time",

@@ -234,6 +234,7 @@ struct Watch {
 
 fn supervise(spec: &LaunchSpec, stop: &AtomicBool) -> Result<LaunchReport, SuperviseError> {
     let mut report = LaunchReport {
+        pid: None,
         rss_floor_bytes: 0,
         wall_ns: 0,
         end: End::Interrupted,
@@ -257,6 +258,7 @@ fn supervise(spec: &LaunchSpec, stop: &AtomicBool) -> Result<LaunchReport, Super
         }
     };
     let pid = started.pid;
+    report.pid = Some(pid);
     let (done_tx, done_rx) = mpsc::channel::<()>();
     let (exited, watch) = std::thread::scope(|scope| {
         let monitor = scope.spawn(|| monitor(pid, start, spec, stop, done_rx));

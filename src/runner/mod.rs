@@ -9,7 +9,7 @@
 //! stderr tail, never dropped and never sampled. Writing the file and
 //! choosing the exit code are left to the caller.
 
-mod build;
+mod builds;
 mod escapees;
 mod gobench;
 mod one_run;
@@ -34,6 +34,7 @@ use crate::collect::{
     dhat::{Dhat, ValgrindDhat},
     gctrace::Gctrace,
     gobench::GoBenchLine,
+    malloc::Malloc,
     probe::Probe,
     rusage::Rusage,
 };
@@ -41,7 +42,7 @@ use crate::config::{Collector, Workload};
 use crate::fingerprint::Environment;
 use crate::phase::Phase;
 use crate::results::{Failure, Results, WorkloadResults};
-use build::Builds;
+use builds::Builds;
 use one_run::{failure_tail, indent, run_once, run_status};
 pub use plan::{PlanError, RunPlan, Selection};
 
@@ -131,9 +132,9 @@ pub fn execute(plan: &RunPlan, log: &mut dyn Write) -> Result<Results, RunError>
     }
     let scratch = scratch_dir()?;
     let environment = Environment::detect(&plan.repo_dir);
-    // Every build before any run, all at once (see [`build`]).
+    // Every build before any run, all at once (see [`builds`]).
     let mut builds = Builds::default();
-    build::build_missing(
+    builds::build_missing(
         &mut builds,
         &plan.launcher,
         &plan.workloads,
@@ -243,6 +244,7 @@ fn collectors(w: &Workload) -> Vec<Box<dyn Collect>> {
             Collector::Probe => list.push(Box::new(Probe)),
             Collector::Dhat => list.push(Box::new(Dhat)),
             Collector::ValgrindDhat => list.push(Box::new(ValgrindDhat)),
+            Collector::Malloc => list.push(Box::new(Malloc)),
             Collector::Gobench => list.push(Box::new(GoBenchLine)),
         }
     }
@@ -267,7 +269,7 @@ fn run_round_robin<'w>(
 ) -> Result<Vec<WorkloadResults>, RunError> {
     let list: Vec<_> = list.into_iter().collect();
     if let Some((_, dir)) = list.first() {
-        build::build_missing(builds, launcher, list.iter().map(|(w, _)| *w), dir, log)?;
+        builds::build_missing(builds, launcher, list.iter().map(|(w, _)| *w), dir, log)?;
     }
     let mut lanes = Vec::new();
     for (w, dir) in list {
@@ -472,7 +474,7 @@ fn prepare(
     log: &mut dyn Write,
 ) -> Result<WorkloadResults, RunError> {
     let mut out = empty_results(w);
-    build::build_missing(builds, launcher, [w], scratch, log)?;
+    builds::build_missing(builds, launcher, [w], scratch, log)?;
     if let Some(built) = builds.get(w) {
         let status = run_status(&built.report.end, w.build_timeout)?;
         if status.is_failure() {

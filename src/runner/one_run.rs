@@ -65,6 +65,8 @@ pub(super) fn run_once(
             stderr: &launched.stderr,
             files: &files,
             tree,
+            command: &w.run,
+            dir: &w.dir,
         };
         match collect_all(collectors, &artifacts) {
             Ok(c) => collected = c,
@@ -125,7 +127,13 @@ pub(super) fn run_once(
         warnings: collected.warnings,
         notes: collected.notes,
     };
-    log_run(w, &run, at.of, &launched, log);
+    // A note every run repeats is logged once.
+    let new_notes: Vec<&String> = run
+        .notes
+        .iter()
+        .filter(|n| !out.runs.iter().any(|r| r.notes.contains(n)))
+        .collect();
+    log_run(w, &run, at.of, &launched, &new_notes, log);
     out.runs.push(run);
     Ok(collected.sites.take())
 }
@@ -146,9 +154,16 @@ fn unforced_cycles(collected: &Collected) -> Option<u64> {
 }
 
 /// The progress line of one run, then its stderr tail when it failed or
-/// what it wrote to stderr when it did not, and the collectors' warnings
-/// and notes.
-fn log_run(w: &Workload, run: &Run, of: usize, launched: &Launched, log: &mut dyn Write) {
+/// what it wrote to stderr when it did not, the collectors' warnings and
+/// the `notes` not logged before.
+fn log_run(
+    w: &Workload,
+    run: &Run,
+    of: usize,
+    launched: &Launched,
+    notes: &[&String],
+    log: &mut dyn Write,
+) {
     let report = &launched.report;
     let peak = report
         .rusage
@@ -178,7 +193,7 @@ fn log_run(w: &Workload, run: &Run, of: usize, launched: &Launched, log: &mut dy
     for warning in &run.warnings {
         let _ = writeln!(log, "memgate: warning: {}: {warning}", w.name);
     }
-    for note in &run.notes {
+    for note in notes {
         let _ = writeln!(log, "memgate: note: {}: {note}", w.name);
     }
 }

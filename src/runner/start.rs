@@ -61,6 +61,7 @@ pub fn start(argv: &[OsString]) -> Result<Started, StartError> {
     }
     let mut cmd = Command::new(&argv[0]);
     cmd.args(&argv[1..]).process_group(0);
+    preload_for_workload(&mut cmd);
     let child = cmd.spawn().map_err(failed)?;
     Ok(Started {
         pid: child.id() as libc::pid_t,
@@ -114,6 +115,9 @@ fn through_stub(
     let write_fd = write.as_raw_fd();
     let mut cmd = Command::new(format!("/proc/self/fd/{}", stub.as_raw_fd()));
     cmd.arg(program).args(argv).process_group(0);
+    // The stub, a static program, ignores LD_PRELOAD; it execs the
+    // workload with its environment.
+    preload_for_workload(&mut cmd);
     // SAFETY: dup2 and fcntl are async-signal-safe, as a hook between fork
     // and exec requires.
     unsafe {
@@ -166,6 +170,15 @@ fn through_stub(
             "memgate's exec stub reported no process ({stub_status})"
         ))),
     })
+}
+
+/// Gives the workload the preload meant for it alone (see
+/// [`crate::collect::malloc::PRELOAD_ENV`]).
+fn preload_for_workload(cmd: &mut Command) {
+    use crate::collect::malloc::PRELOAD_ENV;
+    if let Some(preload) = std::env::var_os(PRELOAD_ENV) {
+        cmd.env("LD_PRELOAD", preload).env_remove(PRELOAD_ENV);
+    }
 }
 
 /// Reaps a child whose exec failed.

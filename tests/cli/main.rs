@@ -29,6 +29,8 @@ mod help;
 mod import;
 /// The bad-input and fault cases of a review, each kept.
 mod input_cases;
+/// `collect: [malloc]`: the preloaded malloc counter on real programs.
+mod malloc;
 /// `--shard` and `memgate merge`.
 mod merge;
 /// README's "Gate your own program", followed in a Go module and a Cargo project.

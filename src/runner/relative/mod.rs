@@ -14,7 +14,7 @@ mod worktree;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use super::build::{Builds, build_missing};
+use super::builds::{Builds, build_missing};
 use super::{Lane, RunError, RunPlan, prepare, run_rounds, scratch_dir, scratch_subdir};
 use crate::config::{Config, Workload};
 use crate::fingerprint::Environment;
@@ -333,7 +333,7 @@ fn measure_pair(
     };
     let name = head_def.name.clone();
     let (head_def, base_def) = (&named(head_def, "head"), &named(base_def, "base"));
-    // Both trees build at once (see [`super::build`]).
+    // Both trees build at once (see [`super::builds`]).
     let mut builds = Builds::default();
     let both = [
         Some(head_def),
