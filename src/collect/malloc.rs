@@ -53,6 +53,11 @@ const OWN_ALLOCATORS: &[(&str, &str)] = &[
     ("snmalloc_malloc", "snmalloc"),
 ];
 
+/// Whether this memgate carries the counter (x86-64 Linux with glibc).
+pub fn available() -> bool {
+    !LIBRARY.is_empty()
+}
+
 /// One process's line.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ProcessCount {

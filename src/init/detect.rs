@@ -253,11 +253,19 @@ pub fn rust(root: &Path) -> Result<Vec<Entry>, InitError> {
         ""
     };
     let valgrind = on_path("valgrind");
+    let counter = crate::collect::malloc::available();
     let mut entries = Vec::new();
     let packages = meta["packages"].as_array().cloned().unwrap_or_default();
     let several = packages.len() > 1;
     for p in &packages {
         let pkg = p["name"].as_str().unwrap_or_default();
+        // A global allocator of its own bypasses malloc, and the counter.
+        let own_allocator = p["dependencies"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|d| d["name"].as_str())
+            .find(|d| OWN_ALLOCATOR_CRATES.contains(d));
         for t in p["targets"].as_array().into_iter().flatten() {
             let kinds: Vec<&str> = t["kind"]
                 .as_array()
@@ -298,19 +306,33 @@ pub fn rust(root: &Path) -> Result<Vec<Entry>, InitError> {
             } else {
                 String::new()
             };
-            let mut comment = vec![format!(
-                "The {} `{target}`, measured from outside (peak RSS, faults, CPU){}.",
-                if example { "example" } else { "binary" },
-                if valgrind {
-                    " and under valgrind's DHAT (allocations, heap peak; runs ~20x slower)"
-                } else {
-                    ""
+            let what = if example { "example" } else { "binary" };
+            let collect = match own_allocator {
+                None if counter => "malloc",
+                _ if valgrind => "valgrind-dhat",
+                _ => "",
+            };
+            let mut comment = vec![match collect {
+                "malloc" => format!(
+                    "The {what} `{target}`: peak RSS, faults and CPU from outside, and every allocation counted by memgate's malloc counter (no code change, near native speed)."
+                ),
+                "valgrind-dhat" => format!(
+                    "The {what} `{target}`: peak RSS, faults and CPU from outside, and its allocations under valgrind's DHAT (runs 50-100x slower: give it a small input and a longer timeout)."
+                ),
+                _ => {
+                    format!("The {what} `{target}`, measured from outside (peak RSS, faults, CPU).")
                 }
-            )];
-            comment.push(
-                "Link memgate-probe for exact in-process figures (README: \"Gate your own program\")."
-                    .into(),
-            );
+            }];
+            if let Some(crate_name) = own_allocator {
+                comment.push(format!(
+                    "It depends on `{crate_name}`, an allocator that bypasses malloc: link memgate-probe for its allocations (README: \"Gate your own program\")."
+                ));
+            } else if collect == "malloc" {
+                comment.push(
+                    "For allocation sites, add valgrind-dhat (50-100x slower); run `memgate calibrate` to size tolerances."
+                        .into(),
+                );
+            }
             entries.push(Entry {
                 comment,
                 yaml: vec![
@@ -318,7 +340,7 @@ pub fn rust(root: &Path) -> Result<Vec<Entry>, InitError> {
                     "lang: rust".into(),
                     format!("build: cargo build --release{locked}{package} {flag} {target}"),
                     format!("run: {path}"),
-                    format!("collect: [{}]", if valgrind { "valgrind-dhat" } else { "" }),
+                    format!("collect: [{collect}]"),
                 ],
                 disabled: needs_more(&source).map(|why| {
                     format!("it {why}; give `run:` the arguments that make it do its work and exit")
@@ -328,6 +350,16 @@ pub fn rust(root: &Path) -> Result<Vec<Entry>, InitError> {
     }
     Ok(entries)
 }
+
+/// Crates whose global allocator does not go through malloc.
+const OWN_ALLOCATOR_CRATES: &[&str] = &[
+    "tikv-jemallocator",
+    "jemallocator",
+    "mimalloc",
+    "snmalloc-rs",
+    "rpmalloc",
+    "tcmalloc",
+];
 
 /// Why a program may not run to an end without arguments, from its source.
 fn needs_more(source: &str) -> Option<&'static str> {

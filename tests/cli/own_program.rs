@@ -86,7 +86,7 @@ fn a_cargo_project_links_the_probe_by_the_readme_lines() {
     dir.create("src/main.rs", &readme_block("main.rs"));
     dir.memgate().arg("init").assert().success();
     let config = std::fs::read_to_string(dir.path().join("memgate.yaml")).unwrap();
-    let written = ["collect: [valgrind-dhat]\n", "collect: []\n"]
+    let written = ["collect: [malloc]\n"]
         .into_iter()
         .find(|c| config.contains(&format!("run: target/release/app\n    {c}")))
         .unwrap_or_else(|| panic!("no workload for the binary `app`:\n{config}"));
@@ -100,4 +100,63 @@ fn a_cargo_project_links_the_probe_by_the_readme_lines() {
     assert_eq!(r.workloads[0].metrics["heap.alloc.bytes"].source, "probe");
     assert!(samples(&r, "app", "heap.alloc.bytes")[0] >= 4_096_000.0);
     assert!(samples(&r, "app", "heap.peak.bytes")[0] >= 4_096_000.0);
+}
+
+/// A program whose main keeps `n` strings, one per item.
+fn cargo_app(dir: &Dir, per_item: usize) {
+    dir.create(
+        "Cargo.toml",
+        "[package]\nname = \"app\"\nversion = \"0.1.0\"\nedition = \"2021\"\n",
+    );
+    dir.create(
+        "src/main.rs",
+        &format!(
+            "fn main() {{\n    let mut kept = Vec::new();\n    for i in 0..20_000u32 {{\n        for _ in 0..{per_item} {{\n            kept.push(i.to_string());\n        }}\n    }}\n    println!(\"{{}}\", kept.len());\n}}\n"
+        ),
+    );
+}
+
+/// A Cargo project with no code change: `init` writes the binary with the
+/// malloc counter, an unchanged program passes its baseline, and one more
+/// allocation per item in its loop fails heap.alloc.objects.
+#[test]
+fn a_cargo_project_is_gated_with_no_code_change() {
+    let dir = Dir::new();
+    cargo_app(&dir, 1);
+    dir.memgate().arg("init").assert().success();
+    let config = std::fs::read_to_string(dir.path().join("memgate.yaml")).unwrap();
+    assert!(
+        config.contains("run: target/release/app\n    collect: [malloc]\n"),
+        "{config}"
+    );
+    run_save_check(&dir);
+    let r = dir.results(".memgate/results.json");
+    assert_eq!(
+        r.workloads[0].metrics["heap.alloc.objects"].source,
+        "malloc"
+    );
+    cargo_app(&dir, 2);
+    let out = dir.memgate().args(["check"]).output().unwrap();
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{report}");
+    assert!(report.contains("heap.alloc.objects"), "{report}");
+}
+
+/// A project whose global allocator bypasses malloc gets no malloc counter
+/// from `init`, and is told why and what to use.
+#[test]
+fn init_does_not_count_malloc_under_an_allocator_of_the_projects_own() {
+    let dir = Dir::new();
+    cargo_app(&dir, 1);
+    dir.create(
+        "Cargo.toml",
+        "[package]\nname = \"app\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dependencies]\ntikv-jemallocator = \"0.7\"\n",
+    );
+    dir.memgate().arg("init").assert().success();
+    let config = std::fs::read_to_string(dir.path().join("memgate.yaml")).unwrap();
+    assert!(!config.contains("collect: [malloc]"), "{config}");
+    assert!(
+        config.contains("It depends on `tikv-jemallocator`, an allocator that bypasses malloc"),
+        "{config}"
+    );
 }
