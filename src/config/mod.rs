@@ -130,6 +130,19 @@ pub struct GoBench {
     pub benchtime: String,
 }
 
+/// A workload that runs a crate's own tests: memgate builds the test
+/// binaries (`cargo test --release --no-run`), lists their tests and runs
+/// each one alone, on one thread, as a workload of its own named
+/// `<workload>/<target>/<test>` (`::` in a test's path written `.`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CargoTest {
+    /// `-p`: the package whose tests run, in a workspace.
+    pub package: Option<String>,
+    /// The tests whose path contains this, as `cargo test FILTER` selects
+    /// them; all when unset.
+    pub filter: Option<String>,
+}
+
 /// `gobench.benchtime`'s two forms.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BenchTime {
@@ -193,6 +206,8 @@ pub struct Workload {
     pub run: Vec<String>,
     /// Go benchmarks to run instead of `run`.
     pub gobench: Option<GoBench>,
+    /// The crate's tests to run instead of `run`.
+    pub cargotest: Option<CargoTest>,
     /// Working directory of build and run: absolute.
     pub dir: PathBuf,
     /// The built binary whose sha256 goes into the results: absolute.

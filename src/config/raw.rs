@@ -158,6 +158,7 @@ pub(super) struct RawWorkload {
     pub(super) build: Option<CommandLine>,
     pub(super) run: Option<CommandLine>,
     pub(super) gobench: Option<RawGoBench>,
+    pub(super) cargotest: Option<RawCargoTest>,
     pub(super) dir: Option<PathBuf>,
     pub(super) binary: Option<PathBuf>,
     #[serde(default)]
@@ -187,6 +188,14 @@ pub(super) struct RawGoBench {
     pub(super) packages: Option<CommandLine>,
     pub(super) bench: Option<String>,
     pub(super) benchtime: Option<String>,
+}
+
+/// `cargotest:`: run the crate's own tests, each alone, as workloads.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawCargoTest {
+    pub(super) package: Option<String>,
+    pub(super) filter: Option<String>,
 }
 
 /// Parses config text; an error carries the line, column and field.

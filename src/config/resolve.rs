@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use super::raw::{RawConfig, RawDefaults, RawWorkload};
 use super::{
-    Collector, DEFAULT_BUILD_TIMEOUT, DEFAULT_FOOTPRINT_REPETITIONS, DEFAULT_KILL_GRACE,
+    CargoTest, Collector, DEFAULT_BUILD_TIMEOUT, DEFAULT_FOOTPRINT_REPETITIONS, DEFAULT_KILL_GRACE,
     DEFAULT_SAMPLE_INTERVAL, DEFAULT_TIMEOUT, DEFAULT_WARMUP, GoBench, Workload,
 };
 use crate::lang::Lang;
@@ -96,6 +96,10 @@ pub(super) fn workload(d: &RawDefaults, w: &RawWorkload, base: &Path) -> Workloa
             bench: g.bench.clone().unwrap_or_else(|| ".".into()),
             benchtime: g.benchtime.clone().unwrap_or_else(|| "1s".into()),
         }),
+        cargotest: w.cargotest.as_ref().map(|c| CargoTest {
+            package: c.package.clone(),
+            filter: c.filter.clone(),
+        }),
         dir,
         binary,
         env,
@@ -107,6 +111,7 @@ pub(super) fn workload(d: &RawDefaults, w: &RawWorkload, base: &Path) -> Workloa
         collect: w.collect.clone().unwrap_or_else(|| match w.lang {
             Lang::Go if w.gobench.is_some() => vec![Collector::Gctrace, Collector::Gobench],
             Lang::Go => vec![Collector::Gctrace],
+            Lang::Rust if w.cargotest.is_some() => vec![Collector::Malloc],
             Lang::Rust | Lang::Other => Vec::new(),
         }),
         phases: match w.lang {

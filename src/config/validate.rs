@@ -295,7 +295,7 @@ pub fn name_problem(name: &str) -> Option<&'static str> {
     } else if name.contains(':') {
         "the name contains `:`, which separates workload from metric in `--accept WORKLOAD:METRIC`"
     } else if name.contains('/') {
-        "the name contains `/`, which separates a `gobench` workload's name from its benchmarks' (`cache/Get`)"
+        "the name contains `/`, which separates a `gobench` or `cargotest` workload's name from its benchmarks' or tests' (`cache/Get`)"
     } else {
         return None;
     })
@@ -341,8 +341,9 @@ fn check_phases(at: &str, w: &RawWorkload) -> Result<(), ConfigErrorKind> {
     Ok(())
 }
 
-/// A workload runs a command (`run`) or Go benchmarks (`gobench`), not both;
-/// a `gobench` workload is Go and builds its own test binaries.
+/// A workload runs a command (`run`), Go benchmarks (`gobench`) or a
+/// crate's tests (`cargotest`), one of them; a `gobench` workload is Go, a
+/// `cargotest` one Rust, and each builds its own test binaries.
 fn check_command(at: &str, w: &RawWorkload) -> Result<(), ConfigErrorKind> {
     let invalid = |field: &str, message: &str| {
         Err(ConfigErrorKind::Invalid {
@@ -350,12 +351,31 @@ fn check_command(at: &str, w: &RawWorkload) -> Result<(), ConfigErrorKind> {
             message: message.into(),
         })
     };
+    if w.cargotest.is_some() {
+        if w.run.is_some() || w.gobench.is_some() {
+            return invalid(
+                "cargotest",
+                "a workload has one of `run`, `gobench` and `cargotest`: `cargotest` runs the crate's tests itself",
+            );
+        }
+        if w.lang != Lang::Rust {
+            return invalid("cargotest", "a crate's tests need `lang: rust`");
+        }
+        if w.build.is_some() || w.binary.is_some() {
+            let key = if w.build.is_some() { "build" } else { "binary" };
+            return invalid(
+                key,
+                "a `cargotest` workload builds its own test binaries (`cargo test --no-run`); remove the key",
+            );
+        }
+        return Ok(());
+    }
     let Some(g) = &w.gobench else {
         return match w.run {
             Some(_) => Ok(()),
             None => invalid(
                 "run",
-                "missing: give the command to run, or `gobench:` to run Go benchmarks",
+                "missing: give the command to run, `gobench:` to run Go benchmarks, or `cargotest:` to run a crate's tests",
             ),
         };
     };

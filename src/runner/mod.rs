@@ -10,6 +10,7 @@
 //! choosing the exit code are left to the caller.
 
 mod builds;
+mod cargotest;
 mod escapees;
 mod gobench;
 mod one_run;
@@ -157,7 +158,11 @@ pub fn execute(plan: &RunPlan, log: &mut dyn Write) -> Result<Results, RunError>
         }
         let dir = scratch_subdir(scratch.path(), &n.to_string())?;
         let mut list_results = Vec::new();
-        match gobench::expand(&plan.launcher, w, &plan.pins, &dir, log)? {
+        let expanded = match &w.cargotest {
+            Some(c) => cargotest::expand(&plan.launcher, w, c, &dir, log)?,
+            None => gobench::expand(&plan.launcher, w, &plan.pins, &dir, log)?,
+        };
+        match expanded {
             Ok(list) => {
                 let dirs = (0..list.len())
                     .map(|k| scratch_subdir(scratch.path(), &format!("{n}-{k}")))

@@ -7,6 +7,8 @@
 mod actions;
 /// "Where it grew": allocation sites on real Go and Rust programs.
 mod attribution;
+/// `cargotest`: a crate's own tests as workloads.
+mod cargotest;
 /// Config errors: exit 2 with file, line and field.
 mod config_errors;
 /// The README's source map matches the tree.

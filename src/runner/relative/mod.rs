@@ -201,6 +201,16 @@ pub fn measure(
         // the base runs the same benchmarks, at the same counts, built from
         // its own tree.
         let listing = scratch_subdir(scratch.path(), &format!("{n}-list"))?;
+        if w.cargotest.is_some() {
+            // Its test binaries' names carry a hash of the tree's path.
+            let mut failed = super::empty_results(w);
+            failed.build_failure = Some(crate::results::Failure {
+                reason: "a `cargotest` workload runs against a stored baseline, not in relative mode (`memgate check` without --base)".into(),
+                stderr_tail: String::new(),
+            });
+            head_workloads.push(failed);
+            continue;
+        }
         match super::gobench::expand(&plan.launcher, w, &plan.pins, &listing, log)? {
             Ok(list) => selected.extend(list),
             Err(failed) => head_workloads.push(*failed),
