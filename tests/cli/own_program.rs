@@ -90,9 +90,16 @@ fn a_cargo_project_links_the_probe_by_the_readme_lines() {
         .into_iter()
         .find(|c| config.contains(&format!("run: target/release/app\n    {c}")))
         .unwrap_or_else(|| panic!("no workload for the binary `app`:\n{config}"));
+    // The README's lines replace the build and collect lines init wrote.
+    let built = config
+        .lines()
+        .find(|l| l.trim_start().starts_with("build: cargo build"))
+        .unwrap_or_else(|| panic!("no build line:\n{config}"));
     std::fs::write(
         dir.path().join("memgate.yaml"),
-        config.replace(&format!("    {written}"), &readme_block("rust collect")),
+        config
+            .replace(&format!("{built}\n"), "")
+            .replace(&format!("    {written}"), &readme_block("rust collect")),
     )
     .unwrap();
     run_save_check(&dir);
@@ -100,6 +107,46 @@ fn a_cargo_project_links_the_probe_by_the_readme_lines() {
     assert_eq!(r.workloads[0].metrics["heap.alloc.bytes"].source, "probe");
     assert!(samples(&r, "app", "heap.alloc.bytes")[0] >= 4_096_000.0);
     assert!(samples(&r, "app", "heap.peak.bytes")[0] >= 4_096_000.0);
+    // Built without the feature, as for production, the program carries
+    // no probe: it writes no probe file.
+    let plain = std::process::Command::new(env!("CARGO"))
+        .args(["build", "--release", "--bin", "app"])
+        .current_dir(dir.path())
+        .status()
+        .unwrap();
+    assert!(plain.success());
+    let probe_file = dir.path().join("probe.json");
+    let ran = std::process::Command::new(dir.path().join("target/release/app"))
+        .env("MEMGATE_PROBE_FILE", &probe_file)
+        .status()
+        .unwrap();
+    assert!(ran.success());
+    assert!(
+        !probe_file.exists(),
+        "a production build wrote a probe file"
+    );
+}
+
+/// The probe crate is publishable as it stands.
+#[test]
+fn the_probe_crate_packages() {
+    let out = std::process::Command::new(env!("CARGO"))
+        .args([
+            "package",
+            "--locked",
+            "-p",
+            "memgate-probe",
+            "--allow-dirty",
+            "--offline",
+        ])
+        .current_dir(repo_root().join("workloads/rust"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 /// A program whose main keeps `n` strings, one per item.
