@@ -416,6 +416,24 @@ pub struct SiteChange {
     pub status: SiteStatus,
 }
 
+impl SiteChange {
+    /// The site as reports name it: `function (file:line)`, the file's
+    /// base name when `base_name`, or the function alone when the profile
+    /// names no file (the malloc counter's stacks are symbolized by the
+    /// program's symbol table).
+    pub fn named(&self, base_name: bool) -> String {
+        if self.file.is_empty() {
+            return self.function.clone();
+        }
+        let file = if base_name {
+            self.file.rsplit('/').next().unwrap_or(&self.file)
+        } else {
+            &self.file
+        };
+        format!("{} ({file}:{})", self.function, self.line)
+    }
+}
+
 /// Where a metric's change came from, or why it cannot be said.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
@@ -461,6 +479,14 @@ pub fn diff(
     per_op: Option<u64>,
     exact: Option<(f64, f64)>,
 ) -> Attribution {
+    if cur.source == "malloc" && matches!(measure, Measure::EndBytes | Measure::PeakBytes) {
+        return Attribution {
+            note: Some(
+                "no allocation sites for it: the malloc counter's stacks say where bytes were allocated, not where they were held; see heap.alloc.bytes, or gate the workload under valgrind-dhat for its peak's sites".into(),
+            ),
+            ..missing(measure, "current side")
+        };
+    }
     let total = |s: &Sites| -> f64 { s.sites.iter().map(|x| x.measure(measure)).sum() };
     let (base_factor, cur_factor) = match exact {
         Some((b, c)) if total(base) > 0.0 && total(cur) > 0.0 && b > 0.0 && c > 0.0 => {

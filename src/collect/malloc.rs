@@ -18,6 +18,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use super::{Collect, CollectError, Collected, RunArtifacts, RunSetup, Sample};
+use crate::attribution::{Amounts, Frame, Site, SiteTotals, SourceTree};
 use crate::metrics::{self, MetricDef};
 use crate::results::Value;
 
@@ -27,6 +28,9 @@ static LIBRARY: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/libmemgate_mal
 
 /// The environment variable naming the file the counter appends to.
 pub const FILE_ENV: &str = "MEMGATE_MALLOC_FILE";
+/// The environment variable that turns stack sampling on, naming the
+/// prefix of each process's stacks file (`<prefix>.<pid>`).
+pub const SITES_ENV: &str = "MEMGATE_MALLOC_SITES";
 /// The `LD_PRELOAD` of the workload alone: the launcher, which is started
 /// with the run's environment, moves it into the workload's `LD_PRELOAD`,
 /// so the launcher itself never loads the counter.
@@ -181,6 +185,12 @@ impl Collect for Malloc {
         run.env.insert(PRELOAD_ENV.into(), preload);
         run.env
             .insert(FILE_ENV.into(), run.files.malloc.display().to_string());
+        if run.profile {
+            run.env.insert(
+                SITES_ENV.into(),
+                sites_prefix(&run.files.malloc).display().to_string(),
+            );
+        }
     }
 
     fn collect(&self, run: &RunArtifacts<'_>) -> Result<Collected, CollectError> {
@@ -220,6 +230,11 @@ impl Collect for Malloc {
         if !root.interposed {
             return Err(bypassed("an allocator of its own that defines malloc"));
         }
+        let stacks = sites_prefix(path).with_extension(format!("sites.{}", root.pid));
+        let sites = match crate::input::read(&stacks, crate::input::FILE_LIMIT) {
+            Ok(bytes) => Some(("malloc", sites(&String::from_utf8_lossy(&bytes), run.tree))),
+            Err(_) => None,
+        };
         let sample = |metric: &'static MetricDef, v: u64| Sample {
             metric,
             source: "malloc",
@@ -233,6 +248,7 @@ impl Collect for Malloc {
                 sample(&metrics::HEAP_END, root.end),
                 sample(&metrics::HEAP_REALLOCS, root.reallocs),
             ],
+            sites,
             ..Collected::default()
         };
         let others: Vec<&ProcessCount> = counts.iter().filter(|p| p.pid != root.pid).collect();
@@ -257,6 +273,138 @@ impl Collect for Malloc {
     }
 }
 
+/// The prefix of a run's stacks files: `run3.malloc` -> `run3.sites`.
+fn sites_prefix(malloc_file: &Path) -> PathBuf {
+    malloc_file.with_extension("sites")
+}
+
+/// Functions of Rust's runtime and standard library, and of C's: never a
+/// site, folded into the caller that reached them. An impl's method
+/// (`<Type as Trait>::method`) is the runtime's when its type is, or when
+/// its type is a generic parameter (`<T as SpecFromElem>::from_elem`) and
+/// its trait the runtime's.
+fn is_runtime(function: &str) -> bool {
+    const PREFIXES: [&str; 9] = [
+        "alloc::",
+        "core::",
+        "std::",
+        "hashbrown::",
+        "__rust",
+        "__rdl_",
+        "__rg_",
+        "_start",
+        "__libc",
+    ];
+    let runtime = |path: &str| {
+        let path = path
+            .trim_start_matches(['<', '&', '[', '*'])
+            .trim_start_matches("mut ");
+        PREFIXES.iter().any(|p| path.starts_with(p))
+    };
+    if let Some(inner) = function.strip_prefix('<')
+        && let Some((ty, rest)) = inner.split_once(" as ")
+    {
+        let generic = !ty.contains("::");
+        return runtime(ty) || (generic && runtime(rest));
+    }
+    runtime(function) || matches!(function, "main" | "malloc" | "calloc" | "realloc" | "free")
+}
+
+/// A module's function names by address (its symbol table), demangled.
+struct Symbols {
+    /// (address, name), sorted.
+    by_address: Vec<(u64, String)>,
+}
+
+impl Symbols {
+    fn read(path: &Path) -> Option<Symbols> {
+        use object::{Object, ObjectSymbol};
+        let data = std::fs::read(path).ok()?;
+        let file = object::File::parse(&*data).ok()?;
+        let mut by_address: Vec<(u64, String)> = file
+            .symbols()
+            .chain(file.dynamic_symbols())
+            .filter(|s| s.kind() == object::SymbolKind::Text && s.address() != 0)
+            .filter_map(|s| {
+                let name = s.name().ok()?;
+                Some((s.address(), format!("{:#}", rustc_demangle::demangle(name))))
+            })
+            .collect();
+        by_address.sort();
+        Some(Symbols { by_address })
+    }
+
+    /// The function containing `address`: the nearest symbol at or below.
+    fn function(&self, address: u64) -> Option<&str> {
+        let i = self.by_address.partition_point(|(a, _)| *a <= address);
+        i.checked_sub(1).map(|i| self.by_address[i].1.as_str())
+    }
+}
+
+/// Allocation sites from the counter's stacks file of one process: each
+/// stack folded to its innermost frame in the program that is not Rust's
+/// or C's runtime (`Vec::push` is charged to the function that pushed), its
+/// samples' bytes and blocks charged there.
+pub fn sites(text: &str, tree: &SourceTree) -> Vec<Site> {
+    let mut modules: Vec<Option<Symbols>> = Vec::new();
+    let mut names: Vec<String> = Vec::new();
+    let mut totals = SiteTotals::default();
+    for line in text.lines().take(MAX_LINES * 10) {
+        let mut words = line.split(' ');
+        match words.next() {
+            Some("module") => {
+                let _index = words.next();
+                let path: Vec<&str> = words.collect();
+                let path = path.join(" ");
+                // Only the program's own objects are symbolized: the
+                // counter, the C library, libgcc and the loader hold no
+                // site.
+                let system = path.contains("libmemgate_malloc")
+                    || path.starts_with("/lib")
+                    || path.starts_with("/usr/lib")
+                    || !path.starts_with('/');
+                modules.push((!system).then(|| Symbols::read(Path::new(&path))).flatten());
+                names.push(path);
+            }
+            Some("stack") => {
+                let mut number = || words.next().and_then(|w| w.parse::<f64>().ok());
+                let (Some(_samples), Some(bytes), Some(objects)) = (number(), number(), number())
+                else {
+                    continue;
+                };
+                let site = words
+                    .filter_map(|f| {
+                        let (m, off) = f.split_once(':')?;
+                        let symbols = modules.get(m.parse::<usize>().ok()?)?.as_ref()?;
+                        // A return address: the call is the byte before.
+                        let address = u64::from_str_radix(off, 16).ok()?.checked_sub(1)?;
+                        symbols.function(address)
+                    })
+                    .find(|f| !is_runtime(f));
+                if let Some(function) = site {
+                    let frame = Frame {
+                        function,
+                        file: "",
+                        line: 0,
+                    };
+                    totals.add(
+                        &[frame],
+                        Amounts {
+                            alloc_bytes: bytes,
+                            alloc_objects: objects,
+                            end_bytes: 0.0,
+                            peak_bytes: None,
+                        },
+                        tree,
+                    );
+                }
+            }
+            _ => {}
+        }
+    }
+    totals.into_sites()
+}
+
 /// Writes the counter to `path` once per scratch directory, whole or not
 /// at all (a temporary file renamed into place).
 fn write_library(path: &Path) -> std::io::Result<()> {
@@ -271,6 +419,29 @@ fn write_library(path: &Path) -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Names as the xsv 0.13.0 trial's stacks gave them (demangled).
+    #[test]
+    fn runtime_frames_are_told_from_the_programs() {
+        for runtime in [
+            "<T as alloc::vec::spec_from_elem::SpecFromElem>::from_elem",
+            "alloc::raw_vec::RawVecInner<A>::finish_grow",
+            "<alloc::vec::Vec<T> as core::clone::Clone>::clone",
+            "std::io::default_read_to_end",
+            "__rust_alloc",
+            "main",
+        ] {
+            assert!(is_runtime(runtime), "{runtime}");
+        }
+        for program in [
+            "xsv::cmd::stats::Stats::add",
+            "stats::unsorted::Unsorted<T>::cardinality",
+            "csv::byte_record::ByteRecord::clone_truncated",
+            "<xsv::config::Config as core::fmt::Debug>::fmt",
+        ] {
+            assert!(!is_runtime(program), "{program}");
+        }
+    }
 
     #[test]
     fn lines_parse_and_malformed_ones_name_the_line() {

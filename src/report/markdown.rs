@@ -523,14 +523,13 @@ pub fn where_it_grew(failing: &[&Verdict]) -> Vec<Value> {
                 .filter(|s| s.change > 0.0)
                 .take(SITES_SHOWN)
                 .map(|s| {
-                    let file = s.file.rsplit('/').next().unwrap_or(&s.file);
                     let mark = match s.status {
                         crate::attribution::SiteStatus::New => " (new)",
                         crate::attribution::SiteStatus::Vanished => " (gone)",
                         crate::attribution::SiteStatus::Both => "",
                     };
                     context! {
-                        site => format!("{} {file}:{}{mark}", s.function, s.line),
+                        site => format!("{}{mark}", s.named(true)),
                         baseline => human(unit, s.baseline),
                         current => human(unit, s.current),
                         change => format!("+{}", human(unit, s.change)),

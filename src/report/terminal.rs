@@ -316,7 +316,7 @@ pub fn explain(v: &Verdict, w: &mut dyn Write) -> io::Result<()> {
     for s in &a.sites {
         let sign = if s.change > 0.0 { "+" } else { "-" };
         rows.push([
-            escape::terminal(&format!("{} ({}:{})", s.function, s.file, s.line)),
+            escape::terminal(&s.named(false)),
             human(unit, s.baseline),
             human(unit, s.current),
             format!("{sign}{}", human(unit, s.change.abs())),
@@ -369,13 +369,7 @@ fn grew_line(v: &Verdict) -> Option<String> {
             let share = s
                 .share
                 .map_or(String::new(), |x| format!(", {:.0}%", x * 100.0));
-            format!(
-                "{} ({}:{}) +{}{share}",
-                s.function,
-                s.file,
-                s.line,
-                human(unit, s.change)
-            )
+            format!("{} +{}{share}", s.named(false), human(unit, s.change))
         })
         .collect();
     (!top.is_empty()).then(|| {
