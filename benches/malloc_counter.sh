@@ -5,9 +5,11 @@
 #     64 blocks live), ns per pair with and without the counter;
 #   - on the bundled churn workload (600k allocations, 171 MB in ~50 ms):
 #     wall time built without the probe (feature `uncounted`), that build
-#     under the counter, the probe build (`peak`, as the bundled workloads
-#     link it) and, a few runs, valgrind-dhat; medians over rounds in
-#     rotating order, and each one's change over the plain run;
+#     under the counter, under the counter recording stacks (as a profiled
+#     run does: one per 512 KiB), the probe build (`peak`, as the bundled
+#     workloads link it) and, a few runs, valgrind-dhat; medians over
+#     rounds in rotating order, and each one's paired change over the plain
+#     run;
 #   - the counter's figures beside the probe's, on the same program.
 # usage: benches/malloc_counter.sh [ROUNDS]
 set -euo pipefail
@@ -62,12 +64,15 @@ def env(extra):
 ways = {
     "plain": ([plain], {}),
     "counter": ([plain], {"LD_PRELOAD": lib, "MEMGATE_MALLOC_FILE": f"{tmp}/churn.count"}),
+    "counter+sites": ([plain], {"LD_PRELOAD": lib, "MEMGATE_MALLOC_FILE": f"{tmp}/churn.count",
+                                "MEMGATE_MALLOC_SITES": f"{tmp}/churn.sites"}),
     "probe": ([probe], {"MEMGATE_PROBE_FILE": f"{tmp}/probe.json"}),
 }
 times = {k: [] for k in ways}
 names = list(ways)
 for i in range(rounds):
-    for k in names[i % 3:] + names[:i % 3]:
+    r = i % len(names)
+    for k in names[r:] + names[:r]:
         argv, extra = ways[k]
         t = time.monotonic()
         subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, env=env(extra))

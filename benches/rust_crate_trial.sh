@@ -16,7 +16,7 @@ cargo build --release --quiet --manifest-path "$root/Cargo.toml"
 M=$root/target/release/memgate
 tmp=$(mktemp -d)
 cd "$tmp"
-curl -sSfL -o xsv.crate https://static.crates.io/crates/xsv/xsv-0.13.0.crate
+curl -sSfL -o xsv.crate https://static.crates.io/crates/xsv/xsv-0.13.0.crate || exit 2
 tar xzf xsv.crate
 python3 - <<'P'
 import random

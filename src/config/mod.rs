@@ -513,7 +513,7 @@ mod tests {
         let cases: &[(&str, &str)] = &[
             (
                 "version: 1\nworkloads:\n  - name: a\n    lang: go\n    run: x\n    repetitons: 3\n",
-                "/p/memgate.yaml:6:5: workloads[0].repetitons: unknown field `repetitons`, expected one of `name`, `lang`, `build`, `run`, `gobench`, `dir`, `binary`, `env`, `tags`, `collect`, `thresholds`, `budgets`, `phases`, `profile`, `repetitions`, `footprint_repetitions`, `warmup`, `timeout`, `build_timeout`, `kill_grace`, `sample_interval`; did you mean `repetitions`?",
+                "/p/memgate.yaml:6:5: workloads[0].repetitons: unknown field `repetitons`, expected one of `name`, `lang`, `build`, `run`, `gobench`, `cargotest`, `dir`, `binary`, `env`, `tags`, `collect`, `thresholds`, `budgets`, `phases`, `profile`, `repetitions`, `footprint_repetitions`, `warmup`, `timeout`, `build_timeout`, `kill_grace`, `sample_interval`; did you mean `repetitions`?",
             ),
             (
                 "version: 1\nworkloads:\n  - name: a\n    lang: java\n    run: x\n",
@@ -609,7 +609,7 @@ mod tests {
             ),
             (
                 "version: 1\nworkloads:\n  - {name: a, lang: go}\n",
-                "/p/memgate.yaml: workloads[0].run: missing: give the command to run, or `gobench:` to run Go benchmarks",
+                "/p/memgate.yaml: workloads[0].run: missing: give the command to run, `gobench:` to run Go benchmarks, or `cargotest:` to run a crate's tests",
             ),
             (
                 "version: 1\nworkloads:\n  - {name: a, lang: rust, gobench: {}}\n",
@@ -621,7 +621,7 @@ mod tests {
             ),
             (
                 "version: 1\nworkloads:\n  - {name: a/b, lang: go, run: x}\n",
-                "/p/memgate.yaml: workloads[0].name: the name contains `/`, which separates a `gobench` workload's name from its benchmarks' (`cache/Get`)",
+                "/p/memgate.yaml: workloads[0].name: the name contains `/`, which separates a `gobench` or `cargotest` workload's name from its benchmarks' or tests' (`cache/Get`)",
             ),
             (
                 "version: 1\nworkloads:\n  - {name: a, lang: go, run: x}\n  - {name: b, lang: rust, run: y}\nparity:\n  - {reference: a, candidate: b, metrics: {latency.p99: 10%}}\n",
