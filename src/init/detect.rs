@@ -329,7 +329,7 @@ pub fn rust(root: &Path) -> Result<Vec<Entry>, InitError> {
                 ));
             } else if collect == "malloc" {
                 comment.push(
-                    "For allocation sites, add valgrind-dhat (50-100x slower); run `memgate calibrate` to size tolerances."
+                    "Its allocation sites come from the counter's sampled stacks (`memgate explain`); run `memgate calibrate` to size tolerances."
                         .into(),
                 );
             }
@@ -345,6 +345,33 @@ pub fn rust(root: &Path) -> Result<Vec<Entry>, InitError> {
                 disabled: needs_more(&source).map(|why| {
                     format!("it {why}; give `run:` the arguments that make it do its work and exit")
                 }),
+            });
+        }
+        let tested = p["targets"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .flat_map(|t| t["kind"].as_array().into_iter().flatten())
+            .any(|k| k == "lib" || k == "test");
+        if tested && counter && entries.len() < MAX_PROGRAMS {
+            let (name, cargotest) = if several {
+                (
+                    workload_name(&format!("tests-{pkg}")),
+                    format!("cargotest: {{ package: {pkg} }}"),
+                )
+            } else {
+                ("tests".to_owned(), "cargotest: {}".to_owned())
+            };
+            entries.push(Entry {
+                comment: vec![format!(
+                    "The tests of `{pkg}`, each run alone on one thread under the malloc counter: a test whose allocations grow fails (at most 1,000 tests; `filter:` narrows them)."
+                )],
+                yaml: vec![
+                    format!("- name: {name}"),
+                    "lang: rust".into(),
+                    cargotest,
+                ],
+                disabled: None,
             });
         }
     }

@@ -88,7 +88,7 @@ fn go_names_the_function_that_grew() {
     let md = std::fs::read_to_string(dir.path().join("report.md")).unwrap();
     assert!(
         md.contains("**Where it grew**, heap.alloc.bytes: bytes allocated")
-            && md.contains("| main.newEntry main.go:"),
+            && md.contains("| main.newEntry (main.go:"),
         "{md}"
     );
     dir.memgate()

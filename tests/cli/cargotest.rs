@@ -99,3 +99,29 @@ fn a_cargotest_entry_is_checked() {
         assert!(err.contains(message), "{yaml}: {err}");
     }
 }
+
+/// `init` in a crate with a library writes a `cargotest` workload for its
+/// tests, which runs as written.
+#[test]
+fn init_writes_the_crates_tests_as_a_workload() {
+    let dir = Dir::new();
+    crate_with_tests(&dir, 1);
+    std::fs::remove_file(dir.path().join("memgate.yaml")).unwrap();
+    dir.memgate().arg("init").assert().success();
+    let config = std::fs::read_to_string(dir.path().join("memgate.yaml")).unwrap();
+    assert!(
+        config.contains("- name: tests\n    lang: rust\n    cargotest: {}\n"),
+        "{config}"
+    );
+    let out = dir
+        .memgate()
+        .args(["run", "--repetitions", "2"])
+        .output()
+        .unwrap();
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{log}");
+    assert!(
+        log.contains("memgate: tests: 2 tests, each run alone"),
+        "{log}"
+    );
+}
