@@ -269,3 +269,76 @@ fn a_base_that_does_not_build_fails_naming_the_side() {
         "{statuses:?}"
     );
 }
+
+/// The base of a repository whose crate depends on a crate beside the
+/// repository (`path = "../../dep"`, as the README links memgate-probe
+/// from a checkout beside yours) builds: the base's worktree is made beside
+/// the repository, where the same relative path names the same crate. And
+/// it is removed after.
+#[test]
+fn a_path_dependency_beside_the_repository_builds_in_the_base() {
+    let outer = Dir::new();
+    outer.create(
+        "dep/Cargo.toml",
+        "[package]\nname = \"dep\"\nversion = \"0.1.0\"\nedition = \"2021\"\n",
+    );
+    outer.create(
+        "dep/src/lib.rs",
+        "pub fn mib(n: usize) -> Vec<u8> {\n    vec![1u8; n << 20]\n}\n",
+    );
+    let repo = outer.path().join("repo");
+    let run_git = |args: &[&str]| {
+        let out = Command::new("git")
+            .args(args)
+            .current_dir(&repo)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "git {args:?}");
+    };
+    let write = |mib: u32| {
+        outer.create(
+            "repo/rs/Cargo.toml",
+            "[package]\nname = \"rel\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[workspace]\n\n[dependencies]\ndep = { path = \"../../dep\" }\n",
+        );
+        outer.create(
+            "repo/rs/src/main.rs",
+            &format!("fn main() {{\n    std::hint::black_box(dep::mib({mib}));\n}}\n"),
+        );
+    };
+    write(20);
+    outer.create(
+        "repo/memgate.yaml",
+        "version: 1\ndefaults: {repetitions: 3, warmup: 0, sample_interval: 0}\nworkloads:\n  - {name: rust, lang: rust, dir: rs, build: cargo build --release --quiet, run: ./target/release/rel, collect: [malloc]}\n",
+    );
+    outer.create("repo/.gitignore", "rs/target\nrs/Cargo.lock\n.memgate\n");
+    run_git(&["init", "-q"]);
+    run_git(&["config", "user.email", "t@example.com"]);
+    run_git(&["config", "user.name", "t"]);
+    run_git(&["add", "-A"]);
+    run_git(&["commit", "-qm", "base"]);
+    write(24);
+    run_git(&["commit", "-qam", "head"]);
+    let out = Command::new(crate::util::memgate_exe())
+        .args(["check", "--base-ref", "HEAD~1", "--no-cache"])
+        .current_dir(&repo)
+        .env_remove("MEMGATE_CONFIG")
+        .output()
+        .unwrap();
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{report}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        report.contains("regression rust/heap.peak.bytes: +"),
+        "{report}"
+    );
+    let left: Vec<_> = std::fs::read_dir(outer.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(".memgate-base-"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+}

@@ -1,7 +1,11 @@
 //! The base revision in a temporary `git worktree`: detached, so the
 //! user's working tree, index and branches are never touched, and removed
 //! when dropped, on every path out (Ctrl-C included: the interrupt handler
-//! lets the run loop return, and the drop runs).
+//! lets the run loop return, and the drop runs). It is made beside the
+//! repository (a hidden directory in the same parent) where that parent is
+//! writable, so that a path the repository's files name outside
+//! themselves (`memgate-probe = { path = "../memgate/..." }`) names the
+//! same place from the base; else in the system's temporary directory.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -40,11 +44,27 @@ pub(super) struct Worktree {
 
 impl Worktree {
     pub(super) fn add(repo: &Path, commit: &str) -> Result<Worktree, RelativeError> {
-        let dir = tempfile::Builder::new()
-            .prefix("memgate-base-")
-            .tempdir()
-            .map_err(|source| RelativeError::TempDir { source })?;
-        let path = dir.path().join("tree");
+        // git adds a worktree into an empty directory that exists.
+        let beside = repo.parent().and_then(|parent| {
+            tempfile::Builder::new()
+                .prefix(".memgate-base-")
+                .tempdir_in(parent)
+                .ok()
+        });
+        let (dir, path) = match beside {
+            Some(dir) => {
+                let path = dir.path().to_owned();
+                (dir, path)
+            }
+            None => {
+                let dir = tempfile::Builder::new()
+                    .prefix("memgate-base-")
+                    .tempdir()
+                    .map_err(|source| RelativeError::TempDir { source })?;
+                let path = dir.path().join("tree");
+                (dir, path)
+            }
+        };
         git(
             repo,
             &[
