@@ -137,7 +137,6 @@ fn the_probe_crate_packages() {
             "-p",
             "memgate-probe",
             "--allow-dirty",
-            "--offline",
         ])
         .current_dir(repo_root().join("workloads/rust"))
         .output()
