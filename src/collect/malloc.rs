@@ -55,6 +55,10 @@ const OWN_ALLOCATORS: &[(&str, &str)] = &[
     ("rpmalloc", "rpmalloc"),
     ("tc_malloc", "tcmalloc"),
     ("snmalloc_malloc", "snmalloc"),
+    (
+        "runtime.mallocgc",
+        "the Go runtime (gate it with gctrace and the Go probe)",
+    ),
 ];
 
 /// Whether this memgate carries the counter (x86-64 Linux with glibc).

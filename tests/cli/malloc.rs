@@ -192,6 +192,21 @@ fn programs_with_allocators_of_their_own_are_refused_by_name() {
         let r = dir.results("r.json");
         assert!(!r.workloads[0].metrics.contains_key("heap.alloc.objects"));
     }
+    // A Go program allocates with its runtime.
+    let dir = Dir::new();
+    let go = crate::util::go_workloads().join("churn");
+    config(&dir, &[("go", &go, "")]);
+    let out = dir
+        .memgate()
+        .args(["run", "-o", "r.json"])
+        .output()
+        .unwrap();
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{log}");
+    assert!(
+        log.contains("the program allocates with the Go runtime"),
+        "{log}"
+    );
 }
 
 /// The gate on the counter's figures, both ways: the same program passes
