@@ -141,6 +141,9 @@ pub struct CargoTest {
     /// The tests whose path contains this, as `cargo test FILTER` selects
     /// them; all when unset.
     pub filter: Option<String>,
+    /// Run the crate's benchmarks (`cargo bench`) instead of its tests:
+    /// divan's, each at a pinned iteration count.
+    pub benches: bool,
 }
 
 /// `gobench.benchtime`'s two forms.
@@ -296,7 +299,8 @@ impl Workload {
 
     /// The Cargo profile of the Rust binary that runs, read from where
     /// Cargo put it: `target/<dir>/` (or `target/<triple>/<dir>/`, and
-    /// `examples/` below it), `<dir>` being `debug` for the dev profile
+    /// `examples/` or `deps/`, where test and bench binaries go, below
+    /// it), `<dir>` being `debug` for the dev profile
     /// and the profile's name otherwise (the Cargo book, "Build cache").
     /// The words of `build:` are never read: a `sh -c "cargo build
     /// --release"` build is a release build. `None` when the path does not
@@ -310,7 +314,10 @@ impl Workload {
             None => PathBuf::from(self.run.first()?),
         };
         let mut dir = path.parent()?;
-        if dir.file_name().is_some_and(|n| n == "examples") {
+        if dir
+            .file_name()
+            .is_some_and(|n| n == "examples" || n == "deps")
+        {
             dir = dir.parent()?;
         }
         let name = dir.file_name()?.to_str()?;
@@ -462,6 +469,7 @@ mod tests {
               - {name: c, lang: rust, build: cargo build --release --features jemalloc --target-dir target/jemalloc, run: ./target/jemalloc/release/examples/c}
               - {name: d, lang: rust, build: cargo build --release, run: ./bin/d}
               - {name: e, lang: rust, run: ./target/bench-fast/e}
+              - {name: f, lang: rust, run: /p/target/release/deps/t-1a2b}
         "#})
         .unwrap();
         let profile = |i: usize| c.workloads[i].inferred_tags().get("profile").cloned();
@@ -470,6 +478,11 @@ mod tests {
         assert_eq!(profile(2).as_deref(), Some("release"));
         assert_eq!(profile(3), None, "bin/ says nothing of a profile");
         assert_eq!(profile(4).as_deref(), Some("bench-fast"));
+        assert_eq!(
+            profile(5).as_deref(),
+            Some("release"),
+            "a test binary, in deps/"
+        );
     }
 
     #[test]

@@ -196,6 +196,7 @@ pub(super) struct RawGoBench {
 pub(super) struct RawCargoTest {
     pub(super) package: Option<String>,
     pub(super) filter: Option<String>,
+    pub(super) benches: Option<bool>,
 }
 
 /// Parses config text; an error carries the line, column and field.

@@ -99,6 +99,7 @@ pub(super) fn workload(d: &RawDefaults, w: &RawWorkload, base: &Path) -> Workloa
         cargotest: w.cargotest.as_ref().map(|c| CargoTest {
             package: c.package.clone(),
             filter: c.filter.clone(),
+            benches: c.benches.unwrap_or(false),
         }),
         dir,
         binary,

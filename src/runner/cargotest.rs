@@ -23,6 +23,44 @@ use crate::results::Failure;
 
 /// Most tests one workload runs: each is a workload with its runs.
 const MAX_TESTS: usize = 1000;
+/// A divan benchmark's pinned work: samples, and iterations in each.
+const DIVAN_SAMPLES: u64 = 10;
+const DIVAN_SAMPLE_SIZE: u64 = 10;
+
+/// The harness a benchmark binary was built with, from its symbols.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Harness {
+    Divan,
+    Criterion,
+    Libtest,
+}
+
+impl Harness {
+    fn of(executable: &Path) -> Harness {
+        use object::{Object, ObjectSymbol};
+        let Ok(data) = std::fs::read(executable) else {
+            return Harness::Libtest;
+        };
+        let Ok(file) = object::File::parse(&*data) else {
+            return Harness::Libtest;
+        };
+        let names: Vec<String> = file
+            .symbols()
+            .filter_map(|s| {
+                s.name()
+                    .ok()
+                    .map(|n| format!("{:#}", rustc_demangle::demangle(n)))
+            })
+            .collect();
+        if names.iter().any(|n| n.starts_with("divan::")) {
+            Harness::Divan
+        } else if names.iter().any(|n| n.starts_with("criterion::")) {
+            Harness::Criterion
+        } else {
+            Harness::Libtest
+        }
+    }
+}
 
 /// A test binary `cargo test --no-run` built.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,6 +69,8 @@ pub(super) struct TestBinary {
     pub target: String,
     /// The executable.
     pub executable: PathBuf,
+    /// Built by `cargo bench` for a `[[bench]]` target.
+    pub bench: bool,
 }
 
 /// Expands `w`, a `cargotest` workload, into its tests.
@@ -75,44 +115,62 @@ fn tests(
     c: &CargoTest,
     log: &mut dyn Write,
 ) -> Result<Result<Vec<Workload>, Failure>, RunError> {
-    let mut build: Vec<String> = ["cargo", "test", "--release", "--no-run"]
-        .map(String::from)
-        .into();
+    let what = if c.benches { "benchmarks" } else { "tests" };
+    // `cargo bench` builds in the release profile (`bench` inherits it).
+    let mut build: Vec<String> = if c.benches {
+        vec!["cargo".into(), "bench".into()]
+    } else {
+        vec!["cargo".into(), "test".into(), "--release".into()]
+    };
+    build.push("--no-run".into());
     build.push("--message-format=json".into());
     if let Some(p) = &c.package {
         build.extend(["-p".into(), p.clone()]);
     }
     let _ = writeln!(
         log,
-        "memgate: building {} tests: {}",
+        "memgate: building {} {what}: {}",
         l.w.name,
         shlex::try_join(build.iter().map(String::as_str)).unwrap_or_default()
     );
-    let built = step(l, &build, "cargotest-build")?;
+    let built = step(l, &build, &[], "cargotest-build")?;
     if let Some(f) = built.failure {
         return Ok(Err(Failure {
-            reason: format!("building the tests {}", f.reason),
+            reason: format!("building the {what} {}", f.reason),
             ..f
         }));
     }
-    let binaries = test_binaries(&built.stdout);
+    let binaries: Vec<TestBinary> = test_binaries(&built.stdout)
+        .into_iter()
+        .filter(|b| b.bench == c.benches)
+        .collect();
     let mut out = Vec::new();
     let mut skipped = 0;
+    let mut not_gated: Vec<String> = Vec::new();
     for (i, b) in binaries.iter().enumerate() {
-        let list = [
-            b.executable.display().to_string(),
-            "--list".into(),
-            "--format".into(),
-            "terse".into(),
-        ];
-        let listed = step(l, &list, &format!("cargotest-list{i}"))?;
+        let harness = if c.benches {
+            Harness::of(&b.executable)
+        } else {
+            Harness::Libtest
+        };
+        let mut list = vec![b.executable.display().to_string(), "--list".into()];
+        if harness != Harness::Criterion {
+            list.extend(["--format".into(), "terse".into()]);
+        }
+        let env: &[(&str, &str)] = if harness == Harness::Divan {
+            &[("NEXTEST", "1")]
+        } else {
+            &[]
+        };
+        let listed = step(l, &list, env, &format!("cargotest-list{i}"))?;
         if let Some(f) = listed.failure {
             return Ok(Err(Failure {
-                reason: format!("listing the tests of `{}` {}", b.target, f.reason),
+                reason: format!("listing the {what} of `{}` {}", b.target, f.reason),
                 ..f
             }));
         }
-        for test in listed_tests(&listed.stdout) {
+        let kind = if c.benches { "benchmark" } else { "test" };
+        for test in listed_items(&listed.stdout, kind) {
             if c.filter
                 .as_ref()
                 .is_some_and(|f| !test.contains(f.as_str()))
@@ -123,13 +181,32 @@ fn tests(
                 skipped += 1;
                 continue;
             }
-            out.push(test_workload(l.w, b, test));
+            match harness {
+                _ if !c.benches => out.push(test_workload(l.w, b, test)),
+                Harness::Divan => out.push(divan_workload(l.w, b, test)),
+                Harness::Criterion | Harness::Libtest => not_gated.push(test.to_owned()),
+            }
         }
+    }
+    if !not_gated.is_empty() {
+        let shown: Vec<&str> = not_gated.iter().take(5).map(String::as_str).collect();
+        let _ = writeln!(
+            log,
+            "memgate: {}: {} benchmark(s) not gated ({}{}): criterion and libtest's #[bench] choose their iteration counts by the clock, and criterion runs for a fixed time, so neither their allocations nor their time repeat run to run; divan's, run at a pinned count, are",
+            l.w.name,
+            not_gated.len(),
+            shown.join(", "),
+            if not_gated.len() > shown.len() {
+                ", ..."
+            } else {
+                ""
+            }
+        );
     }
     if out.is_empty() {
         return Ok(Err(Failure {
             reason: format!(
-                "no test matched{}: {} test binaries built",
+                "no {what} to gate{}: {} binaries built",
                 c.filter
                     .as_ref()
                     .map(|f| format!(" `{f}`"))
@@ -141,7 +218,7 @@ fn tests(
     }
     let _ = writeln!(
         log,
-        "memgate: {}: {} tests, each run alone{}",
+        "memgate: {}: {} {what}, each run alone{}",
         l.w.name,
         out.len(),
         if skipped > 0 {
@@ -165,17 +242,21 @@ pub(super) fn test_binaries(messages: &str) -> Vec<TestBinary> {
             Some(TestBinary {
                 target: m["target"]["name"].as_str()?.to_owned(),
                 executable: PathBuf::from(m["executable"].as_str()?),
+                bench: m["target"]["kind"]
+                    .as_array()
+                    .is_some_and(|k| k.iter().any(|k| k == "bench")),
             })
         })
         .collect()
 }
 
-/// The tests a libtest binary lists (`path: test`; benchmarks are `path:
-/// benchmark` and left out).
-pub(super) fn listed_tests(listing: &str) -> impl Iterator<Item = &str> {
+/// The items of `kind` (`test` or `benchmark`) a binary lists (`path:
+/// kind`, libtest's terse list, which divan and criterion print too).
+pub(super) fn listed_items<'a>(listing: &'a str, kind: &str) -> impl Iterator<Item = &'a str> {
+    let suffix = format!(": {kind}");
     listing
         .lines()
-        .filter_map(|line| line.strip_suffix(": test"))
+        .filter_map(move |line| line.strip_suffix(suffix.as_str()))
 }
 
 /// One test as a workload of its own.
@@ -196,6 +277,33 @@ fn test_workload(w: &Workload, b: &TestBinary, test: &str) -> Workload {
     }
 }
 
+/// One divan benchmark as a workload of its own, at a pinned count.
+fn divan_workload(w: &Workload, b: &TestBinary, bench: &str) -> Workload {
+    let mut tags = w.tags.clone();
+    tags.insert(
+        "iterations".into(),
+        (DIVAN_SAMPLES * DIVAN_SAMPLE_SIZE).to_string(),
+    );
+    Workload {
+        name: format!("{}/{}/{}", w.name, b.target, bench.replace("::", ".")),
+        build: None,
+        run: vec![
+            b.executable.display().to_string(),
+            "--bench".into(),
+            "--exact".into(),
+            bench.into(),
+            "--sample-count".into(),
+            DIVAN_SAMPLES.to_string(),
+            "--sample-size".into(),
+            DIVAN_SAMPLE_SIZE.to_string(),
+        ],
+        binary: Some(b.executable.clone()),
+        cargotest: None,
+        tags,
+        ..w.clone()
+    }
+}
+
 /// What a preparation step left: its stdout, or why it failed.
 struct Step {
     stdout: String,
@@ -204,12 +312,23 @@ struct Step {
 
 /// Runs one preparation step through the launcher, with the workload's
 /// environment and build timeout.
-fn step(l: &Listing<'_>, argv: &[String], label: &str) -> Result<Step, RunError> {
+fn step(
+    l: &Listing<'_>,
+    argv: &[String],
+    extra_env: &[(&str, &str)],
+    label: &str,
+) -> Result<Step, RunError> {
     let w = l.w;
+    let mut env = w.env.clone();
+    env.extend(
+        extra_env
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+    );
     let req = LaunchRequest {
         argv,
         dir: &w.dir,
-        env: &w.env,
+        env: &env,
         timeout: w.build_timeout,
         grace: w.kill_grace,
         interval: std::time::Duration::ZERO,
@@ -251,19 +370,25 @@ mod tests {
             vec![
                 TestBinary {
                     target: "semver".into(),
-                    executable: "/tmp/trial2/semver-1.0.23/target/release/deps/semver-477b512c6f6ad643".into()
+                    executable: "/tmp/trial2/semver-1.0.23/target/release/deps/semver-477b512c6f6ad643".into(),
+                    bench: false,
                 },
                 TestBinary {
                     target: "test_version".into(),
-                    executable: "/tmp/trial2/semver-1.0.23/target/release/deps/test_version-5656862db49bce80".into()
+                    executable: "/tmp/trial2/semver-1.0.23/target/release/deps/test_version-5656862db49bce80".into(),
+                    bench: false,
                 },
             ]
         );
         let listing =
             "test_align: test\ntest_display: test\ntest_eq: test\nbench_parse: benchmark\n";
         assert_eq!(
-            listed_tests(listing).collect::<Vec<_>>(),
+            listed_items(listing, "test").collect::<Vec<_>>(),
             ["test_align", "test_display", "test_eq"]
+        );
+        assert_eq!(
+            listed_items(listing, "benchmark").collect::<Vec<_>>(),
+            ["bench_parse"]
         );
     }
 }

@@ -125,3 +125,74 @@ fn init_writes_the_crates_tests_as_a_workload() {
         "{log}"
     );
 }
+
+/// A crate with divan and criterion benchmarks of a library that makes
+/// `per_item` strings per item.
+fn crate_with_benches(dir: &Dir, per_item: usize) {
+    dir.create(
+        "Cargo.toml",
+        "[package]\nname = \"app\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dev-dependencies]\ndivan = \"=0.1.21\"\ncriterion = { version = \"0.8\", default-features = false }\n\n[[bench]]\nname = \"d\"\nharness = false\n\n[[bench]]\nname = \"c\"\nharness = false\n",
+    );
+    dir.create(
+        "src/lib.rs",
+        &format!(
+            "pub fn make(n: usize) -> Vec<String> {{\n    let mut out = Vec::new();\n    for i in 0..n {{\n        for _ in 0..{per_item} {{\n            out.push(i.to_string());\n        }}\n    }}\n    out\n}}\n"
+        ),
+    );
+    dir.create(
+        "benches/d.rs",
+        "fn main() {\n    divan::main();\n}\n\n#[divan::bench]\nfn make_100() -> Vec<String> {\n    app::make(100)\n}\n",
+    );
+    dir.create(
+        "benches/c.rs",
+        "use criterion::{criterion_group, criterion_main, Criterion};\n\nfn bench(c: &mut Criterion) {\n    c.bench_function(\"make_10\", |b| b.iter(|| app::make(10)));\n}\n\ncriterion_group!(benches, bench);\ncriterion_main!(benches);\n",
+    );
+    dir.create(
+        "memgate.yaml",
+        "version: 1\ndefaults: {repetitions: 5, warmup: 0, sample_interval: 0}\nworkloads:\n  - {name: b, lang: rust, cargotest: {benches: true}}\n",
+    );
+}
+
+/// divan's benchmarks run at a pinned count and are gated both ways;
+/// criterion's are named as not gated.
+#[test]
+fn divan_benchmarks_are_gated_at_a_pinned_count() {
+    let dir = Dir::new();
+    crate_with_benches(&dir, 1);
+    let out = dir.memgate().args(["run"]).output().unwrap();
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{log}");
+    assert!(
+        log.contains("memgate: b: 1 benchmarks, each run alone"),
+        "{log}"
+    );
+    assert!(
+        log.contains("memgate: b: 1 benchmark(s) not gated (make_10): criterion"),
+        "{log}"
+    );
+    let r = dir.results(".memgate/results.json");
+    let w = &r.workloads[0];
+    assert_eq!(w.name, "b/d/d.make_100");
+    assert_eq!(w.tags.get("iterations").map(String::as_str), Some("100"));
+    // 100 iterations of 100 strings and the vector's growth.
+    assert!(samples(&r, "b/d/d.make_100", "heap.alloc.objects")[0] >= 10_000.0);
+    dir.memgate()
+        .args(["baseline", "save", ".memgate/results.json"])
+        .assert()
+        .success();
+    let same = dir.memgate().args(["check"]).output().unwrap();
+    assert_eq!(
+        same.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&same.stdout)
+    );
+    crate_with_benches(&dir, 2);
+    let more = dir.memgate().args(["check"]).output().unwrap();
+    let report = String::from_utf8_lossy(&more.stdout);
+    assert_eq!(more.status.code(), Some(1), "{report}");
+    assert!(
+        report.contains("regression b/d/d.make_100/heap.alloc.objects"),
+        "{report}"
+    );
+}
