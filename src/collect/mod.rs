@@ -4,6 +4,7 @@
 //! One module per source; each implements [`Collect`]. Collectors only
 //! parse: spawning and timing are the runner's, judging is the gate's.
 
+pub mod criterion;
 pub mod dhat;
 pub mod gctrace;
 pub mod gobench;
@@ -61,6 +62,8 @@ pub struct RunFiles {
     pub malloc: PathBuf,
     /// Where the malloc counter's library is written, once per directory.
     pub malloc_library: PathBuf,
+    /// CRITERION_HOME, where a criterion benchmark writes its estimate.
+    pub criterion_home: PathBuf,
 }
 
 impl RunFiles {
@@ -72,6 +75,7 @@ impl RunFiles {
             heap_profile: scratch.join(format!("run{index}.heap.pb.gz")),
             malloc: scratch.join(format!("run{index}.malloc")),
             malloc_library: scratch.join("libmemgate_malloc.so"),
+            criterion_home: scratch.join(format!("run{index}.criterion")),
         }
     }
 }

@@ -71,6 +71,9 @@ pub enum Collector {
     /// Preload memgate's malloc counter: any dynamically linked program
     /// that allocates through the C library's malloc, unchanged.
     Malloc,
+    /// A criterion benchmark's time estimate (a `cargotest` workload's
+    /// criterion benchmarks).
+    Criterion,
     /// The `go test -bench` result line on stdout (ns/op, B/op, allocs/op,
     /// MB/s); the default, with gctrace, of a `gobench` workload.
     Gobench,
@@ -94,6 +97,8 @@ impl Collector {
             (Collector::Dhat | Collector::ValgrindDhat, _) => 4,
             // Allocated bytes and blocks, peak, end, reallocs.
             (Collector::Malloc, _) => 5,
+            // Time per iteration.
+            (Collector::Criterion, _) => 1,
             // ns/op, B/op, allocs/op, and a custom unit or MB/s.
             (Collector::Gobench, _) => 4,
         }

@@ -186,6 +186,7 @@ fn collectors_of(w: &RawWorkload) -> Vec<&'static str> {
             Dhat => "dhat",
             ValgrindDhat => "valgrind-dhat",
             Malloc => "malloc",
+            Criterion => "criterion",
             Gobench => "gobench",
         }))
         .collect()
@@ -264,6 +265,7 @@ fn producible(w: &RawWorkload) -> Vec<&'static str> {
                 "heap.end.bytes",
                 "heap.reallocs",
             ][..],
+            ("criterion", _) => &["op.time"][..],
             ("gobench", _) => &[
                 "op.time",
                 "op.alloc.bytes",

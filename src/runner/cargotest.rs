@@ -147,6 +147,7 @@ fn tests(
     let mut out = Vec::new();
     let mut skipped = 0;
     let mut not_gated: Vec<String> = Vec::new();
+    let mut time_only: Vec<String> = Vec::new();
     for (i, b) in binaries.iter().enumerate() {
         let harness = if c.benches {
             Harness::of(&b.executable)
@@ -184,23 +185,39 @@ fn tests(
             match harness {
                 _ if !c.benches => out.push(test_workload(l.w, b, test)),
                 Harness::Divan => out.push(divan_workload(l.w, b, test)),
-                Harness::Criterion | Harness::Libtest => not_gated.push(test.to_owned()),
+                Harness::Criterion => {
+                    time_only.push(test.to_owned());
+                    out.push(criterion_workload(l.w, b, test));
+                }
+                Harness::Libtest => not_gated.push(test.to_owned()),
             }
         }
     }
-    if !not_gated.is_empty() {
-        let shown: Vec<&str> = not_gated.iter().take(5).map(String::as_str).collect();
+    let shown = |names: &[String]| {
+        let first: Vec<&str> = names.iter().take(5).map(String::as_str).collect();
+        let more = if names.len() > first.len() {
+            ", ..."
+        } else {
+            ""
+        };
+        format!("{}{more}", first.join(", "))
+    };
+    if !time_only.is_empty() {
         let _ = writeln!(
             log,
-            "memgate: {}: {} benchmark(s) not gated ({}{}): criterion and libtest's #[bench] choose their iteration counts by the clock, and criterion runs for a fixed time, so neither their allocations nor their time repeat run to run; divan's, run at a pinned count, are",
+            "memgate: {}: {} criterion benchmark(s) gated on time only ({}): criterion chooses its iteration counts by the clock, so their allocations do not repeat run to run; op.time is criterion's own estimate",
+            l.w.name,
+            time_only.len(),
+            shown(&time_only)
+        );
+    }
+    if !not_gated.is_empty() {
+        let _ = writeln!(
+            log,
+            "memgate: {}: {} benchmark(s) not gated ({}): libtest's #[bench] chooses its iteration counts by the clock and prints no estimate memgate reads",
             l.w.name,
             not_gated.len(),
-            shown.join(", "),
-            if not_gated.len() > shown.len() {
-                ", ..."
-            } else {
-                ""
-            }
+            shown(&not_gated)
         );
     }
     if out.is_empty() {
@@ -300,6 +317,30 @@ fn divan_workload(w: &Workload, b: &TestBinary, bench: &str) -> Workload {
         binary: Some(b.executable.clone()),
         cargotest: None,
         tags,
+        ..w.clone()
+    }
+}
+
+/// One criterion benchmark as a workload of its own, gated on criterion's
+/// time estimate (short warm-up and measurement: each run is one sample).
+fn criterion_workload(w: &Workload, b: &TestBinary, bench: &str) -> Workload {
+    Workload {
+        name: format!("{}/{}/{}", w.name, b.target, bench.replace("::", ".")),
+        build: None,
+        run: vec![
+            b.executable.display().to_string(),
+            "--bench".into(),
+            "--exact".into(),
+            bench.into(),
+            "--warm-up-time".into(),
+            "0.5".into(),
+            "--measurement-time".into(),
+            "1".into(),
+            "--noplot".into(),
+        ],
+        binary: Some(b.executable.clone()),
+        cargotest: None,
+        collect: vec![crate::config::Collector::Criterion],
         ..w.clone()
     }
 }

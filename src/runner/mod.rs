@@ -32,6 +32,7 @@ use sha2::{Digest, Sha256};
 use crate::attribution::{Site, Sites, SourceTree};
 use crate::collect::{
     Collect,
+    criterion::Criterion,
     dhat::{Dhat, ValgrindDhat},
     gctrace::Gctrace,
     gobench::GoBenchLine,
@@ -250,6 +251,7 @@ fn collectors(w: &Workload) -> Vec<Box<dyn Collect>> {
             Collector::Dhat => list.push(Box::new(Dhat)),
             Collector::ValgrindDhat => list.push(Box::new(ValgrindDhat)),
             Collector::Malloc => list.push(Box::new(Malloc)),
+            Collector::Criterion => list.push(Box::new(Criterion)),
             Collector::Gobench => list.push(Box::new(GoBenchLine)),
         }
     }
