@@ -14,8 +14,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc;
 
 use super::spawn::{self, LaunchRequest, Launched};
@@ -124,7 +123,7 @@ pub(super) fn build_missing<'w>(
         .map_or(1, |n| n.get())
         .min(jobs.len());
     let next = AtomicUsize::new(0);
-    let failed = Mutex::new(false);
+    let failed = AtomicBool::new(false);
     let (tx, rx) = mpsc::channel();
     let mut first_error = None;
     std::thread::scope(|s| {
@@ -134,7 +133,7 @@ pub(super) fn build_missing<'w>(
             s.spawn(move || {
                 loop {
                     let k = next.fetch_add(1, Ordering::SeqCst);
-                    if k >= jobs.len() || *failed.lock().unwrap_or_else(|e| e.into_inner()) {
+                    if k >= jobs.len() || failed.load(Ordering::SeqCst) {
                         break;
                     }
                     let _ = tx.send(Event::Started(k));
@@ -149,7 +148,7 @@ pub(super) fn build_missing<'w>(
                     };
                     let built = spawn::launch(launcher, &req, &dirs[k], "build");
                     if built.is_err() {
-                        *failed.lock().unwrap_or_else(|e| e.into_inner()) = true;
+                        failed.store(true, Ordering::SeqCst);
                     }
                     let _ = tx.send(Event::Finished(k, Box::new(built)));
                 }
