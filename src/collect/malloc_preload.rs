@@ -10,21 +10,21 @@
 //! malloc, calloc, realloc, aligned allocation (memalign, aligned_alloc,
 //! posix_memalign, valloc, pvalloc) is a block, and a realloc adds its
 //! whole new size to the bytes allocated and counts once among the
-//! reallocs. Live bytes are counted in the allocator's usable sizes
-//! (what `malloc_usable_size` gives, glibc's own figure for a block, read
-//! inline, see [`usable`]), as a free knows no other: glibc rounds a request up to a multiple of 16 bytes with a
-//! 24-byte minimum (malloc/malloc.c, `request2size`), so the heap peak and
-//! the bytes live at exit read up to 23 bytes a block above the requested
-//! bytes DHAT reports. The allocations are glibc's: each call goes to its
+//! reallocs. Live bytes are counted in the allocator's usable sizes (what
+//! `malloc_usable_size` gives, glibc's own figure for a block, read inline,
+//! see [`usable`]), as a free knows no other: glibc rounds a request up to
+//! a multiple of 16 bytes with a 24-byte minimum (malloc/malloc.c,
+//! `request2size`), so the heap peak and the bytes live at exit read up to
+//! 23 bytes a block above the requested bytes DHAT reports. The allocations are glibc's: each call goes to its
 //! `__libc_*` entry point (exported for exactly this, malloc/malloc.c), so
 //! no symbol lookup happens inside an allocation.
 //!
 //! Each thread counts in a slot of its own, reached through one
 //! thread-local pointer (initial-exec TLS, see [`my_slot`]), with plain
-//! relaxed loads and stores; the
-//! process-wide live count, whose high-water mark is the heap peak, is fed
-//! in batches of [`FLUSH`] bytes per thread (as the Rust probe does), so a
-//! peak may read up to that much per thread low.
+//! relaxed loads and stores; the process-wide live count, whose high-water
+//! mark is the heap peak, is fed in batches of [`FLUSH`] bytes per thread
+//! (as the Rust probe does), so a peak may read up to that much per thread
+//! low.
 //!
 //! At exit (its `.fini_array` entry, run by `exit` and by a return from
 //! `main`) the process appends one line to the file `MEMGATE_MALLOC_FILE`
@@ -40,6 +40,14 @@
 //! only what reached the C library. A child made by fork counts from the
 //! fork (its counters start at zero); one that execs loads the library
 //! anew. A process killed by a signal or ended by `_exit` writes no line.
+//!
+//! With `MEMGATE_MALLOC_SITES` set, each thread also records the stack of
+//! the allocation that takes it past each [`SAMPLE_BYTES`], and at exit the
+//! process writes them, with the objects loaded, to
+//! `<MEMGATE_MALLOC_SITES>.<pid>` (see [`write_sites`]).
+//!
+//! It needs glibc 2.34 or later (its `dlsym` symbol version) and libgcc_s
+//! (the unwinder), which every Rust program on Linux loads already.
 
 #![no_std]
 
