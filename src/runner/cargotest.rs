@@ -15,9 +15,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use super::RunError;
-use super::gobench::Expanded;
-use super::one_run::{failure_tail, run_status};
-use super::spawn::{self, LaunchRequest};
+use super::expand::{Expanded, Step, or_failed};
 use crate::config::{CargoTest, Workload};
 use crate::results::Failure;
 
@@ -86,21 +84,8 @@ pub(super) fn expand(
         w,
         scratch,
     };
-    Ok(match tests(&l, c, log)? {
-        Ok(list) => Ok(list),
-        Err(failure) => {
-            let _ = writeln!(
-                log,
-                "memgate: error: {}: {}\n{}",
-                w.name,
-                failure.reason,
-                super::one_run::indent(&failure.stderr_tail)
-            );
-            let mut results = super::empty_results(w);
-            results.build_failure = Some(failure);
-            Err(Box::new(results))
-        }
-    })
+    let expanded = tests(&l, c, log)?;
+    Ok(or_failed(w, expanded, log))
 }
 
 struct Listing<'a> {
@@ -276,114 +261,83 @@ pub(super) fn listed_items<'a>(listing: &'a str, kind: &str) -> impl Iterator<It
         .filter_map(move |line| line.strip_suffix(suffix.as_str()))
 }
 
-/// One test as a workload of its own.
-fn test_workload(w: &Workload, b: &TestBinary, test: &str) -> Workload {
+/// One test or benchmark of `b` as a workload of its own, named
+/// `<workload>/<target>/<item>`: the binary run with `args`.
+fn item_workload(w: &Workload, b: &TestBinary, item: &str, args: &[&str]) -> Workload {
     Workload {
-        name: format!("{}/{}/{}", w.name, b.target, test.replace("::", ".")),
+        name: format!("{}/{}/{}", w.name, b.target, item.replace("::", ".")),
         build: None,
-        run: vec![
-            b.executable.display().to_string(),
-            "--exact".into(),
-            test.into(),
-            "--test-threads=1".into(),
-            "-q".into(),
-        ],
+        run: std::iter::once(b.executable.display().to_string())
+            .chain(args.iter().map(|a| (*a).to_owned()))
+            .collect(),
         binary: Some(b.executable.clone()),
         cargotest: None,
         ..w.clone()
     }
 }
 
-/// One divan benchmark as a workload of its own, at a pinned count.
+/// One test, alone on one thread.
+fn test_workload(w: &Workload, b: &TestBinary, test: &str) -> Workload {
+    item_workload(w, b, test, &["--exact", test, "--test-threads=1", "-q"])
+}
+
+/// One divan benchmark, at a pinned count.
 fn divan_workload(w: &Workload, b: &TestBinary, bench: &str) -> Workload {
+    let (samples, size) = (DIVAN_SAMPLES.to_string(), DIVAN_SAMPLE_SIZE.to_string());
+    let args = [
+        "--bench",
+        "--exact",
+        bench,
+        "--sample-count",
+        &samples,
+        "--sample-size",
+        &size,
+    ];
     let mut tags = w.tags.clone();
     tags.insert(
         "iterations".into(),
         (DIVAN_SAMPLES * DIVAN_SAMPLE_SIZE).to_string(),
     );
     Workload {
-        name: format!("{}/{}/{}", w.name, b.target, bench.replace("::", ".")),
-        build: None,
-        run: vec![
-            b.executable.display().to_string(),
-            "--bench".into(),
-            "--exact".into(),
-            bench.into(),
-            "--sample-count".into(),
-            DIVAN_SAMPLES.to_string(),
-            "--sample-size".into(),
-            DIVAN_SAMPLE_SIZE.to_string(),
-        ],
-        binary: Some(b.executable.clone()),
-        cargotest: None,
         tags,
-        ..w.clone()
+        ..item_workload(w, b, bench, &args)
     }
 }
 
-/// One criterion benchmark as a workload of its own, gated on criterion's
-/// time estimate (short warm-up and measurement: each run is one sample).
+/// One criterion benchmark, gated on criterion's time estimate (short
+/// warm-up and measurement: each run is one sample).
 fn criterion_workload(w: &Workload, b: &TestBinary, bench: &str) -> Workload {
+    let args = [
+        "--bench",
+        "--exact",
+        bench,
+        "--warm-up-time",
+        "0.5",
+        "--measurement-time",
+        "1",
+        "--noplot",
+    ];
     Workload {
-        name: format!("{}/{}/{}", w.name, b.target, bench.replace("::", ".")),
-        build: None,
-        run: vec![
-            b.executable.display().to_string(),
-            "--bench".into(),
-            "--exact".into(),
-            bench.into(),
-            "--warm-up-time".into(),
-            "0.5".into(),
-            "--measurement-time".into(),
-            "1".into(),
-            "--noplot".into(),
-        ],
-        binary: Some(b.executable.clone()),
-        cargotest: None,
         collect: vec![crate::config::Collector::Criterion],
-        ..w.clone()
+        ..item_workload(w, b, bench, &args)
     }
 }
 
-/// What a preparation step left: its stdout, or why it failed.
-struct Step {
-    stdout: String,
-    failure: Option<Failure>,
-}
-
-/// Runs one preparation step through the launcher, with the workload's
-/// environment and build timeout.
+/// Runs one preparation step in the workload's directory.
 fn step(
     l: &Listing<'_>,
     argv: &[String],
     extra_env: &[(&str, &str)],
     label: &str,
 ) -> Result<Step, RunError> {
-    let w = l.w;
-    let mut env = w.env.clone();
-    env.extend(
-        extra_env
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
-    );
-    let req = LaunchRequest {
-        argv,
-        dir: &w.dir,
-        env: &env,
-        timeout: w.build_timeout,
-        grace: w.kill_grace,
-        interval: std::time::Duration::ZERO,
-    };
-    let launched = spawn::launch(l.launcher, &req, l.scratch, label)?;
-    let status = run_status(&launched.report.end, w.build_timeout)?;
-    let stdout = crate::input::read(&launched.stdout, crate::input::FILE_LIMIT)
-        .map(|b| String::from_utf8_lossy(&b).into_owned())
-        .unwrap_or_default();
-    let failure = status.is_failure().then(|| Failure {
-        reason: status.to_string(),
-        stderr_tail: failure_tail(&launched),
-    });
-    Ok(Step { stdout, failure })
+    super::expand::step(
+        l.launcher,
+        l.w,
+        (argv, &l.w.dir),
+        extra_env,
+        l.scratch,
+        label,
+    )
 }
 
 #[cfg(test)]

@@ -18,15 +18,10 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use super::RunError;
-use super::one_run::{failure_tail, run_status};
-use super::spawn::{self, LaunchRequest};
+use super::expand::{Expanded, Step, or_failed, step};
 use crate::collect::gobench;
 use crate::config::{BenchTime, Benchmark, GoBench, Workload};
-use crate::results::{Failure, WorkloadResults};
-
-/// A selected workload, ready to run: itself, or its benchmarks; or the
-/// results of a `gobench` workload whose listing failed.
-pub(super) type Expanded = Result<Vec<Workload>, Box<WorkloadResults>>;
+use crate::results::Failure;
 
 /// Iteration counts to run benchmarks at, by workload name: the stored
 /// baseline's, so both sides of a check do the same work.
@@ -51,21 +46,8 @@ pub(super) fn expand(
         g,
         scratch,
     };
-    Ok(match benchmarks(&listing, pins, log)? {
-        Ok(list) => Ok(list),
-        Err(failure) => {
-            let _ = writeln!(
-                log,
-                "memgate: error: {}: {}\n{}",
-                w.name,
-                failure.reason,
-                super::one_run::indent(&failure.stderr_tail)
-            );
-            let mut results = super::empty_results(w);
-            results.build_failure = Some(failure);
-            Err(Box::new(results))
-        }
-    })
+    let expanded = benchmarks(&listing, pins, log)?;
+    Ok(or_failed(w, expanded, log))
 }
 
 /// What every preparation step of one `gobench` workload shares.
@@ -418,15 +400,8 @@ fn list_packages(
         .collect()))
 }
 
-/// What a preparation step left: its stdout, or why it failed.
-struct Step {
-    stdout: String,
-    failure: Option<Failure>,
-}
-
 /// Runs one preparation step (go list, go test -c, the listing run)
-/// through the launcher, with the workload's environment (and GOMAXPROCS
-/// when given) and its build timeout.
+/// through the launcher, with GOMAXPROCS when given.
 fn launch(
     l: &Listing<'_>,
     argv: &[String],
@@ -434,29 +409,8 @@ fn launch(
     gomaxprocs: Option<&str>,
     label: &str,
 ) -> Result<Step, RunError> {
-    let w = l.w;
-    let mut env = w.env.clone();
-    if let Some(n) = gomaxprocs {
-        env.insert("GOMAXPROCS".into(), n.into());
-    }
-    let req = LaunchRequest {
-        argv,
-        dir,
-        env: &env,
-        timeout: w.build_timeout,
-        grace: w.kill_grace,
-        interval: std::time::Duration::ZERO,
-    };
-    let launched = spawn::launch(l.launcher, &req, l.scratch, label)?;
-    let status = run_status(&launched.report.end, w.build_timeout)?;
-    let stdout = crate::input::read(&launched.stdout, crate::input::FILE_LIMIT)
-        .map(|b| String::from_utf8_lossy(&b).into_owned())
-        .unwrap_or_default();
-    let failure = status.is_failure().then(|| Failure {
-        reason: status.to_string(),
-        stderr_tail: failure_tail(&launched),
-    });
-    Ok(Step { stdout, failure })
+    let env: Vec<(&str, &str)> = gomaxprocs.map(|n| ("GOMAXPROCS", n)).into_iter().collect();
+    step(l.launcher, l.w, (argv, dir), &env, l.scratch, label)
 }
 
 /// A test binary running the benchmarks `bench` matches (and no test) at

@@ -12,6 +12,7 @@
 mod builds;
 mod cargotest;
 mod escapees;
+mod expand;
 mod gobench;
 mod one_run;
 mod plan;
