@@ -37,10 +37,7 @@ fn verdict(dir: &Dir, metric: &str) -> serde_json::Value {
 
 fn record(dir: &Dir) {
     dir.memgate().args(["run"]).assert().success();
-    dir.memgate()
-        .args(["baseline", "save", ".memgate/results.json"])
-        .assert()
-        .success();
+    dir.save_baseline();
 }
 
 /// The site of the grown function comes first with most of the change;

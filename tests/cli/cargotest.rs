@@ -43,10 +43,7 @@ fn each_test_is_a_workload_gated_both_ways() {
     let adds = samples(&r, "app/app/tests.adds", "heap.alloc.objects");
     // 5000 strings and the vector's growth, above the harness's own.
     assert!(keeps[0] - adds[0] >= 5000.0, "{keeps:?} {adds:?}");
-    dir.memgate()
-        .args(["baseline", "save", ".memgate/results.json"])
-        .assert()
-        .success();
+    dir.save_baseline();
     let same = dir.memgate().args(["check"]).output().unwrap();
     assert_eq!(
         same.status.code(),
@@ -186,10 +183,7 @@ fn divan_benchmarks_are_gated_at_a_pinned_count() {
     assert_eq!(w.tags.get("iterations").map(String::as_str), Some("100"));
     // 100 iterations of 100 strings and the vector's growth.
     assert!(samples(&r, "b/d/d.make_100", "heap.alloc.objects")[0] >= 10_000.0);
-    dir.memgate()
-        .args(["baseline", "save", ".memgate/results.json"])
-        .assert()
-        .success();
+    dir.save_baseline();
     let same = dir.memgate().args(["check"]).output().unwrap();
     assert_eq!(
         same.status.code(),

@@ -184,10 +184,7 @@ fn otlp_reaches_a_receiver_built_on_the_official_definitions() {
     git(&["commit", "-qm", "config"]);
     let head = git(&["rev-parse", "HEAD"]);
     dir.memgate().arg("run").assert().success();
-    dir.memgate()
-        .args(["baseline", "save", ".memgate/results.json"])
-        .assert()
-        .success();
+    dir.save_baseline();
 
     let received = dir.path().join("received.json");
     let mut receiver = Command::new(otlp_receiver())

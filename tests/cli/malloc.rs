@@ -218,10 +218,7 @@ fn the_gate_passes_the_same_program_and_fails_one_more_allocation_per_item() {
     let bin = c_program(&dir);
     config(&dir, &[("prog", &bin, "1000 1")]);
     dir.memgate().args(["run"]).assert().success();
-    dir.memgate()
-        .args(["baseline", "save", ".memgate/results.json"])
-        .assert()
-        .success();
+    dir.save_baseline();
     let same = dir.memgate().args(["check"]).output().unwrap();
     assert_eq!(
         same.status.code(),
@@ -276,10 +273,7 @@ fn explain_names_the_programs_function_that_grew() {
     let dir = Dir::new();
     two_sites(&dir, 1);
     dir.memgate().args(["run"]).assert().success();
-    dir.memgate()
-        .args(["baseline", "save", ".memgate/results.json"])
-        .assert()
-        .success();
+    dir.save_baseline();
     two_sites(&dir, 2);
     let check = dir.memgate().args(["check"]).output().unwrap();
     assert_eq!(

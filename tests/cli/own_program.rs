@@ -29,10 +29,7 @@ fn readme_block(name: &str) -> String {
 /// The README's steps after `memgate init` and the edit of the workload.
 fn run_save_check(dir: &Dir) {
     dir.memgate().args(["run"]).assert().success();
-    dir.memgate()
-        .args(["baseline", "save", ".memgate/results.json"])
-        .assert()
-        .success();
+    dir.save_baseline();
     dir.memgate().args(["check"]).assert().code(0);
 }
 

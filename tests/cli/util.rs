@@ -48,6 +48,15 @@ impl Dir {
         c
     }
 
+    /// Saves the last run's results (`.memgate/results.json`) as the
+    /// baseline, asserting that memgate accepts them.
+    pub fn save_baseline(&self) {
+        self.memgate()
+            .args(["baseline", "save", ".memgate/results.json"])
+            .assert()
+            .success();
+    }
+
     /// Reads a results file written in this directory.
     pub fn results(&self, name: &str) -> memgate::results::Results {
         memgate::results::Results::read(&self.path().join(name)).expect("results parse")
