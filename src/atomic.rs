@@ -74,6 +74,16 @@ enum FileKey {
 
 /// Writes `bytes` to `path` atomically, creating missing parent directories.
 pub fn write(path: &Path, bytes: &[u8]) -> Result<(), WriteError> {
+    write_with(path, |file| file.write_all(bytes))
+}
+
+/// Writes what `fill` writes to `path` atomically (through a temporary
+/// file beside it, synced, then renamed), creating missing parent
+/// directories.
+fn write_with(
+    path: &Path,
+    fill: impl FnOnce(&mut std::io::BufWriter<&mut std::fs::File>) -> std::io::Result<()>,
+) -> Result<(), WriteError> {
     let err = |source| WriteError {
         path: path.to_owned(),
         source,
@@ -121,7 +131,11 @@ pub fn write(path: &Path, bytes: &[u8]) -> Result<(), WriteError> {
             .set_permissions(std::fs::Permissions::from_mode(mode))
             .map_err(err)?;
     }
-    tmp.write_all(bytes).map_err(err)?;
+    {
+        let mut out = std::io::BufWriter::with_capacity(1 << 16, tmp.as_file_mut());
+        fill(&mut out).map_err(err)?;
+        out.flush().map_err(err)?;
+    }
     tmp.as_file().sync_all().map_err(err)?;
     // A signal either came before this check (nothing is written) or
     // waits for the rename to end.
@@ -135,13 +149,12 @@ pub fn write(path: &Path, bytes: &[u8]) -> Result<(), WriteError> {
 }
 
 /// Serializes `value` as pretty JSON and writes it atomically.
+/// (Streamed to the file: a large verdicts file is never held twice.)
 pub fn write_json<T: serde::Serialize>(path: &Path, value: &T) -> Result<(), WriteError> {
-    let mut bytes = serde_json::to_vec_pretty(value).map_err(|e| WriteError {
-        path: path.to_owned(),
-        source: e.into(),
-    })?;
-    bytes.push(b'\n');
-    write(path, &bytes)
+    write_with(path, |out| {
+        serde_json::to_writer_pretty(&mut *out, value)?;
+        out.write_all(b"\n")
+    })
 }
 
 #[cfg(test)]

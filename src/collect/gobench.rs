@@ -27,18 +27,18 @@ pub struct ParseError {
     pub message: String,
 }
 
-/// One benchmark result line.
+/// One benchmark result line, borrowing its words from the text.
 #[derive(Debug, Clone, PartialEq)]
-pub struct BenchLine {
+pub struct BenchLine<'a> {
     /// The name without `Benchmark`, with its `-N` GOMAXPROCS suffix.
-    pub name: String,
+    pub name: &'a str,
     /// The configuration in force at this line (goos, pkg, cpu, ...),
     /// shared by the lines it is in force for.
     pub config: Arc<Config>,
     /// Iterations.
     pub iterations: u64,
     /// Every `value unit` pair, in order.
-    pub values: Vec<(f64, String)>,
+    pub values: Vec<(f64, &'a str)>,
     /// 1-based line number.
     pub line: usize,
 }
@@ -57,9 +57,9 @@ pub struct UnitMeta {
 
 /// A parsed file.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct BenchFile {
+pub struct BenchFile<'a> {
     /// Result lines in order.
-    pub lines: Vec<BenchLine>,
+    pub lines: Vec<BenchLine<'a>>,
     /// Unit metadata by unit.
     pub units: BTreeMap<String, UnitMeta>,
 }
@@ -90,7 +90,7 @@ pub fn is_bench_output(text: &str) -> bool {
 /// Parses one file of Go benchmark output.
 /// (One pass over the lines: the three kinds of line share the running
 /// configuration, so the loop stays whole.)
-pub fn parse(path: &Path, text: &str) -> Result<BenchFile, ParseError> {
+pub fn parse<'a>(path: &Path, text: &'a str) -> Result<BenchFile<'a>, ParseError> {
     let err = |line: usize, message: String| ParseError {
         path: path.to_owned(),
         line,
@@ -102,7 +102,13 @@ pub fn parse(path: &Path, text: &str) -> Result<BenchFile, ParseError> {
     for (i, line) in text.lines().enumerate() {
         let n = i + 1;
         fields.clear();
-        fields.extend(line.split_whitespace());
+        // Fields are separated by white space, Unicode's included; a line
+        // of ASCII (every line Go prints) is split the faster way.
+        if line.is_ascii() {
+            fields.extend(line.split_ascii_whitespace());
+        } else {
+            fields.extend(line.split_whitespace());
+        }
         let Some(&first) = fields.first() else {
             continue;
         };
@@ -127,10 +133,10 @@ pub fn parse(path: &Path, text: &str) -> Result<BenchFile, ParseError> {
                         format!("`{}` is not a number (before unit `{}`)", pair[0], pair[1]),
                     )
                 })?;
-                values.push((v, pair[1].to_owned()));
+                values.push((v, pair[1]));
             }
             file.lines.push(BenchLine {
-                name: first.trim_start_matches("Benchmark").to_owned(),
+                name: first.trim_start_matches("Benchmark"),
                 config: Arc::clone(&config),
                 iterations,
                 values,
@@ -322,8 +328,8 @@ impl Collect for GoBenchLine {
         };
         let text = crate::input::read(run.stdout, crate::input::FILE_LIMIT)
             .map_err(|e| fail(format!("cannot read stdout {}: {e}", run.stdout.display())))?;
-        let file = parse(Path::new("stdout"), &String::from_utf8_lossy(&text))
-            .map_err(|e| fail(e.to_string()))?;
+        let text = String::from_utf8_lossy(&text);
+        let file = parse(Path::new("stdout"), &text).map_err(|e| fail(e.to_string()))?;
         let [line] = file.lines.as_slice() else {
             return Err(fail(format!(
                 "expected the result line of one benchmark on stdout, found {}: the benchmark may have been renamed, removed or skipped",
@@ -340,7 +346,7 @@ impl Collect for GoBenchLine {
             }
         }
         for (value, unit) in &line.values {
-            let m = map_unit(unit, file.units.get(unit));
+            let m = map_unit(unit, file.units.get(*unit));
             let Some(def) = metrics::custom(&m.metric, m.unit, m.better, m.stability) else {
                 out.notes.push(format!(
                     "benchmark unit `{unit}` skipped: more than {} metrics of their own",
@@ -383,7 +389,7 @@ mod tests {
         assert_eq!(l.name, "Parse-2");
         assert_eq!(l.config["pkg"], "example.com/x");
         assert_eq!(l.config["cpu"], "AMD EPYC");
-        let units: Vec<&str> = l.values.iter().map(|(_, u)| u.as_str()).collect();
+        let units: Vec<&str> = l.values.iter().map(|(_, u)| *u).collect();
         assert_eq!(units, ["ns/op", "B/op", "allocs/op", "peak-rss-B"]);
         assert_eq!(f.units["peak-rss-B"].exact, Some(false));
     }

@@ -226,7 +226,7 @@ impl GobenchImport {
             for (value, unit) in &line.values {
                 let m = mapped
                     .entry(unit)
-                    .or_insert_with(|| gobench::map_unit(unit, file.units.get(unit)));
+                    .or_insert_with(|| gobench::map_unit(unit, file.units.get(*unit)));
                 let converted = value * m.factor;
                 // Refused here, naming the line, not when the file is read.
                 if !crate::results::storable(converted) {

@@ -40,8 +40,17 @@ pub fn compare(args: CompareArgs) -> Result<Outcome, Error> {
         .collect();
     outputs.extend(written_by(&args.outputs));
     crate::atomic::check_outputs(&inputs, &outputs)?;
-    let base = read_side(&args.baseline)?;
-    let cur = read_side(&args.current)?;
+    // The two sides are read at once, one on each of two cores: parsing
+    // is most of a large comparison's time.
+    let (base, cur) = std::thread::scope(|scope| {
+        let base = scope.spawn(|| read_side(&args.baseline));
+        let cur = read_side(&args.current);
+        let base = base
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (base, cur)
+    });
+    let (base, cur) = (base?, cur?);
     let base_side = Side::of(&args.baseline.display().to_string(), &base);
     let cur_side = Side::of(&args.current.display().to_string(), &cur);
     let verdicts = judge(

@@ -73,6 +73,27 @@ pub const MEASURED_SPREAD_RUNS: usize = 10;
 /// fail however few runs there are.
 pub const FAR_MULTIPLE: f64 = 4.0;
 
+/// Whether a judgement writes its reasons and the shift's interval: the
+/// verdicts a user reads do; the sensitivity search ([`detectable`]), which
+/// reads only the status, does not (formatting was most of its time).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Words {
+    /// Reasons written, the Hodges-Lehmann interval computed.
+    Written,
+    /// The status alone.
+    Skipped,
+}
+
+impl Words {
+    /// `text()`, or nothing when the words are skipped.
+    fn say(self, text: impl FnOnce() -> String) -> String {
+        match self {
+            Words::Written => text(),
+            Words::Skipped => String::new(),
+        }
+    }
+}
+
 pub(super) enum Judged {
     /// Decided with nothing to compare: one side, another phase or count.
     Done(Verdict),
@@ -88,7 +109,9 @@ pub(super) struct Compared {
     /// rule's decision is 0 in its direction, the test's p counts for the
     /// way the runs lean.
     p: (f64, f64),
-    test: Option<(stats::MannWhitney, Softening)>,
+    /// The U test, what may soften its regression, and whether its
+    /// conclusion is worded.
+    test: Option<(stats::MannWhitney, Softening, Words)>,
 }
 
 impl Compared {
@@ -169,6 +192,7 @@ pub(super) fn judge(
     c: &Series,
     confidence: f64,
     soften: Softening,
+    words: Words,
 ) -> Judged {
     let unit = c.unit;
     let mut v = subject.verdict(c, Status::Inconclusive, values(b), values(c));
@@ -183,14 +207,16 @@ pub(super) fn judge(
         // A series with no samples although its runs did not fail: the
         // collector gave nothing this time.
         v.status = Status::Missing;
-        v.reason = format!(
-            "no samples on the {} side",
-            if v.baseline.is_none() {
-                "baseline"
-            } else {
-                "current"
-            }
-        );
+        v.reason = words.say(|| {
+            format!(
+                "no samples on the {} side",
+                if v.baseline.is_none() {
+                    "baseline"
+                } else {
+                    "current"
+                }
+            )
+        });
         return Judged::Done(apply_budget(v));
     };
     let change = Change {
@@ -198,37 +224,39 @@ pub(super) fn judge(
         ratio: (bs.median != 0.0).then(|| cs.median / bs.median),
     };
     v.change = Some(change);
-    let what = describe_change(unit, bs.median, cs.median, &change);
+    let what = words.say(|| describe_change(unit, bs.median, cs.median, &change));
     if bs.min == bs.max && cs.min == cs.max && bs.min == cs.min {
         v.test = Some(TestOutcome::exact(Method::Exact));
         v.status = Status::Unchanged;
-        v.reason = format!(
-            "identical on both sides ({} x{} vs x{})",
-            human(unit, bs.median),
-            bs.n,
-            cs.n
-        );
+        v.reason = words.say(|| {
+            format!(
+                "identical on both sides ({} x{} vs x{})",
+                human(unit, bs.median),
+                bs.n,
+                cs.n
+            )
+        });
         return Compared::ruled(apply_budget(v), Status::Unchanged);
     }
-    if let Some(separated) = separated(&v, bs, cs) {
+    if let Some(separated) = separated(&v, bs, cs, words) {
         v.test = Some(TestOutcome::exact(Method::Separated));
         (v.status, v.reason) = separated;
-        v.reason = format!("{what}; {}", v.reason);
+        v.reason = words.say(|| format!("{what}; {}", v.reason));
         let status = v.status;
         downgrade(&mut v, &soften);
         return Compared::ruled(apply_budget(v), status);
     }
-    if let Some(why) = within(&v, bs, cs) {
+    if let Some(why) = within(&v, bs, cs, words) {
         v.test = Some(TestOutcome::exact(Method::Within));
         v.status = Status::Unchanged;
-        v.reason = format!("{what}; {why}");
+        v.reason = words.say(|| format!("{what}; {why}"));
         return Compared::ruled(apply_budget(v), Status::Unchanged);
     }
     let (xs, ys) = (&v.baseline_samples, &v.current_samples);
     let u = match stats::mann_whitney(xs, ys) {
         Ok(u) => u,
         Err(e) => {
-            v.reason = format!("{what}; {e}");
+            v.reason = words.say(|| format!("{what}; {e}"));
             return Judged::Done(apply_budget(v));
         }
     };
@@ -239,7 +267,12 @@ pub(super) fn judge(
         exact_distribution: u.exact,
         min_attainable_p: Some(stats::min_attainable_p(xs.len(), ys.len())),
         detection_threshold: None,
-        shift: stats::hodges_lehmann(xs, ys, confidence),
+        // The search computes the shift only where it decides (see
+        // `Compared::conclude`).
+        shift: match words {
+            Words::Written => stats::hodges_lehmann(xs, ys, Some(confidence)),
+            Words::Skipped => None,
+        },
     });
     v.reason = what;
     // The way the runs lean: U1 counts the pairs where the baseline run is
@@ -256,7 +289,7 @@ pub(super) fn judge(
     Judged::Compared(Compared {
         verdict: v,
         p,
-        test: Some((u, soften)),
+        test: Some((u, soften, words)),
     })
 }
 
@@ -266,7 +299,7 @@ pub(super) fn judge(
 /// gap is beyond the tolerances, or the median moved far beyond them and
 /// the gap is wider than the baseline's range. Only the baseline's spread
 /// is read: a current run made worse can widen the gap, never close it.
-fn separated(v: &Verdict, bs: Summary, cs: Summary) -> Option<(Status, String)> {
+fn separated(v: &Verdict, bs: Summary, cs: Summary, words: Words) -> Option<(Status, String)> {
     let t = &v.threshold;
     let unit = v.unit;
     // The nearest current run to the baseline, in the direction of the change.
@@ -297,12 +330,14 @@ fn separated(v: &Verdict, bs: Summary, cs: Summary) -> Option<(Status, String)> 
     {
         return Some((
             status,
-            format!(
-                "every current run is {word} every baseline run by at least {} ({n1} vs {n2} runs, baseline range {} measured within half the tolerances {})",
-                human(unit, gap),
-                human(unit, range),
-                t.describe(unit)
-            ),
+            words.say(|| {
+                format!(
+                    "every current run is {word} every baseline run by at least {} ({n1} vs {n2} runs, baseline range {} measured within half the tolerances {})",
+                    human(unit, gap),
+                    human(unit, range),
+                    t.describe(unit)
+                )
+            }),
         ));
     }
     // Far: the gap itself, from the nearest baseline run, is beyond four
@@ -314,11 +349,13 @@ fn separated(v: &Verdict, bs: Summary, cs: Summary) -> Option<(Status, String)> 
     if beyond(signed_gap, nearest, t, FAR_MULTIPLE).is_some() && (!measured || gap > range) {
         return Some((
             status,
-            format!(
-                "every current run is {word} every baseline run by {}, more than {FAR_MULTIPLE} times the tolerances {} ({n1} vs {n2} runs: too few for the test, too far to pass)",
-                human(unit, gap),
-                t.describe(unit)
-            ),
+            words.say(|| {
+                format!(
+                    "every current run is {word} every baseline run by {}, more than {FAR_MULTIPLE} times the tolerances {} ({n1} vs {n2} runs: too few for the test, too far to pass)",
+                    human(unit, gap),
+                    t.describe(unit)
+                )
+            }),
         ));
     }
     None
@@ -340,20 +377,22 @@ fn spread_can_be_measured(v: &Verdict) -> bool {
 /// enough current runs, every current run within the tolerances of the
 /// baseline's median is no change, with no test needed. A current run made
 /// worse can only leave this rule, never enter it.
-fn within(v: &Verdict, bs: Summary, cs: Summary) -> Option<String> {
+fn within(v: &Verdict, bs: Summary, cs: Summary, words: Words) -> Option<String> {
     let t = &v.threshold;
     let range = bs.max - bs.min;
     let enough = bs.n >= MEASURED_SPREAD_RUNS && cs.n >= SEPARATED_MIN_RUNS;
     let inside = |x: f64| beyond(worse_by(v.better, bs.median, x), bs.median, t, 1.0).is_none();
     let tight = t.is_tight(range, bs.median) && spread_can_be_measured(v);
     (enough && tight && inside(cs.min) && inside(cs.max)).then(|| {
-        format!(
-            "every current run is within the tolerances {} of the baseline's median ({} vs {} runs, baseline range {})",
-            t.describe(v.unit),
-            bs.n,
-            cs.n,
-            human(v.unit, range)
-        )
+        words.say(|| {
+            format!(
+                "every current run is within the tolerances {} of the baseline's median ({} vs {} runs, baseline range {})",
+                t.describe(v.unit),
+                bs.n,
+                cs.n,
+                human(v.unit, range)
+            )
+        })
     })
 }
 
@@ -390,7 +429,7 @@ impl Compared {
             p,
             test,
         } = self;
-        let Some((u, soften)) = test else {
+        let Some((u, soften, words)) = test else {
             return verdict;
         };
         let t = verdict.threshold;
@@ -411,12 +450,14 @@ impl Compared {
             }
             let needed = stats::runs_needed(t.alpha / family.candidates.max(1) as f64);
             verdict.status = Status::Inconclusive;
-            verdict.reason = format!(
-                "{what}; {n1} vs {n2} runs cannot reach significance: the smallest possible p is {}, and Holm across the {} comparisons of this run needs p <= {}; use at least {needed} runs per side",
-                fmt_p(min_p),
-                family.candidates,
-                fmt_p(detect),
-            );
+            verdict.reason = words.say(|| {
+                format!(
+                    "{what}; {n1} vs {n2} runs cannot reach significance: the smallest possible p is {}, and Holm across the {} comparisons of this run needs p <= {}; use at least {needed} runs per side",
+                    fmt_p(min_p),
+                    family.candidates,
+                    fmt_p(detect),
+                )
+            });
             unconfirmed(&mut verdict, needed);
             return apply_budget(verdict);
         };
@@ -435,35 +476,48 @@ impl Compared {
             test.p_adjusted = Some(p_adjusted);
             test.detection_threshold = Some(detect);
         }
-        let p_text = if holm && m > 1 {
-            format!(
-                "p = {}, {} after Holm over {m} comparisons",
-                fmt_p(u.p),
-                fmt_p(p_adjusted)
-            )
-        } else {
-            format!("p = {}", fmt_p(u.p))
-        };
+        let p_text = words.say(|| {
+            if holm && m > 1 {
+                format!(
+                    "p = {}, {} after Holm over {m} comparisons",
+                    fmt_p(u.p),
+                    fmt_p(p_adjusted)
+                )
+            } else {
+                format!("p = {}", fmt_p(u.p))
+            }
+        });
         // benchstat counts p == alpha as significant: `FormatDelta` in x/perf
         // `benchmath/sample.go` prints "~" only when p > alpha.
         let significant = p_adjusted <= t.alpha;
+        if significant
+            && words == Words::Skipped
+            && let Some(test) = verdict.test.as_mut()
+        {
+            // The shift decides a significant change; its interval is
+            // only ever read by a user.
+            test.shift =
+                stats::hodges_lehmann(&verdict.baseline_samples, &verdict.current_samples, None);
+        }
         (verdict.status, verdict.reason) = if significant {
-            significant_change(&verdict, &what, &p_text, lean_worse)
+            significant_change(&verdict, &what, &p_text, lean_worse, words)
         } else if min_p > detect {
             (
                 Status::Inconclusive,
-                format!(
-                    "{what}; {n1} vs {n2} runs cannot reach significance: the smallest possible p is {}, alpha {} needs p <= {}; use at least {} runs per side",
-                    fmt_p(min_p),
-                    t.alpha,
-                    fmt_p(detect),
-                    stats::runs_needed(detect)
-                ),
+                words.say(|| {
+                    format!(
+                        "{what}; {n1} vs {n2} runs cannot reach significance: the smallest possible p is {}, alpha {} needs p <= {}; use at least {} runs per side",
+                        fmt_p(min_p),
+                        t.alpha,
+                        fmt_p(detect),
+                        stats::runs_needed(detect)
+                    )
+                }),
             )
         } else {
             (
                 Status::Unchanged,
-                format!("{what}, {p_text}: no significant difference"),
+                words.say(|| format!("{what}, {p_text}: no significant difference")),
             )
         };
         if verdict.status == Status::Inconclusive {
@@ -481,7 +535,13 @@ impl Compared {
 /// the baseline's median) decides the direction and the size. The median
 /// alone can move the other way when the runs of a side differ in shape (a
 /// bimodal side); then the verdict says so.
-fn significant_change(v: &Verdict, what: &str, p_text: &str, lean_worse: bool) -> (Status, String) {
+fn significant_change(
+    v: &Verdict,
+    what: &str,
+    p_text: &str,
+    lean_worse: bool,
+    words: Words,
+) -> (Status, String) {
     let (base, cur) = match (v.baseline, v.current) {
         (Some(b), Some(c)) => (b.median, c.median),
         _ => (f64::NAN, f64::NAN),
@@ -497,7 +557,7 @@ fn significant_change(v: &Verdict, what: &str, p_text: &str, lean_worse: bool) -
     // other way (only through ties) is no change in that direction.
     .filter(|&worse| worse == lean_worse);
     let disagree = match (shift, call) {
-        (Some(s), Some(worse)) if by_median != Some(worse) => format!(
+        (Some(s), Some(worse)) if by_median != Some(worse) && words == Words::Written => format!(
             "; the median moved {} but the runs shifted {} (Hodges-Lehmann {}): the sides differ in shape, not only in level",
             if cur >= base { "up" } else { "down" },
             if s.shift >= 0.0 { "up" } else { "down" },
@@ -508,15 +568,20 @@ fn significant_change(v: &Verdict, what: &str, p_text: &str, lean_worse: bool) -
     match call {
         Some(true) => (
             Status::Regression,
-            format!("{what}, {p_text}; beyond {}{disagree}", t.describe(v.unit)),
+            words.say(|| format!("{what}, {p_text}; beyond {}{disagree}", t.describe(v.unit))),
         ),
-        Some(false) => (Status::Improvement, format!("{what}, {p_text}{disagree}")),
+        Some(false) => (
+            Status::Improvement,
+            words.say(|| format!("{what}, {p_text}{disagree}")),
+        ),
         None => (
             Status::Unchanged,
-            format!(
-                "{what}, {p_text}: significant but within {}",
-                t.describe(v.unit)
-            ),
+            words.say(|| {
+                format!(
+                    "{what}, {p_text}: significant but within {}",
+                    t.describe(v.unit)
+                )
+            }),
         ),
     }
 }
@@ -596,13 +661,17 @@ pub(super) fn apply_budget(mut v: Verdict) -> Verdict {
 /// Largest change [`detectable`] looks for: +1000%.
 const DETECTABLE_MAX: f64 = 10.0;
 
+/// The precision of [`detectable`]: a tenth of a percent, the reports'
+/// last digit.
+const DETECTABLE_STEP: f64 = 1e-3;
+
 /// The smallest relative change the worse way that a comparison like `v`
 /// would call a regression: the baseline's runs, as many as the current
 /// side has (evenly spaced through the sorted baseline), each made worse by
 /// it, judged by [`judge`] and, for the test, at p <= `bar` (the family's
 /// first Holm bar; 0 when the runs are out of the family, so that only the
 /// rules can catch it). Softening is left out: a softened regression is
-/// still caught, as a warning. Bisection to 0.01% of the median.
+/// still caught, as a warning. Searched to [`DETECTABLE_STEP`].
 pub(super) fn detectable(v: &Verdict, bar: f64, confidence: f64) -> Option<f64> {
     let mut xs = v.baseline_samples.clone();
     let n2 = v.current_samples.len();
@@ -654,12 +723,13 @@ pub(super) fn detectable(v: &Verdict, bar: f64, confidence: f64) -> Option<f64> 
             &series(worse),
             confidence,
             Softening::default(),
+            Words::Skipped,
         ) {
             Judged::Done(d) => d.status == Status::Regression,
             Judged::Compared(c) => {
                 let adjusted = match &c.test {
                     // Scaled so that the verdict's alpha stands for `bar`.
-                    Some((u, _)) if bar > 0.0 => Some((u.p * v.threshold.alpha / bar, 1.0)),
+                    Some((u, _, _)) if bar > 0.0 => Some((u.p * v.threshold.alpha / bar, 1.0)),
                     _ => None,
                 };
                 let family = Family {
@@ -671,12 +741,40 @@ pub(super) fn detectable(v: &Verdict, bar: f64, confidence: f64) -> Option<f64> 
             }
         }
     };
-    if !caught(DETECTABLE_MAX) {
-        return None;
-    }
-    let (mut lo, mut hi) = (0.0, DETECTABLE_MAX);
+    // Gallop from the tolerance (where most searches end) to a bracket
+    // [lo, hi] with hi caught and lo not, then bisect it: about half the
+    // judgements of bisecting 0..+1000% outright.
+    let start = v
+        .threshold
+        .max_increase
+        .clamp(DETECTABLE_STEP, DETECTABLE_MAX);
+    let (mut lo, mut hi) = if caught(start) {
+        let mut hi = start;
+        loop {
+            let lower = hi / 2.0;
+            if lower < DETECTABLE_STEP {
+                break (0.0, hi);
+            }
+            if !caught(lower) {
+                break (lower, hi);
+            }
+            hi = lower;
+        }
+    } else {
+        let mut lo = start;
+        loop {
+            if lo >= DETECTABLE_MAX {
+                return None;
+            }
+            let higher = (lo * 2.0).min(DETECTABLE_MAX);
+            if caught(higher) {
+                break (lo, higher);
+            }
+            lo = higher;
+        }
+    };
     // To a tenth of a percent: what the reports show, to their last digit.
-    while hi - lo > 1e-3 {
+    while hi - lo > DETECTABLE_STEP {
         let mid = (lo + hi) / 2.0;
         if caught(mid) {
             hi = mid;

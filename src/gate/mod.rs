@@ -40,7 +40,7 @@ use crate::verdicts::{
 };
 use env::Softening;
 use family::Family;
-use judge::{Compared, Judged};
+use judge::{Compared, Judged, Words};
 use subject::{OneSided, Subject};
 
 /// Judges `current` against `baseline` under `policy`. Every threshold and
@@ -171,7 +171,7 @@ fn both_sides(
                 (Some(b), Some(c)) => {
                     let soften =
                         Softening::of(policy, diffs, metric, (c.stability, c.phase), interleaved);
-                    judge::judge(&subject, b, c, policy.confidence(), soften)
+                    judge::judge(&subject, b, c, policy.confidence(), soften, Words::Written)
                 }
                 (Some(b), None) if cw.has_failures() => missing(b, OneSided::CurrentFailed),
                 (Some(b), None) => missing(b, OneSided::BaselineOnly),

@@ -284,7 +284,7 @@ fn parse_listing(
             let bytes = line
                 .values
                 .iter()
-                .find(|(_, unit)| unit == "B/op")
+                .find(|(_, unit)| *unit == "B/op")
                 .map(|(v, _)| *v);
             (format!("Benchmark{}", line.name), line.iterations, bytes)
         })

@@ -83,8 +83,11 @@ fn select_ranks(v: &mut [f64], ranks: &[usize], offset: usize) {
     select_ranks(&mut rest[1..], &right[1..], offset + i + 1);
 }
 
-/// Estimates the shift of `y` relative to `x`; `None` when either is empty.
-pub fn hodges_lehmann(x: &[f64], y: &[f64], confidence: f64) -> Option<HodgesLehmann> {
+/// Estimates the shift of `y` relative to `x`, with its interval at
+/// `confidence`, or without one (`lo`, `hi` unbounded, `confidence` 0) when
+/// `None`: half the selections, for callers that read the shift alone.
+/// `None` when either sample is empty.
+pub fn hodges_lehmann(x: &[f64], y: &[f64], confidence: Option<f64>) -> Option<HodgesLehmann> {
     if x.is_empty() || y.is_empty() {
         return None;
     }
@@ -103,7 +106,7 @@ pub fn hodges_lehmann(x: &[f64], y: &[f64], confidence: f64) -> Option<HodgesLeh
         }
     }
     let nn = n1 * n2;
-    let k = lower_rank(n1, n2, confidence);
+    let k = confidence.map_or(0, |c| lower_rank(n1, n2, c));
     // Only these order statistics are read: selecting them is linear in
     // the differences, where sorting them all took most of a comparison.
     let mid = nn / 2;
@@ -128,7 +131,7 @@ pub fn hodges_lehmann(x: &[f64], y: &[f64], confidence: f64) -> Option<HodgesLeh
         shift,
         lo,
         hi,
-        confidence,
+        confidence: confidence.unwrap_or(0.0),
     })
 }
 
@@ -138,7 +141,8 @@ mod tests {
 
     proptest::proptest! {
         /// Selecting the order statistics reads what sorting every
-        /// difference did (ties, odd and even counts, interval or none).
+        /// difference did (ties, odd and even counts, interval or none,
+        /// asked for or not).
         #[test]
         fn selection_reads_what_a_full_sort_reads(
             x in proptest::collection::vec(0u8..20, 1..40),
@@ -148,13 +152,17 @@ mod tests {
                 x.into_iter().map(f64::from).collect(),
                 y.into_iter().map(f64::from).collect(),
             );
-            let hl = hodges_lehmann(&x, &y, 0.95).unwrap();
+            let hl = hodges_lehmann(&x, &y, Some(0.95)).unwrap();
             let mut d: Vec<f64> = y.iter().flat_map(|b| x.iter().map(move |a| b - a)).collect();
             d.sort_by(f64::total_cmp);
             proptest::prop_assert_eq!(hl.shift, median_of_sorted(&d));
             let k = lower_rank(x.len(), y.len(), 0.95);
             let expected = (k > 0).then(|| (d[k - 1], d[d.len() - k]));
             proptest::prop_assert_eq!(hl.lo.zip(hl.hi), expected);
+            // The shift alone is the same shift, with no interval.
+            let alone = hodges_lehmann(&x, &y, None).unwrap();
+            proptest::prop_assert_eq!(alone.shift, hl.shift);
+            proptest::prop_assert_eq!(alone.lo.or(alone.hi), None);
         }
     }
 
@@ -162,7 +170,7 @@ mod tests {
     fn thousands_of_runs_are_bounded() {
         let x: Vec<f64> = (0..3000).map(f64::from).collect();
         let y: Vec<f64> = (0..3000).map(|i| f64::from(i) + 100.0).collect();
-        let hl = hodges_lehmann(&x, &y, 0.95).unwrap();
+        let hl = hodges_lehmann(&x, &y, Some(0.95)).unwrap();
         assert!((hl.shift - 100.0).abs() < 5.0, "{hl:?}");
         assert!(hl.lo.unwrap() <= 100.0 && 100.0 <= hl.hi.unwrap(), "{hl:?}");
     }
@@ -171,7 +179,7 @@ mod tests {
     fn shift_of_a_pure_translation() {
         let x = [10.0, 11.0, 12.0, 13.0, 14.0, 15.0, 16.0, 17.0];
         let y: Vec<f64> = x.iter().map(|v| v + 5.0).collect();
-        let hl = hodges_lehmann(&x, &y, 0.95).unwrap();
+        let hl = hodges_lehmann(&x, &y, Some(0.95)).unwrap();
         assert_eq!(hl.shift, 5.0);
         assert!(hl.lo.unwrap() <= 5.0 && hl.hi.unwrap() >= 5.0);
     }
@@ -184,7 +192,7 @@ mod tests {
     fn small_sample_interval_uses_exact_order_statistics() {
         let x = [1.0, 2.0, 3.0, 4.0, 5.0];
         let y = [3.5, 6.5, 7.5, 8.5, 11.5];
-        let hl = hodges_lehmann(&x, &y, 0.95).unwrap();
+        let hl = hodges_lehmann(&x, &y, Some(0.95)).unwrap();
         let mut d: Vec<f64> = y
             .iter()
             .flat_map(|b| x.iter().map(move |a| b - a))
@@ -196,8 +204,8 @@ mod tests {
 
     #[test]
     fn too_small_for_an_interval() {
-        let hl = hodges_lehmann(&[1.0, 2.0], &[3.0, 4.0], 0.95).unwrap();
+        let hl = hodges_lehmann(&[1.0, 2.0], &[3.0, 4.0], Some(0.95)).unwrap();
         assert_eq!((hl.lo, hl.hi), (None, None));
-        assert!(hodges_lehmann(&[], &[1.0], 0.95).is_none());
+        assert!(hodges_lehmann(&[], &[1.0], Some(0.95)).is_none());
     }
 }

@@ -19,7 +19,6 @@
 //! It is the distribution Klotz's algorithm computes in go-moremath.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 use statrs::distribution::{ContinuousCDF, Normal};
@@ -206,7 +205,9 @@ type Cdf = std::rc::Rc<Vec<f64>>;
 thread_local! {
     /// Null CDFs of U without ties, per (n1, n2): they depend on nothing else,
     /// and a gate run compares many metrics with the same sample sizes.
-    static UNTIED: RefCell<HashMap<(usize, usize), Cdf>> = RefCell::new(HashMap::new());
+    /// (A gate run sees a few sizes: a short list, searched in order,
+    /// outruns hashing the key.)
+    static UNTIED: RefCell<Vec<((usize, usize), Cdf)>> = const { RefCell::new(Vec::new()) };
 }
 
 /// P(U <= u) without ties, from the cached distribution for (n1, n2).
@@ -218,7 +219,7 @@ fn untied_cdf(n1: usize, n2: usize, u: u64) -> f64 {
 /// The CDF of U for samples of n1 and n2 distinct values, indexed by U.
 fn untied_distribution(n1: usize, n2: usize) -> Cdf {
     UNTIED.with(|cache| {
-        if let Some(c) = cache.borrow().get(&(n1, n2)) {
+        if let Some((_, c)) = cache.borrow().iter().find(|(k, _)| *k == (n1, n2)) {
             return c.clone();
         }
         // Counts of U: the coefficients of the Gaussian binomial [n1+n2 choose n1]_q,
@@ -253,7 +254,7 @@ fn untied_distribution(n1: usize, n2: usize) -> Cdf {
             })
             .collect();
         let cdf = std::rc::Rc::new(cdf);
-        cache.borrow_mut().insert((n1, n2), cdf.clone());
+        cache.borrow_mut().push(((n1, n2), cdf.clone()));
         cdf
     })
 }
