@@ -212,7 +212,7 @@ impl GobenchImport {
                     (env, pkg)
                 }
             };
-            let base = gobench::without_procs_suffix(&line.name);
+            let base = gobench::without_procs_suffix(line.name);
             name.clear();
             if let Some(p) = pkg {
                 name.push_str(p);
