@@ -6,19 +6,43 @@
 /// Markdown or HTML could read as markup becomes an entity, and line
 /// breaks become spaces, so a workload named `<img src=x onerror=…>` or
 /// `a|b` stays text in its cell.
+///
+/// What GitHub links in rendered text is defused with a zero-width space
+/// (U+200B, written `&#8203;`), as Renovate and Dependabot write `@&#8203;`
+/// in their pull requests: an entity alone is no defence, since Markdown
+/// turns `&#64;` back into `@` before GitHub looks for mentions. After every
+/// `@` (mentions of users and teams, `owner/repo@sha`, e-mail autolinks),
+/// after every `#` (`#1`, `owner/repo#1`), inside `://` (GFM's extended
+/// autolinks of `http://` and `https://`) and after `www` before a dot
+/// (GFM's `www.` autolinks).
 pub fn markdown(s: &str) -> String {
+    const ZWSP: &str = "&#8203;";
     let mut out = String::with_capacity(s.len());
-    let mut chars = s.chars().peekable();
-    while let Some(c) = chars.next() {
+    let mut rest = s;
+    while let Some(c) = rest.chars().next() {
+        rest = &rest[c.len_utf8()..];
         match c {
-            // `@team` in a workload name must not ping a team from a bot's
-            // comment: before a name character, an entity is shown as `@`
-            // but mentions nobody.
-            '@' if chars
-                .peek()
-                .is_some_and(|n| n.is_alphanumeric() || *n == '-' || *n == '_') =>
+            '@' => {
+                out.push_str("&#64;");
+                out.push_str(ZWSP);
+            }
+            '#' => {
+                out.push_str("&#35;");
+                out.push_str(ZWSP);
+            }
+            ':' if rest.starts_with("//") => {
+                out.push(':');
+                out.push_str(ZWSP);
+            }
+            'w' | 'W'
+                if rest
+                    .as_bytes()
+                    .get(..3)
+                    .is_some_and(|b| b.eq_ignore_ascii_case(b"ww.")) =>
             {
-                out.push_str("&#64;")
+                out.push_str(&s[s.len() - rest.len() - 1..][..3]);
+                out.push_str(ZWSP);
+                rest = &rest[2..];
             }
             '&' => out.push_str("&amp;"),
             '<' => out.push_str("&lt;"),
@@ -33,7 +57,6 @@ pub fn markdown(s: &str) -> String {
             '[' => out.push_str("&#91;"),
             ']' => out.push_str("&#93;"),
             '~' => out.push_str("&#126;"),
-            '#' => out.push_str("&#35;"),
             '\n' | '\r' => out.push(' '),
             c if c.is_control() => {}
             c => out.push(c),
@@ -104,12 +127,12 @@ mod tests {
     }
 
     #[test]
-    fn markdown_mentions_nobody() {
+    fn markdown_mentions_and_links_nobody() {
         assert_eq!(
-            markdown("ping @team and @org/x"),
-            "ping &#64;team and &#64;org/x"
+            markdown("ping @team, o/r#1, https://x and WWW.y"),
+            "ping &#64;&#8203;team, o/r&#35;&#8203;1, https:&#8203;//x and WWW&#8203;.y"
         );
-        assert_eq!(markdown("head @ 1a2b"), "head @ 1a2b");
+        assert_eq!(markdown("a:b ww w.x wé wwé"), "a:b ww w.x wé wwé");
     }
 
     #[test]

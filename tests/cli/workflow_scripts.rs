@@ -267,16 +267,69 @@ fn no_verdicts_turn_the_comment_into_an_error_notice() {
     }
 }
 
+/// What GitHub would link or notify in a comment body, read from the body
+/// rendered as GitHub renders it (CommonMark with GFM's tables,
+/// strikethrough and extended autolinks, by comrak): each link's target,
+/// each mention (`@name`, `@org/team`), each issue reference (`#1`,
+/// `owner/repo#1`) in the text, where entities are already characters.
+fn linked(body: &str) -> Vec<String> {
+    use comrak::nodes::NodeValue;
+    let arena = comrak::Arena::new();
+    let mut options = comrak::Options::default();
+    options.extension.autolink = true;
+    options.extension.table = true;
+    options.extension.strikethrough = true;
+    let root = comrak::parse_document(&arena, body, &options);
+    let mut found = Vec::new();
+    for node in root.descendants() {
+        match &node.data.borrow().value {
+            NodeValue::Link(link) => found.push(format!("link to {}", link.url)),
+            NodeValue::Text(text) => {
+                let chars: Vec<char> = text.chars().collect();
+                for (i, w) in chars.windows(2).enumerate() {
+                    let before = i.checked_sub(1).map(|j| chars[j]);
+                    let word_before = before.is_some_and(|b| b.is_alphanumeric() || b == '`');
+                    if w[0] == '@' && w[1].is_ascii_alphanumeric() && !word_before {
+                        found.push(format!("mention in {text:?}"));
+                    }
+                    if w[0] == '#' && w[1].is_ascii_digit() {
+                        found.push(format!("reference in {text:?}"));
+                    }
+                }
+            }
+            NodeValue::HtmlInline(html) if html.contains("<a") => found.push(html.clone()),
+            _ => {}
+        }
+    }
+    found
+}
+
+/// The renderer the tests trust finds what it should: a mention, a team,
+/// a cross-repository reference and two autolinks in plain Markdown.
+#[test]
+fn the_rendered_text_check_sees_mentions_and_links() {
+    let found = linked(
+        "hi @someone and @org/team, see owner/repo#1 at https://x.example/a or www.x.example",
+    );
+    assert_eq!(found.len(), 5, "{found:?}");
+}
+
 /// Whatever the artifact holds, the body posted is memgate's rendering:
-/// under GitHub's limit, with names escaped and mentioning nobody.
+/// under GitHub's limit, with names escaped, and once GitHub has rendered
+/// it, mentioning nobody, referencing no issue and linking nowhere the
+/// artifact chose.
 #[test]
 fn a_hostile_artifact_is_capped_and_mentions_nobody() {
     let mut v: serde_json::Value = serde_json::from_str(&verdicts("regression")).unwrap();
     let one = v["verdicts"][0].clone();
+    let hostile =
+        "@someone @org/team owner/repo#1 #2 https://evil.example/x www.evil.example a@evil.example";
     let many: Vec<serde_json::Value> = (0..3000)
         .map(|i| {
             let mut x = one.clone();
             x["workload"] = format!("@acme/team-{i} <img src=x>").into();
+            x["metric"] = hostile.into();
+            x["reason"] = hostile.into();
             x
         })
         .collect();
@@ -294,8 +347,10 @@ fn a_hostile_artifact_is_capped_and_mentions_nobody() {
         "{} characters",
         body.chars().count()
     );
-    assert!(body.contains("&#64;acme/team-0") && !body.contains("@acme"));
+    assert!(body.contains("acme/team-0"), "{body}");
     assert!(!body.contains("<img"));
+    let found = linked(&body);
+    assert!(found.is_empty(), "{:?}", &found[..found.len().min(5)]);
     assert!(body.ends_with(&format!("{MARKER}\n")));
 }
 
