@@ -16,6 +16,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn main() {
+    println!("cargo:rustc-env=MEMGATE_COMMIT={}", commit());
     let out = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
     let var = |k: &str| std::env::var(k).unwrap_or_default();
     let supported =
@@ -98,4 +99,44 @@ fn build(source: &str, output: &Path, supported: bool, args: &[&str], without: &
         println!("cargo:warning=building {source} failed ({status:?}): {without}");
         std::fs::write(output, b"").expect("write an empty file to OUT_DIR");
     }
+}
+
+/// The commit memgate is built from, which `memgate init` pins the action
+/// to: from a crates.io package, the `git.sha1` cargo records in
+/// `.cargo_vcs_info.json` when it packages; from a git checkout, its HEAD;
+/// otherwise empty (init then asks for `--action OWNER/REPO@SHA`).
+fn commit() -> String {
+    let is_sha = |s: &str| s.len() == 40 && s.bytes().all(|b| b.is_ascii_hexdigit());
+    if let Ok(text) = std::fs::read_to_string(".cargo_vcs_info.json") {
+        // {"git": {"sha1": "<40 hex>"}, ...}: the one 40-hex value after "sha1".
+        let sha = text
+            .split_once("\"sha1\"")
+            .and_then(|(_, rest)| rest.split('"').nth(1))
+            .unwrap_or_default();
+        return if is_sha(sha) {
+            sha.to_owned()
+        } else {
+            String::new()
+        };
+    }
+    let git = |args: &[&str]| {
+        Command::new("git")
+            .args(args)
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+    };
+    // Rebuilt when HEAD moves: the file HEAD names (a branch's ref) and
+    // the packed refs, where a branch's commit can also be.
+    if let Some(dir) = git(&["rev-parse", "--git-dir"]) {
+        println!("cargo:rerun-if-changed={dir}/HEAD");
+        println!("cargo:rerun-if-changed={dir}/packed-refs");
+        if let Some(head) = git(&["symbolic-ref", "-q", "HEAD"]) {
+            println!("cargo:rerun-if-changed={dir}/{head}");
+        }
+    }
+    git(&["rev-parse", "HEAD"])
+        .filter(|s| is_sha(s))
+        .unwrap_or_default()
 }

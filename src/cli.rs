@@ -365,10 +365,11 @@ pub struct InitArgs {
     /// Overwrite existing files.
     #[arg(long)]
     pub force: bool,
-    /// The memgate action every generated job uses (default: this memgate's
-    /// version tag of its repository).
-    #[arg(long, default_value_t = crate::init::default_action())]
-    pub action: String,
+    /// The memgate action every generated job uses, OWNER/REPO@REF (default:
+    /// this memgate's repository at the commit it was built from; a tag is
+    /// written as given, unpinned).
+    #[arg(long)]
+    pub action: Option<String>,
 }
 
 /// A `--power` that is not a probability strictly between 0 and 1.

@@ -72,7 +72,16 @@ pub fn run(cli: cli::Cli) -> Result<Outcome, Error> {
         Command::Explain(args) => commands::explain(args),
         Command::Import(args) => commands::import(args),
         Command::Init(args) => {
-            let written = init::init(std::path::Path::new("."), args.force, &args.action)?;
+            let action = args
+                .action
+                .or_else(init::default_action)
+                .ok_or(init::InitError::NoCommit)?;
+            if !action.starts_with("./") && !init::is_pinned(&action) {
+                crate::say!(
+                    "memgate: warning: --action {action} is not pinned to a commit: whoever moves its ref runs code in the comment job, which can write to pull requests; pin it with @<40-hex commit SHA>"
+                );
+            }
+            let written = init::init(std::path::Path::new("."), args.force, &action)?;
             for p in written {
                 crate::say!("memgate: wrote {}", p.display());
             }

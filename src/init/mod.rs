@@ -14,14 +14,24 @@ mod detect;
 /// memgate's repository, from Cargo.toml: the one place it is spelled.
 pub const REPOSITORY: &str = env!("CARGO_PKG_REPOSITORY");
 
-/// The action every generated job uses: this repository at this memgate's
-/// version tag, so the baseline, the check and the comment all run the
-/// same memgate, and a moving branch never changes it.
-pub fn default_action() -> String {
+/// The action every generated job uses: this repository at the commit
+/// this memgate was built from, so the baseline, the check and the comment
+/// all run the same memgate, and a moved tag never runs someone else's
+/// code in a job with a write token. `None` when the build did not know
+/// its commit (see build.rs).
+pub fn default_action() -> Option<String> {
     let repo = REPOSITORY
         .trim_start_matches("https://github.com/")
         .trim_end_matches('/');
-    format!("{repo}@v{}", env!("CARGO_PKG_VERSION"))
+    let commit = env!("MEMGATE_COMMIT");
+    (!commit.is_empty()).then(|| format!("{repo}@{commit}"))
+}
+
+/// Whether `action` (`owner/repo@ref`) names its ref by a full commit SHA.
+pub fn is_pinned(action: &str) -> bool {
+    action
+        .split_once('@')
+        .is_some_and(|(_, r)| r.len() == 40 && r.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
 const BASELINE_WORKFLOW: &str = include_str!("memgate-baseline.yml");
@@ -60,15 +70,13 @@ pub fn workflows(action: &str, go: bool, rust: bool) -> Vec<(&'static str, Strin
     let line = |text: String| {
         if text.is_empty() { text } else { text + "\n" }
     };
-    // A release tag is not a commit SHA: said so for zizmor, with how to pin.
-    let (repo, reference) = action.split_once('@').unwrap_or((action, ""));
-    let pinned = reference.len() == 40 && reference.bytes().all(|b| b.is_ascii_hexdigit());
-    let uses = if action.starts_with("./") || pinned {
-        action.to_owned()
+    // This memgate's own commit carries its version beside it, as
+    // pinned actions are written; any other action is written as given
+    // (a tag stays visible to the adopter's own audit).
+    let uses = if Some(action) == default_action().as_deref() {
+        format!("{action} # v{}", env!("CARGO_PKG_VERSION"))
     } else {
-        format!(
-            "{action} # zizmor: ignore[unpinned-uses] memgate's release tag, the version that wrote this file; pin its commit with `memgate init --force --action {repo}@<sha>`"
-        )
+        action.to_owned()
     };
     let fill = |t: &str| {
         t.replace("{{ACTION}}", &uses)
@@ -153,6 +161,12 @@ pub enum InitError {
     /// A file could not be written.
     #[error(transparent)]
     Write(#[from] atomic::WriteError),
+    /// No `--action`, and this memgate does not know the commit it was
+    /// built from.
+    #[error(
+        "this memgate does not know the commit it was built from, so the workflows cannot pin its action; pass --action OWNER/REPO@<40-hex commit SHA>"
+    )]
+    NoCommit,
     /// A Cargo.toml or go.mod its own tool cannot read: what init would
     /// find in it is unknown, so nothing is written.
     #[error("{}: {message}", path.display())]

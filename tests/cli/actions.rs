@@ -181,16 +181,34 @@ fn init_writes_and_refuses_to_overwrite() {
         .stderr(contains("wrote ./.github/workflows/memgate-comment.yml"));
     memgate::config::Config::load(&dir.path().join("memgate.yaml")).unwrap();
     let pr = std::fs::read_to_string(dir.path().join(".github/workflows/memgate-pr.yml")).unwrap();
-    assert!(pr.contains(&format!("uses: {}", memgate::init::default_action())));
-    assert!(memgate::init::default_action().ends_with(concat!("@v", env!("CARGO_PKG_VERSION"))));
+    // Pinned to the commit this memgate was built from (a git checkout
+    // here), its version beside it, and nothing hidden from zizmor.
+    let head = std::process::Command::new("git")
+        .args(["rev-parse", "HEAD"])
+        .current_dir(repo_root())
+        .output()
+        .unwrap();
+    let head = String::from_utf8(head.stdout).unwrap();
+    let action = memgate::init::default_action().expect("built in a git checkout");
+    assert_eq!(action, format!("memgate-dev/memgate@{}", head.trim()));
+    assert!(
+        pr.contains(&format!(
+            "uses: {action} # v{}\n",
+            env!("CARGO_PKG_VERSION")
+        )),
+        "{pr}"
+    );
+    assert!(!pr.contains("zizmor"), "{pr}");
     dir.memgate().arg("init").assert().code(2).stderr(
         contains("./memgate.yaml, ./.memgate/.gitignore, ./.github/workflows/memgate-baseline.yml")
             .and(contains("pass --force")),
     );
+    // A tag is written as given, with a warning that it is not pinned.
     dir.memgate()
         .args(["init", "--force", "--action", "me/memgate@v1"])
         .assert()
-        .success();
+        .success()
+        .stderr(contains("is not pinned to a commit"));
     assert!(
         std::fs::read_to_string(dir.path().join(".github/workflows/memgate-pr.yml"))
             .unwrap()
