@@ -137,7 +137,13 @@ fn comment(fake: &Fake) -> Output {
 }
 
 fn pr_seven(fake: &Fake) {
-    fake.answer("pulls", json!([{"number": 7, "head": {"sha": HEAD_SHA}}]));
+    fake.answer(
+        "pulls",
+        json!([
+            {"number": 7, "head": {"sha": HEAD_SHA, "label": "acme:feature"}},
+            {"number": 8, "head": {"sha": HEAD_SHA, "label": "mallory:feature"}},
+        ]),
+    );
 }
 
 fn ok(out: &Output) {
@@ -157,7 +163,7 @@ fn the_comment_goes_only_to_the_pull_request_whose_head_ran() {
     let fake = Fake::new();
     fake.answer(
         "pulls",
-        json!([{"number": 7, "head": {"sha": "2222222222222222222222222222222222222222"}}]),
+        json!([{"number": 7, "head": {"sha": "2222222222222222222222222222222222222222", "label": "acme:feature"}}]),
     )
     .answer("comments", json!([]))
     .artifact(
@@ -179,8 +185,9 @@ fn the_comment_goes_only_to_the_pull_request_whose_head_ran() {
     );
 }
 
-/// Only this workflow's own comment (the bot's, with the marker) is
-/// edited; another user's comment with the marker is left alone.
+/// Only this workflow's own comment (the bot's, ending with the marker)
+/// is edited; another user's comment with the marker, or another
+/// workflow's bot comment quoting it, is left alone.
 #[test]
 fn only_the_bots_own_comment_is_edited() {
     let fake = Fake::new();
@@ -188,8 +195,9 @@ fn only_the_bots_own_comment_is_edited() {
     fake.answer(
         "comments",
         json!([
-            {"id": 1, "user": {"login": "mallory"}, "body": format!("{MARKER} mine now")},
-            {"id": 2, "user": {"login": "github-actions[bot]"}, "body": format!("old report\n{MARKER}")},
+            {"id": 1, "user": {"login": "mallory", "type": "User"}, "body": format!("{MARKER} mine now")},
+            {"id": 3, "user": {"login": "github-actions[bot]", "type": "Bot"}, "body": format!("quoting {MARKER} here")},
+            {"id": 2, "user": {"login": "github-actions[bot]", "type": "Bot"}, "body": format!("old report\n{MARKER}\n")},
         ]),
     )
     .artifact("900", &[("status.txt", "ok\n"), ("verdicts.json", &verdicts("regression"))]);
@@ -228,6 +236,87 @@ fn only_the_bots_own_comment_is_edited() {
     );
 }
 
+/// A run whose fork was deleted (no head owner) comments nowhere: the
+/// query `head=:branch` would list every open pull request.
+#[test]
+fn a_deleted_fork_gets_no_comment() {
+    let fake = Fake::new();
+    pr_seven(&fake);
+    fake.answer("comments", json!([])).artifact(
+        "900",
+        &[("status.txt", "ok\n"), ("verdicts.json", &verdicts("pass"))],
+    );
+    let memgate = memgate_exe();
+    let out = fake.run(
+        "memgate-comment.yml",
+        "Post or update the comment",
+        &[
+            ("MEMGATE", memgate.to_str().unwrap()),
+            ("RUN_ID", "900"),
+            ("RUN_URL", "https://github.com/acme/app/actions/runs/900"),
+            ("HEAD_SHA", HEAD_SHA),
+            ("HEAD_OWNER", ""),
+            ("HEAD_BRANCH", "feature"),
+        ],
+    );
+    ok(&out);
+    assert_eq!(fake.read("gh/writes"), "", "nothing was written");
+    assert!(!fake.read("gh/calls").contains("pulls"));
+}
+
+/// memgate renders the artifact with no token in its environment, between
+/// `::stop-commands::` and its end, so nothing it prints from the
+/// artifact is a workflow command.
+#[test]
+fn the_artifact_is_rendered_without_the_token_or_workflow_commands() {
+    let fake = Fake::new();
+    pr_seven(&fake);
+    fake.answer("comments", json!([])).artifact(
+        "900",
+        &[
+            ("status.txt", "ok\n"),
+            ("verdicts.json", "{\"x\": \"::add-mask::secret\"}"),
+        ],
+    );
+    let spy = fake.path("memgate-spy");
+    std::fs::write(
+        &spy,
+        format!(
+            "#!/bin/sh\nenv > \"$FAKE_GH/memgate-env\"\nexec {} \"$@\"\n",
+            memgate_exe().display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&spy, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let out = fake.run(
+        "memgate-comment.yml",
+        "Post or update the comment",
+        &[
+            ("MEMGATE", spy.to_str().unwrap()),
+            ("RUN_ID", "900"),
+            ("RUN_URL", "https://github.com/acme/app/actions/runs/900"),
+            ("HEAD_SHA", HEAD_SHA),
+            ("HEAD_OWNER", "acme"),
+            ("HEAD_BRANCH", "feature"),
+        ],
+    );
+    ok(&out);
+    let env = fake.read("gh/memgate-env");
+    assert!(
+        env.contains("FAKE_GH=") && !env.contains("GH_TOKEN"),
+        "{env}"
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stop = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("::stop-commands::"))
+        .expect("commands stopped");
+    assert!(stop.len() >= 32, "an unguessable token: {stop}");
+    assert!(stdout.contains(&format!("::{stop}::")), "{stdout}");
+    // The unreadable artifact still gets the notice.
+    assert!(fake.read("gh/POST.md").contains("memgate: no verdict"));
+}
+
 /// A missing or unreadable artifact turns the old comment into a notice
 /// that the check gave no verdict, with the reason when the pull-request
 /// job named one of its own codes; anything else in status.txt is ignored.
@@ -246,7 +335,7 @@ fn no_verdicts_turn_the_comment_into_an_error_notice() {
         pr_seven(&fake);
         fake.answer(
             "comments",
-            json!([{"id": 5, "user": {"login": "github-actions[bot]"}, "body": format!("passed\n{MARKER}")}]),
+            json!([{"id": 5, "user": {"login": "github-actions[bot]", "type": "Bot"}, "body": format!("passed\n{MARKER}")}]),
         );
         if let Some(status) = artifact {
             fake.artifact("900", &[("status.txt", status)]);
@@ -354,73 +443,78 @@ fn a_hostile_artifact_is_capped_and_mentions_nobody() {
     assert!(body.ends_with(&format!("{MARKER}\n")));
 }
 
-/// The pull-request job's baseline: only push runs of this repository
-/// serve (a fork's run on a branch named like the base is refused); the
-/// merge base's own baseline when it has one, else the newest, with how
-/// far behind it is; an expired artifact says so.
+/// The pull-request job's baseline: only this repository's push or manual
+/// runs of the base branch serve (a fork's run on a branch named like the
+/// base, a pull request's run, another branch's are refused, by the query
+/// and again by the script); the newest of them, since the job measures
+/// the merge commit, saying how far behind the base's head it is; a merge
+/// queue's base (`refs/heads/main`) is read as the branch; an expired
+/// artifact says so.
 #[test]
-fn the_baseline_comes_only_from_this_repositorys_pushes() {
-    let merge_base = "3333333333333333333333333333333333333333";
-    let env = [
-        ("BASE_REF", "main"),
-        ("BASE_SHA", "4444444444444444444444444444444444444444"),
-        ("HEAD_SHA", HEAD_SHA),
-    ];
+fn the_baseline_is_the_newest_of_this_repositorys_base_branch() {
+    let base_head = "4444444444444444444444444444444444444444";
+    let old = "3333333333333333333333333333333333333333";
+    let run = |id: u32, event: &str, branch: &str, conclusion: &str, repo: &str, sha: &str| {
+        json!({"id": id, "event": event, "head_branch": branch, "conclusion": conclusion,
+               "head_sha": sha, "head_repository": {"full_name": repo}})
+    };
     let runs = json!({"workflow_runs": [
-        {"id": 31, "event": "pull_request", "head_sha": merge_base, "head_repository": {"full_name": "mallory/app"}},
-        {"id": 30, "event": "push", "head_sha": merge_base, "head_repository": {"full_name": "mallory/app"}},
-        {"id": 20, "event": "push", "head_sha": "5555555555555555555555555555555555555555", "head_repository": {"full_name": REPO}},
+        run(41, "pull_request", "main", "success", "mallory/app", base_head),
+        run(40, "push", "main", "success", "mallory/app", base_head),
+        run(39, "push", "release", "success", REPO, base_head),
+        run(38, "push", "main", "failure", REPO, base_head),
+        run(20, "workflow_dispatch", "main", "success", REPO, "5555555555555555555555555555555555555555"),
+        run(10, "push", "main", "success", REPO, old),
     ]});
-    let fake = Fake::new();
-    fake.answer("runs", runs.clone())
-        .answer(
-            "compare",
-            json!({"merge_base_commit": {"sha": merge_base}, "ahead_by": 3}),
-        )
-        .artifact("20", &[("baseline.json", "{}")])
-        .artifact("30", &[("baseline.json", "poisoned")])
-        .artifact("31", &[("baseline.json", "poisoned")]);
-    let out = fake.run("memgate-pr.yml", "Find the base branch's baseline", &env);
-    ok(&out);
-    let output = fake.read("output");
-    assert!(output.contains("status=ok"), "{output}");
-    let path = output
-        .lines()
-        .find_map(|l| l.strip_prefix("path="))
-        .unwrap();
-    assert_eq!(
-        std::fs::read_to_string(path).unwrap(),
-        "{}",
-        "the run of this repository"
-    );
-    assert!(
-        fake.read("summary")
-            .contains("3 commits behind this pull request's merge base"),
-        "{}",
-        fake.read("summary")
-    );
-    assert!(
-        fake.read("gh/calls")
-            .contains("runs?branch=main&event=push&status=success")
-    );
+    for base_ref in ["main", "refs/heads/main"] {
+        let env = [("BASE_REF", base_ref), ("BASE_SHA", base_head)];
+        let fake = Fake::new();
+        fake.answer("runs", runs.clone())
+            .answer("compare", json!({"ahead_by": 3}))
+            .artifact("20", &[("baseline.json", "{}")])
+            .artifact("10", &[("baseline.json", "older")]);
+        for poisoned in ["41", "40", "39", "38"] {
+            fake.artifact(poisoned, &[("baseline.json", "poisoned")]);
+        }
+        let out = fake.run("memgate-pr.yml", "Find the base branch's baseline", &env);
+        ok(&out);
+        let output = fake.read("output");
+        assert!(output.contains("status=ok"), "{output}");
+        let path = output
+            .lines()
+            .find_map(|l| l.strip_prefix("path="))
+            .unwrap();
+        assert_eq!(
+            std::fs::read_to_string(path).unwrap(),
+            "{}",
+            "this repository's newest run of main"
+        );
+        let summary = fake.read("summary");
+        assert!(
+            summary.contains(
+                "main at 5555555555555555555555555555555555555555, the newest; 3 commits behind"
+            ),
+            "{summary}"
+        );
+        let calls = fake.read("gh/calls");
+        assert!(calls.contains("runs?branch=main&status=success"), "{calls}");
+        assert!(calls.contains(&format!(
+            "compare/5555555555555555555555555555555555555555...{base_head}"
+        )));
+    }
 
-    // Only forks' runs: no baseline.
+    // Only others' runs: no baseline.
+    let env = [("BASE_REF", "main"), ("BASE_SHA", base_head)];
     let fake = Fake::new();
-    let only_forks = json!({"workflow_runs": [runs["workflow_runs"][0].clone(), runs["workflow_runs"][1].clone()]});
-    fake.answer("runs", only_forks).answer(
-        "compare",
-        json!({"merge_base_commit": {"sha": merge_base}, "ahead_by": 0}),
-    );
+    let others = json!({"workflow_runs": runs["workflow_runs"].as_array().unwrap()[..4].to_vec()});
+    fake.answer("runs", others);
     let out = fake.run("memgate-pr.yml", "Find the base branch's baseline", &env);
     assert!(!out.status.success());
     assert!(fake.read("output").contains("status=baseline-missing"));
 
     // This repository's run, its artifact expired.
     let fake = Fake::new();
-    fake.answer("runs", runs).answer(
-        "compare",
-        json!({"merge_base_commit": {"sha": merge_base}, "ahead_by": 0}),
-    );
+    fake.answer("runs", runs);
     let out = fake.run("memgate-pr.yml", "Find the base branch's baseline", &env);
     assert!(!out.status.success());
     assert!(fake.read("output").contains("status=baseline-expired"));
@@ -428,4 +522,69 @@ fn the_baseline_comes_only_from_this_repositorys_pushes() {
         fake.read("summary")
             .contains("artifacts expire after 90 days")
     );
+}
+
+/// The memgate:accept label: the pull request's own, or in a merge queue
+/// the queued pull request's, which the queue's branch names; no label,
+/// no acceptance.
+#[test]
+fn the_accept_label_holds_in_the_pull_request_and_its_queue_entry() {
+    let cases = [
+        ("true", "", json!([]), true),
+        ("false", "", json!([]), false),
+        (
+            "false",
+            "refs/heads/gh-readonly-queue/main/pr-7-1111111111111111111111111111111111111111",
+            json!([{"name": "memgate:accept"}]),
+            true,
+        ),
+        (
+            "false",
+            "refs/heads/gh-readonly-queue/main/pr-7-1111111111111111111111111111111111111111",
+            json!([{"name": "memgate:acceptable"}]),
+            false,
+        ),
+    ];
+    for (labeled, queue_ref, labels, accepted) in cases {
+        let fake = Fake::new();
+        fake.answer("labels", labels);
+        let out = fake.run(
+            "memgate-pr.yml",
+            "The memgate:accept label",
+            &[("LABELED", labeled), ("QUEUE_REF", queue_ref)],
+        );
+        ok(&out);
+        assert_eq!(
+            fake.read("output").contains("patterns=*:*"),
+            accepted,
+            "{labeled} {queue_ref}"
+        );
+        if !queue_ref.is_empty() {
+            assert!(
+                fake.read("gh/calls")
+                    .contains("repos/acme/app/issues/7/labels")
+            );
+        }
+    }
+}
+
+/// A baseline comes from the default branch exactly: not a tag named like
+/// it, not a branch whose name differs in case (Actions' `==` ignores
+/// case, so the job's condition lets it through to this step).
+#[test]
+fn only_the_default_branch_makes_a_baseline() {
+    for (reference, made) in [
+        ("refs/heads/main", true),
+        ("refs/heads/Main", false),
+        ("refs/tags/main", false),
+        ("refs/heads/main2", false),
+    ] {
+        let fake = Fake::new();
+        let out = fake.run(
+            "memgate-baseline.yml",
+            "Only the default branch",
+            &[("DEFAULT_BRANCH", "main"), ("GITHUB_REF", reference)],
+        );
+        assert_eq!(out.status.success(), made, "{reference}");
+    }
 }
