@@ -52,6 +52,20 @@ impl Write for Capped {
     }
 }
 
+/// The most characters of one string from the verdicts a report shows
+/// (a reason, a path, an environment field); beyond, it is cut with `…`,
+/// so that no one field can hold the report over GitHub's limit when
+/// everything else is folded.
+const FIELD_LIMIT: usize = 1_000;
+
+/// `text`, cut to [`FIELD_LIMIT`] characters.
+fn bounded(text: &str) -> std::borrow::Cow<'_, str> {
+    match text.char_indices().nth(FIELD_LIMIT) {
+        Some((end, _)) => format!("{}…", &text[..end]).into(),
+        None => text.into(),
+    }
+}
+
 /// Instructions one render of a template may run.
 const TEMPLATE_FUEL: u64 = 20_000_000;
 
@@ -122,11 +136,10 @@ impl Markdown {
                 return minijinja::escape_formatter(out, state, value);
             }
             let text = match value.as_str() {
-                Some(s) => s.to_owned(),
-                None => value.to_string(),
+                Some(s) => escape::markdown(&bounded(s)),
+                None => escape::markdown(&bounded(&value.to_string())),
             };
-            out.write_str(&escape::markdown(&text))
-                .map_err(minijinja::Error::from)
+            out.write_str(&text).map_err(minijinja::Error::from)
         });
         env.add_template("report", &self.template)
             .map_err(|e| self.template_error(&e))?;

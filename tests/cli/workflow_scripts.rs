@@ -443,6 +443,33 @@ fn a_hostile_artifact_is_capped_and_mentions_nobody() {
     assert!(body.ends_with(&format!("{MARKER}\n")));
 }
 
+/// Fields of any length (the baseline's source, an environment field, a
+/// reason) are cut, so the report still fits one comment and is posted,
+/// rather than a body over GitHub's limit that `gh` refuses, leaving the
+/// old comment.
+#[test]
+fn long_fields_are_cut_and_the_report_still_posts() {
+    let mut v: serde_json::Value = serde_json::from_str(&verdicts("regression")).unwrap();
+    let long = "x".repeat(200_000);
+    v["baseline"]["source"] = long.clone().into();
+    v["current"]["source"] = long.clone().into();
+    v["verdicts"][0]["reason"] = long.into();
+    let fake = Fake::new();
+    pr_seven(&fake);
+    fake.answer("comments", json!([])).artifact(
+        "900",
+        &[("status.txt", "ok\n"), ("verdicts.json", &v.to_string())],
+    );
+    ok(&comment(&fake));
+    let body = fake.read("gh/POST.md");
+    assert!(body.chars().count() <= 65_536, "{}", body.chars().count());
+    assert!(!body.contains("no verdict"), "the report itself is posted");
+    assert!(
+        body.contains(&format!("{}…", "x".repeat(1_000))),
+        "cut, and says so"
+    );
+}
+
 /// The pull-request job's baseline: only this repository's push or manual
 /// runs of the base branch serve (a fork's run on a branch named like the
 /// base, a pull request's run, another branch's are refused, by the query
