@@ -34,14 +34,19 @@ fn main() {
 }
 
 /// The error and every cause below it that its message does not already
-/// include, one "caused by" line each.
+/// include, one "caused by" line each. Each message stays on its line
+/// (control characters shown escaped): an error can quote its input, and
+/// a line feed in it would start a workflow command (`::add-mask::`,
+/// `::warning::`) in a CI log.
 fn chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
+    use memgate::report::escape::terminal;
+    let top = e.to_string();
+    let mut text = terminal(&top);
     let mut cause = e.source();
     while let Some(c) = cause {
         let line = c.to_string();
-        if !text.contains(&line) {
-            text.push_str(&format!("\n  caused by: {line}"));
+        if !top.contains(&line) {
+            text.push_str(&format!("\n  caused by: {}", terminal(&line)));
         }
         cause = c.source();
     }

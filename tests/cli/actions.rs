@@ -347,4 +347,20 @@ fn control_characters_never_start_a_log_line() {
         String::from_utf8_lossy(&o.stdout).contains("ok\\n::warning::pwned"),
         "the name is shown, escaped"
     );
+    // An error quoting its input (serde names the unknown variant) stays
+    // on its line too: the comment job prints it to a privileged log.
+    let mut v: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(repo_root().join("fixtures/verdicts/regression.json")).unwrap(),
+    )
+    .unwrap();
+    v["verdicts"][0]["status"] = "x\n::add-mask::pwned".into();
+    dir.create("hostile-verdicts.json", &v.to_string());
+    let out = dir
+        .memgate()
+        .args(["report", "hostile-verdicts.json"])
+        .assert()
+        .code(2);
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr);
+    assert!(!starts(stderr.as_bytes()), "{stderr}");
+    assert!(stderr.contains("x\\n::add-mask::pwned"), "{stderr}");
 }
