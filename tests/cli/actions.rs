@@ -131,6 +131,26 @@ fn workflows_are_sound() {
     }
     let c = yaml(".github/workflows/memgate-comment.yml");
     assert!(c["on"].get("workflow_run").is_some());
+    // A job that can write to pull requests builds memgate itself: a cache
+    // entry is only as trusted as every job that can write its key.
+    for (_, job) in c["jobs"].as_mapping().unwrap() {
+        for step in job["steps"].as_sequence().unwrap() {
+            if step["uses"] == "./" {
+                assert_eq!(
+                    step["with"]["cache"], "false",
+                    "the comment job restores memgate"
+                );
+            }
+        }
+    }
+    let a = yaml("action.yml");
+    let cached = a["runs"]["steps"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"] == "cache")
+        .unwrap();
+    assert_eq!(cached["if"], "inputs.cache == 'true'");
     let pr = yaml(".github/workflows/memgate-pr.yml");
     for (_, job) in pr["jobs"].as_mapping().unwrap() {
         for (_, level) in job["permissions"].as_mapping().unwrap() {
