@@ -298,6 +298,11 @@ pub struct ReportArgs {
     /// A template replacing the built-in Markdown one.
     #[arg(long)]
     pub template: Option<PathBuf>,
+    /// Mark the Markdown verdict advisory, saying why (e.g. "this pull
+    /// request changes memgate.yaml"): the comment job sets it when the
+    /// pull request controls what decides the verdict.
+    #[arg(long, value_name = "WHY")]
+    pub advisory: Option<String>,
     /// Write here instead of stdout.
     #[arg(short, long)]
     pub output: Option<PathBuf>,

@@ -17,9 +17,18 @@ pub fn report(args: ReportArgs) -> Result<Outcome, Error> {
         crate::atomic::check_outputs(&inputs, &[("-o", out.as_path())])?;
     }
     let verdicts = read_verdicts(&args.verdicts)?;
+    if args.format != ReportFormat::Markdown && args.advisory.is_some() {
+        return Err(Error::TemplateNeedsMarkdown);
+    }
     let renderer: Box<dyn Render> = match (args.format, &args.template) {
-        (ReportFormat::Markdown, Some(t)) => Box::new(Markdown::with_template(t)?),
-        (ReportFormat::Markdown, None) => Box::new(Markdown::default()),
+        (ReportFormat::Markdown, template) => {
+            let mut md = match template {
+                Some(t) => Markdown::with_template(t)?,
+                None => Markdown::default(),
+            };
+            md.advisory = args.advisory.clone();
+            Box::new(md)
+        }
         (_, Some(_)) => {
             return Err(Error::TemplateNeedsMarkdown);
         }

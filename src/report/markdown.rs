@@ -76,6 +76,9 @@ pub struct Markdown {
     source: PathBuf,
     /// Largest report, in characters; parts are folded to fit.
     pub max_len: usize,
+    /// Why the verdict is only advisory (the pull request can change what
+    /// decides it), said above everything else; `advisory` in the context.
+    pub advisory: Option<String>,
 }
 
 impl Default for Markdown {
@@ -84,6 +87,7 @@ impl Default for Markdown {
             template: BUILTIN_TEMPLATE.to_owned(),
             source: PathBuf::from("built-in"),
             max_len: GITHUB_COMMENT_LIMIT,
+            advisory: None,
         }
     }
 }
@@ -100,6 +104,7 @@ impl Markdown {
             template,
             source: path.to_owned(),
             max_len: GITHUB_COMMENT_LIMIT,
+            advisory: None,
         };
         md.env()?;
         Ok(md)
@@ -167,7 +172,9 @@ impl Markdown {
             cap: self.max_len.saturating_mul(4),
             over: false,
         };
-        let rendered = tmpl.render_captured_to(context(v, level, max_workloads), &mut out);
+        let ctx =
+            context! { advisory => self.advisory.clone(), ..context(v, level, max_workloads) };
+        let rendered = tmpl.render_captured_to(ctx, &mut out);
         if out.over {
             return Ok(None);
         }

@@ -48,6 +48,8 @@ impl Fake {
         for d in ["gh", "runner", "artifacts"] {
             std::fs::create_dir_all(f.path(d)).unwrap();
         }
+        // A pull request that changes no file memgate reads.
+        f.answer("files", json!([{"filename": "src/lib.rs"}]));
         f
     }
 
@@ -131,6 +133,7 @@ fn comment(fake: &Fake) -> Output {
             ("RUN_URL", "https://github.com/acme/app/actions/runs/900"),
             ("HEAD_SHA", HEAD_SHA),
             ("HEAD_OWNER", "acme"),
+            ("HEAD_REPO", REPO),
             ("HEAD_BRANCH", "feature"),
         ],
     )
@@ -236,6 +239,58 @@ fn only_the_bots_own_comment_is_edited() {
     );
 }
 
+/// A pull request from a fork, or one that changes the config, the
+/// workflows or the action, gets its verdict marked advisory, saying why;
+/// one of this repository that changes none of them does not.
+#[test]
+fn the_verdict_is_advisory_when_the_pull_request_controls_it() {
+    let memgate = memgate_exe();
+    for (head_repo, files, expected) in [
+        (REPO, json!([{"filename": "src/lib.rs"}]), None),
+        (
+            "mallory/app",
+            json!([{"filename": "src/lib.rs"}]),
+            Some("it comes from a fork, mallory/app"),
+        ),
+        (
+            REPO,
+            json!([{"filename": "memgate.yaml"}, {"filename": ".github/workflows/memgate-pr.yml"}]),
+            Some("it changes memgate.yaml, .github/workflows/memgate-pr.yml"),
+        ),
+    ] {
+        let fake = Fake::new();
+        pr_seven(&fake);
+        fake.answer("files", files)
+            .answer("comments", json!([]))
+            .artifact(
+                "900",
+                &[("status.txt", "ok\n"), ("verdicts.json", &verdicts("pass"))],
+            );
+        let out = fake.run(
+            "memgate-comment.yml",
+            "Post or update the comment",
+            &[
+                ("MEMGATE", memgate.to_str().unwrap()),
+                ("RUN_ID", "900"),
+                ("RUN_URL", "https://github.com/acme/app/actions/runs/900"),
+                ("HEAD_SHA", HEAD_SHA),
+                ("HEAD_OWNER", "acme"),
+                ("HEAD_REPO", head_repo),
+                ("HEAD_BRANCH", "feature"),
+            ],
+        );
+        ok(&out);
+        let body = fake.read("gh/POST.md");
+        match expected {
+            Some(why) => assert!(
+                body.contains("**Advisory**") && body.contains(why),
+                "{body}"
+            ),
+            None => assert!(!body.contains("Advisory"), "{body}"),
+        }
+    }
+}
+
 /// A run whose fork was deleted (no head owner) comments nowhere: the
 /// query `head=:branch` would list every open pull request.
 #[test]
@@ -256,6 +311,7 @@ fn a_deleted_fork_gets_no_comment() {
             ("RUN_URL", "https://github.com/acme/app/actions/runs/900"),
             ("HEAD_SHA", HEAD_SHA),
             ("HEAD_OWNER", ""),
+            ("HEAD_REPO", ""),
             ("HEAD_BRANCH", "feature"),
         ],
     );
@@ -297,6 +353,7 @@ fn the_artifact_is_rendered_without_the_token_or_workflow_commands() {
             ("RUN_URL", "https://github.com/acme/app/actions/runs/900"),
             ("HEAD_SHA", HEAD_SHA),
             ("HEAD_OWNER", "acme"),
+            ("HEAD_REPO", REPO),
             ("HEAD_BRANCH", "feature"),
         ],
     );
