@@ -303,6 +303,10 @@ pub struct ReportArgs {
     /// pull request controls what decides the verdict.
     #[arg(long, value_name = "WHY")]
     pub advisory: Option<String>,
+    /// The longest Markdown report, in characters; parts are folded to fit
+    /// (default: what a GitHub comment holds, 65,536).
+    #[arg(long, value_name = "N", default_value_t = crate::report::markdown::GITHUB_COMMENT_LIMIT)]
+    pub max_chars: usize,
     /// Write here instead of stdout.
     #[arg(short, long)]
     pub output: Option<PathBuf>,

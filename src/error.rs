@@ -114,9 +114,9 @@ pub enum Error {
     /// An `--accept` pattern that cannot be used.
     #[error(transparent)]
     Accept(#[from] crate::gate::AcceptError),
-    /// `memgate report --template` or `--advisory` with a format other
-    /// than Markdown.
-    #[error("--template and --advisory apply to --format markdown only")]
+    /// `memgate report --template`, `--advisory` or `--max-chars` with a
+    /// format other than Markdown.
+    #[error("--template, --advisory and --max-chars apply to --format markdown only")]
     TemplateNeedsMarkdown,
     /// `memgate explain` of a verdict the file does not have.
     #[error("{0}")]

@@ -5,7 +5,7 @@ use crate::cli::{ReportArgs, ReportFormat};
 use crate::error::{Error, Outcome};
 use crate::report::csv::Csv;
 use crate::report::junit::Junit;
-use crate::report::markdown::Markdown;
+use crate::report::markdown::{GITHUB_COMMENT_LIMIT, Markdown};
 use crate::report::openmetrics::OpenMetrics;
 use crate::report::{Json, Render, read_verdicts};
 
@@ -17,7 +17,9 @@ pub fn report(args: ReportArgs) -> Result<Outcome, Error> {
         crate::atomic::check_outputs(&inputs, &[("-o", out.as_path())])?;
     }
     let verdicts = read_verdicts(&args.verdicts)?;
-    if args.format != ReportFormat::Markdown && args.advisory.is_some() {
+    if args.format != ReportFormat::Markdown
+        && (args.advisory.is_some() || args.max_chars != GITHUB_COMMENT_LIMIT)
+    {
         return Err(Error::TemplateNeedsMarkdown);
     }
     let renderer: Box<dyn Render> = match (args.format, &args.template) {
@@ -27,6 +29,7 @@ pub fn report(args: ReportArgs) -> Result<Outcome, Error> {
                 None => Markdown::default(),
             };
             md.advisory = args.advisory.clone();
+            md.max_len = args.max_chars;
             Box::new(md)
         }
         (_, Some(_)) => {

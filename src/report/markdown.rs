@@ -204,7 +204,7 @@ impl Markdown {
             path: self.source.clone(),
             line: None,
             message: format!(
-                "the report is longer than {} characters (what a GitHub comment holds) even with every workload left out",
+                "the report is longer than {} characters (--max-chars; a GitHub comment holds {GITHUB_COMMENT_LIMIT}) even with every workload left out",
                 self.max_len
             ),
         })

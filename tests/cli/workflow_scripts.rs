@@ -608,48 +608,167 @@ fn the_baseline_is_the_newest_of_this_repositorys_base_branch() {
     );
 }
 
-/// The memgate:accept label: the pull request's own, or in a merge queue
-/// the queued pull request's, which the queue's branch names; no label,
-/// no acceptance.
+/// The bot's comment holding an acceptance record, as the comment job
+/// writes it.
+fn recorded(commit: &str, by: &str, metrics: &[&str]) -> serde_json::Value {
+    use std::io::Write as _;
+    let mut b64 = Command::new("base64")
+        .arg("-w0")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    b64.stdin
+        .take()
+        .unwrap()
+        .write_all(json!(metrics).to_string().as_bytes())
+        .unwrap();
+    let encoded = String::from_utf8(b64.wait_with_output().unwrap().stdout).unwrap();
+    json!([{"id": 5, "user": {"login": "github-actions[bot]", "type": "Bot"},
+            "body": format!("report\n<!-- memgate-accepted commit={commit} by={by} metrics={encoded} -->\n{MARKER}\n")}])
+}
+
+/// `memgate:accept` holds for the commit and the metrics it was given for:
+/// given now (the labelled event of that label), it accepts what regresses
+/// in this run, by its giver, for the head; on later runs of the same
+/// commit (another label added, a reopen) it accepts exactly what the
+/// bot's comment recorded; a new commit needs it again; in a merge queue,
+/// the queued pull request's label and record hold for its head.
 #[test]
-fn the_accept_label_holds_in_the_pull_request_and_its_queue_entry() {
-    let cases = [
-        ("true", "", json!([]), true),
-        ("false", "", json!([]), false),
-        (
-            "false",
-            "refs/heads/gh-readonly-queue/main/pr-7-1111111111111111111111111111111111111111",
-            json!([{"name": "memgate:accept"}]),
-            true,
-        ),
-        (
-            "false",
-            "refs/heads/gh-readonly-queue/main/pr-7-1111111111111111111111111111111111111111",
-            json!([{"name": "memgate:acceptable"}]),
-            false,
-        ),
-    ];
-    for (labeled, queue_ref, labels, accepted) in cases {
-        let fake = Fake::new();
-        fake.answer("labels", labels);
+fn an_acceptance_holds_for_its_commit_and_metrics() {
+    let old = "9999999999999999999999999999999999999999";
+    let run = |fake: &Fake, action: &str, label: &str, labeled: &str, queue_ref: &str| {
         let out = fake.run(
             "memgate-pr.yml",
             "The memgate:accept label",
-            &[("LABELED", labeled), ("QUEUE_REF", queue_ref)],
+            &[
+                ("ACTION", action),
+                ("LABEL", label),
+                ("SENDER", "alice"),
+                ("LABELED", labeled),
+                ("PR", if queue_ref.is_empty() { "7" } else { "" }),
+                ("HEAD_SHA", if queue_ref.is_empty() { HEAD_SHA } else { "" }),
+                ("QUEUE_REF", queue_ref),
+            ],
         );
         ok(&out);
-        assert_eq!(
-            fake.read("output").contains("patterns=*:*"),
-            accepted,
-            "{labeled} {queue_ref}"
+        fake.read("output")
+    };
+    // Given now.
+    let fake = Fake::new();
+    let output = run(&fake, "labeled", "memgate:accept", "true", "");
+    assert!(output.contains("patterns=*:*"), "{output}");
+    assert!(output.contains(&format!(
+        "reason=label memgate:accept, given by alice for commit {HEAD_SHA}"
+    )));
+    assert_eq!(
+        fake.read("memgate-comment/acceptance.txt"),
+        format!("commit={HEAD_SHA} by=alice\n")
+    );
+    // Another label added: the recorded acceptance of this commit holds,
+    // for its metrics only, by its giver.
+    let fake = Fake::new();
+    fake.answer(
+        "comments",
+        recorded(HEAD_SHA, "bob", &["toucher:process.faults.minor", "w:m"]),
+    );
+    let output = run(&fake, "labeled", "bug", "true", "");
+    assert!(
+        output.contains("patterns=toucher:process.faults.minor,w:m\n"),
+        "{output}"
+    );
+    assert!(output.contains("given by bob"), "{output}");
+    // A new commit: it lapses, and says so.
+    let fake = Fake::new();
+    fake.answer("comments", recorded(old, "bob", &["w:m"]));
+    let output = run(&fake, "synchronize", "", "true", "");
+    assert!(!output.contains("patterns="), "{output}");
+    assert!(fake.read("summary").contains("needs it again"));
+    // Another user's comment cannot record one.
+    let fake = Fake::new();
+    let mut forged = recorded(HEAD_SHA, "mallory", &["*:*"]);
+    forged[0]["user"] = json!({"login": "mallory", "type": "User"});
+    fake.answer("comments", forged);
+    assert!(!run(&fake, "reopened", "", "true", "").contains("patterns="));
+    // No label, nothing.
+    let fake = Fake::new();
+    fake.answer("comments", recorded(HEAD_SHA, "bob", &["w:m"]));
+    assert!(!run(&fake, "synchronize", "", "false", "").contains("patterns="));
+    // A merge queue's entry: the queued pull request's label and record.
+    let queue = format!("refs/heads/gh-readonly-queue/main/pr-7-{old}");
+    for (labels, accepted) in [
+        (json!([{"name": "memgate:accept"}]), true),
+        (json!([{"name": "memgate:acceptable"}]), false),
+    ] {
+        let fake = Fake::new();
+        fake.answer("labels", labels)
+            .answer("pull", json!({"number": 7, "head": {"sha": HEAD_SHA}}))
+            .answer("comments", recorded(HEAD_SHA, "bob", &["w:m"]));
+        let output = run(&fake, "", "", "false", &queue);
+        assert_eq!(output.contains("patterns=w:m"), accepted, "{output}");
+        assert!(
+            fake.read("gh/calls")
+                .contains("repos/acme/app/issues/7/labels")
         );
-        if !queue_ref.is_empty() {
-            assert!(
-                fake.read("gh/calls")
-                    .contains("repos/acme/app/issues/7/labels")
-            );
-        }
     }
+}
+
+/// The comment records the acceptance the check applied (commit, giver,
+/// the accepted metrics) where the next run of the commit finds it, and
+/// says in the report who gave it for which commit.
+#[test]
+fn the_comment_records_what_was_accepted() {
+    let fake = Fake::new();
+    pr_seven(&fake);
+    fake.answer("comments", json!([])).artifact(
+        "900",
+        &[
+            ("status.txt", "ok\n"),
+            ("verdicts.json", &verdicts("accepted")),
+            ("acceptance.txt", &format!("commit={HEAD_SHA} by=alice\n")),
+        ],
+    );
+    ok(&comment(&fake));
+    let body = fake.read("gh/POST.md");
+    let record = body
+        .lines()
+        .find(|l| l.starts_with("<!-- memgate-accepted "))
+        .expect("a record");
+    assert!(
+        record.starts_with(&format!(
+            "<!-- memgate-accepted commit={HEAD_SHA} by=alice metrics="
+        )),
+        "{record}"
+    );
+    assert!(body.ends_with(&format!("{MARKER}\n")));
+    // What the pull-request job reads back from it.
+    let encoded = record
+        .split("metrics=")
+        .nth(1)
+        .unwrap()
+        .trim_end_matches(" -->");
+    let decoded = Command::new("bash")
+        .arg("-c")
+        .arg(format!("base64 -d <<<'{encoded}'"))
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&decoded.stdout).trim_end(),
+        r#"["toucher:process.faults.minor"]"#
+    );
+    // A forged acceptance file records nothing.
+    let fake = Fake::new();
+    pr_seven(&fake);
+    fake.answer("comments", json!([])).artifact(
+        "900",
+        &[
+            ("status.txt", "ok\n"),
+            ("verdicts.json", &verdicts("accepted")),
+            ("acceptance.txt", "commit=x by=a -->\n<img>"),
+        ],
+    );
+    ok(&comment(&fake));
+    assert!(!fake.read("gh/POST.md").contains("memgate-accepted"));
 }
 
 /// A baseline comes from the default branch exactly: not a tag named like
