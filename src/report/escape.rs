@@ -10,11 +10,11 @@
 /// What GitHub links in rendered text is defused with a zero-width space
 /// (U+200B, written `&#8203;`), as Renovate and Dependabot write `@&#8203;`
 /// in their pull requests: an entity alone is no defence, since Markdown
-/// turns `&#64;` back into `@` before GitHub looks for mentions. After every
-/// `@` (mentions of users and teams, `owner/repo@sha`, e-mail autolinks),
-/// after every `#` (`#1`, `owner/repo#1`), inside `://` (GFM's extended
-/// autolinks of `http://` and `https://`) and after `www` before a dot
-/// (GFM's `www.` autolinks).
+/// turns `&#64;` back into `@` before GitHub looks for mentions. After an
+/// `@` before a name (mentions of users and teams, `owner/repo@sha`,
+/// e-mail autolinks), after a `#` before a letter or digit (`#1`,
+/// `owner/repo#1`), inside `://` (GFM's extended autolinks of `http://` and
+/// `https://`) and after `www` before a dot (GFM's `www.` autolinks).
 pub fn markdown(s: &str) -> String {
     const ZWSP: &str = "&#8203;";
     let mut out = String::with_capacity(s.len());
@@ -22,13 +22,20 @@ pub fn markdown(s: &str) -> String {
     while let Some(c) = rest.chars().next() {
         rest = &rest[c.len_utf8()..];
         match c {
-            '@' => {
+            // Only before a name character: `@ abc` mentions nobody.
+            '@' if rest
+                .chars()
+                .next()
+                .is_some_and(|n| n.is_alphanumeric() || n == '-' || n == '_') =>
+            {
                 out.push_str("&#64;");
                 out.push_str(ZWSP);
             }
             '#' => {
                 out.push_str("&#35;");
-                out.push_str(ZWSP);
+                if rest.chars().next().is_some_and(char::is_alphanumeric) {
+                    out.push_str(ZWSP);
+                }
             }
             ':' if rest.starts_with("//") => {
                 out.push(':');
@@ -132,7 +139,7 @@ mod tests {
             markdown("ping @team, o/r#1, https://x and WWW.y"),
             "ping &#64;&#8203;team, o/r&#35;&#8203;1, https:&#8203;//x and WWW&#8203;.y"
         );
-        assert_eq!(markdown("a:b ww w.x wé wwé"), "a:b ww w.x wé wwé");
+        assert_eq!(markdown("a:b ww w.x wé wwé @ 1 # 2"), "a:b ww w.x wé wwé @ 1 &#35; 2");
     }
 
     #[test]
