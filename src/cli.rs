@@ -50,6 +50,11 @@ pub enum Command {
     /// Example: memgate baseline save results.json
     #[command(subcommand, after_help = crate::error::exit::help())]
     Baseline(BaselineCommand),
+    /// Record results by commit, show a metric's history, find where it drifted.
+    ///
+    /// Example: memgate history drift
+    #[command(subcommand, after_help = crate::error::exit::help())]
+    History(HistoryCommand),
     /// Render a verdicts file as Markdown, JSON, JUnit XML or CSV.
     ///
     /// Example: memgate report verdicts.json --format markdown -o report.md
@@ -269,6 +274,70 @@ pub enum BaselineCommand {
         /// Where.
         #[command(flatten)]
         location: BaselineLocation,
+    },
+}
+
+/// `memgate history add|show|drift`.
+#[derive(Debug, Subcommand)]
+pub enum HistoryCommand {
+    /// Record results files against their commits, oldest first (replacing
+    /// a commit's record in the same environment): one file, or every
+    /// baseline artifact of a branch to rebuild its history.
+    ///
+    /// Example: memgate history add .memgate/results.json
+    Add {
+        /// The results files.
+        #[arg(required = true)]
+        results: Vec<PathBuf>,
+        /// The commit (default: the one the results were measured at); with
+        /// one results file only.
+        #[arg(long, value_name = "SHA")]
+        commit: Option<String>,
+        /// The history database.
+        #[arg(long, value_name = "FILE", default_value = crate::history::DEFAULT_HISTORY)]
+        history: PathBuf,
+    },
+    /// Print one metric's history, commit by commit, per environment, with
+    /// its shape as a sparkline and its level changes marked.
+    ///
+    /// Example: memgate history show -w go-retain -m heap.live.bytes
+    Show {
+        /// The workload.
+        #[arg(short, long)]
+        workload: String,
+        /// The metric.
+        #[arg(short, long)]
+        metric: String,
+        /// The most recent commits shown.
+        #[arg(long, default_value_t = 30)]
+        last: usize,
+        /// The history database.
+        #[arg(long, value_name = "FILE", default_value = crate::history::DEFAULT_HISTORY)]
+        history: PathBuf,
+    },
+    /// Find the commits where a metric's level moved (PELT change points),
+    /// with the size of each move and the commit range.
+    ///
+    /// Example: memgate history drift -m heap.live.bytes
+    Drift {
+        /// Only this workload.
+        #[arg(short, long)]
+        workload: Option<String>,
+        /// Only this metric.
+        #[arg(short, long)]
+        metric: Option<String>,
+        /// Fewest commits a new level must hold to count as one.
+        #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u64).range(2..=1000))]
+        min_segment: u64,
+        /// Smallest move reported, e.g. 2%.
+        #[arg(long, default_value = "1%")]
+        min_change: crate::units::Percent,
+        /// The most recent commits searched.
+        #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u64).range(6..=100_000))]
+        window: u64,
+        /// The history database.
+        #[arg(long, value_name = "FILE", default_value = crate::history::DEFAULT_HISTORY)]
+        history: PathBuf,
     },
 }
 

@@ -108,6 +108,9 @@ pub enum Error {
     /// `memgate init` would overwrite files, or cannot write them.
     #[error("cannot initialize: {0}")]
     Init(#[from] crate::init::InitError),
+    /// The history could not be read or written.
+    #[error("history: {0}")]
+    History(#[from] crate::history::HistoryError),
     /// Relative mode could not run: not a repository, a missing base ref.
     #[error(transparent)]
     Relative(crate::runner::relative::RelativeError),
@@ -165,7 +168,8 @@ impl Error {
             | Error::TemplateNeedsMarkdown
             | Error::NoSuchVerdict(_)
             | Error::Accept(_)
-            | Error::Init(_) => exit::BAD_INPUT,
+            | Error::Init(_)
+            | Error::History(_) => exit::BAD_INPUT,
             // Run errors arrive as Error::Run (see the From impl).
             Error::Relative(_) => exit::BAD_INPUT,
             Error::Run(RunError::Interrupted) => exit::INTERRUPTED,

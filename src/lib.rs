@@ -28,6 +28,7 @@ pub mod config;
 pub mod error;
 pub mod fingerprint;
 pub mod gate;
+pub mod history;
 pub mod init;
 pub mod input;
 pub mod interrupt;
@@ -68,6 +69,7 @@ pub fn run(cli: cli::Cli) -> Result<Outcome, Error> {
         Command::Check(args) => commands::check(args),
         Command::Calibrate(args) => commands::calibrate(args),
         Command::Baseline(cmd) => commands::baseline(cmd),
+        Command::History(cmd) => commands::history(cmd),
         Command::Report(args) => commands::report(args),
         Command::Explain(args) => commands::explain(args),
         Command::Import(args) => commands::import(args),

@@ -191,6 +191,9 @@ pub fn check(args: CheckArgs) -> Result<Outcome, Error> {
             _ => cur.clone(),
         };
         save_baseline(outcome, &new, &args.run.output, &baseline_path)?;
+        if outcome == Outcome::Pass {
+            record_history(&cur, &args.run.output, &baseline_path);
+        }
     }
     Ok(outcome)
 }
@@ -288,6 +291,33 @@ fn save_baseline(
         crate::say!("memgate: the baseline was not saved: the gate did not pass");
     }
     Ok(())
+}
+
+/// `check --save-baseline` also records the results in the history beside
+/// the baseline (`history.db` in its directory), by their commit. The
+/// baseline is saved whatever happens here: a history that cannot be
+/// written, or results of no commit, are said, not failed on.
+fn record_history(cur: &Results, results_path: &Path, baseline_path: &Path) {
+    let db = baseline_path
+        .parent()
+        .unwrap_or(Path::new("."))
+        .join("history.db");
+    let recorded = crate::history::RecordId::of(results_path, cur, None).and_then(|id| {
+        let mut h = crate::history::History::open(&db, true)?;
+        h.add(cur, &id).map(|added| (id, added))
+    });
+    match recorded {
+        Ok((id, added)) => crate::say!(
+            "memgate: recorded {} metric summaries of commit {} in the history {}",
+            added.summaries,
+            crate::report::escape::terminal(&id.sha),
+            db.display()
+        ),
+        Err(e) => crate::say!(
+            "memgate: warning: not recorded in the history: {}",
+            crate::report::escape::terminal(&e.to_string())
+        ),
+    }
 }
 
 /// Failed builds or runs, of either side, outrank the gate: the

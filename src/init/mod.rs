@@ -103,7 +103,7 @@ const OTHER_WORKLOAD: &str = include_str!("workload-other.yaml");
 
 /// What memgate writes under `.memgate/` and a repository does not keep:
 /// every run's results and verdicts, built programs; the baseline stays.
-const GITIGNORE: &str = "# memgate's outputs, written by every run; baseline.json is kept\nresults.json\nverdicts.json\nbin/\ngobench/\n";
+const GITIGNORE: &str = "# memgate's outputs, written by every run; baseline.json is kept (the\n# history travels with CI's baseline artifacts)\nresults.json\nverdicts.json\nhistory.db\nbin/\ngobench/\n";
 
 /// A commented config for the repository at `root`: a `gobench` workload
 /// for a Go module's benchmarks, and its programs; a Cargo project's

@@ -139,7 +139,10 @@ mod tests {
             markdown("ping @team, o/r#1, https://x and WWW.y"),
             "ping &#64;&#8203;team, o/r&#35;&#8203;1, https:&#8203;//x and WWW&#8203;.y"
         );
-        assert_eq!(markdown("a:b ww w.x wé wwé @ 1 # 2"), "a:b ww w.x wé wwé @ 1 &#35; 2");
+        assert_eq!(
+            markdown("a:b ww w.x wé wwé @ 1 # 2"),
+            "a:b ww w.x wé wwé @ 1 &#35; 2"
+        );
     }
 
     #[test]

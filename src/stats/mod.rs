@@ -8,8 +8,10 @@
 //!   (Moses) confidence interval;
 //! - [`holm()`]: Holm's step-down correction across a gate run;
 //! - [`runs_for()`]: the runs a side needs to detect a change, from A/A noise;
+//! - [`changepoint`]: where a series of per-commit medians changed level (PELT);
 //! - [`summary`](mod@summary) helpers: median, spread, the smallest attainable p.
 
+pub mod changepoint;
 pub mod hodges_lehmann;
 pub mod holm;
 pub mod mann_whitney;

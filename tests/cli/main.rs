@@ -27,6 +27,8 @@ mod go;
 mod gobench;
 /// Help texts.
 mod help;
+/// The history store and drift: a slow boil found commit by commit.
+mod history;
 /// `memgate import` of Go benchmark output and gctrace.
 mod import;
 /// The bad-input and fault cases of a review, each kept.

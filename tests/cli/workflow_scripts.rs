@@ -791,3 +791,97 @@ fn only_the_default_branch_makes_a_baseline() {
         assert_eq!(out.status.success(), made, "{reference}");
     }
 }
+
+/// The baseline job carries the history forward: the newest earlier
+/// baseline run's `history.db` is taken (a fork's run never), this commit
+/// is added to it by the real memgate, and both files are uploaded; with
+/// no earlier history, the run starts one and says so.
+#[test]
+fn the_baseline_job_carries_the_history_forward() {
+    let run = |id: u32, event: &str, repo: &str| {
+        json!({"id": id, "event": event, "head_branch": "main", "conclusion": "success",
+               "head_sha": HEAD_SHA, "head_repository": {"full_name": repo}})
+    };
+    let earlier = Fake::new();
+    // An earlier history of one commit, made by memgate itself.
+    let seed = earlier.path("seed.json");
+    std::fs::copy(repo_root().join(".memgate/baseline.json"), &seed).unwrap();
+    let db = earlier.path("gh/artifacts/20/history.db");
+    std::fs::create_dir_all(db.parent().unwrap()).unwrap();
+    let made = Command::new(memgate_exe())
+        .args(["history", "add"])
+        .arg(&seed)
+        .arg("--history")
+        .arg(&db)
+        .output()
+        .unwrap();
+    ok(&made);
+    earlier
+        .answer(
+            "runs",
+            json!({"workflow_runs": [run(21, "push", "mallory/app"), run(20, "push", REPO)]}),
+        )
+        .artifact("21", &[("history.db", "poisoned")]);
+    let out = earlier.run(
+        "memgate-baseline.yml",
+        "The history so far",
+        &[("DEFAULT_BRANCH", "main")],
+    );
+    ok(&out);
+    assert!(
+        earlier.read("summary").contains("comes from run 20"),
+        "{}",
+        earlier.read("summary")
+    );
+    let carried = earlier.path("runner/memgate-baseline/history.db");
+    assert_eq!(
+        std::fs::read(&carried).unwrap(),
+        std::fs::read(&db).unwrap()
+    );
+    // This commit added, by the real memgate, to the carried history.
+    let mut r: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(repo_root().join(".memgate/baseline.json")).unwrap(),
+    )
+    .unwrap();
+    for env in r["environments"].as_array_mut().unwrap() {
+        env["git"]["commit"] = "2".repeat(40).into();
+    }
+    std::fs::create_dir_all(earlier.path(".memgate")).unwrap();
+    std::fs::write(earlier.path(".memgate/results.json"), r.to_string()).unwrap();
+    let out = earlier.run(
+        "memgate-baseline.yml",
+        "Record this commit in the history",
+        &[("MEMGATE", memgate_exe().to_str().unwrap())],
+    );
+    ok(&out);
+    let shown = Command::new(memgate_exe())
+        .args([
+            "history",
+            "show",
+            "-w",
+            "go-retain",
+            "-m",
+            "heap.live.bytes",
+            "--history",
+        ])
+        .arg(&carried)
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&shown.stdout).contains("2 commits"));
+    assert!(
+        earlier.read("summary").contains("level changes"),
+        "{}",
+        earlier.read("summary")
+    );
+
+    // No earlier run: a new history.
+    let first = Fake::new();
+    first.answer("runs", json!({"workflow_runs": []}));
+    ok(&first.run(
+        "memgate-baseline.yml",
+        "The history so far",
+        &[("DEFAULT_BRANCH", "main")],
+    ));
+    assert!(first.read("summary").contains("this run starts one"));
+    assert!(!first.path("runner/memgate-baseline/history.db").exists());
+}

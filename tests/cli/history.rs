@@ -1,0 +1,248 @@
+//! The history store and drift, on the bundled baseline (a real recorded
+//! run of 17 workloads and 295 metrics): a slow boil recorded commit by
+//! commit, found by `history drift`, shown by `history show`, opened by
+//! Python's own `sqlite3` module as any user would; bad input refused.
+
+use predicates::prelude::PredicateBooleanExt;
+use predicates::str::contains;
+use serde_json::Value;
+
+use crate::util::{Dir, repo_root};
+
+/// The bundled baseline with `go-retain`'s `heap.live.bytes` scaled by
+/// `factor`, as commit `sha`.
+fn results_at(sha: &str, factor: f64, cpu: &str) -> String {
+    let mut r: Value = serde_json::from_str(
+        &std::fs::read_to_string(repo_root().join(".memgate/baseline.json")).unwrap(),
+    )
+    .unwrap();
+    for env in r["environments"].as_array_mut().unwrap() {
+        env["git"]["commit"] = sha.into();
+        env["cpu_model"] = cpu.into();
+    }
+    for w in r["workloads"].as_array_mut().unwrap() {
+        if w["name"] == "go-retain" {
+            let samples = w["metrics"]["heap.live.bytes"]["samples"]
+                .as_array_mut()
+                .unwrap();
+            for s in samples {
+                *s = ((s.as_f64().unwrap() * factor).round() as u64).into();
+            }
+        }
+    }
+    r.to_string()
+}
+
+fn sha(i: usize) -> String {
+    format!("{i:02x}").repeat(20)
+}
+
+/// Twenty commits, +3% of go-retain's live heap every five: each step
+/// inside a 5% tolerance, 9% in all. `history drift` names the three
+/// steps (commit range and size) and nothing else of 295 series;
+/// `history show` prints the series with the changes marked; the file is
+/// a standard SQLite database.
+#[test]
+fn a_slow_boil_is_found_step_by_step() {
+    let dir = Dir::new();
+    for i in 0..20 {
+        let factor = 1.03f64.powi((i / 5) as i32);
+        dir.create("r.json", &results_at(&sha(i), factor, "AMD EPYC"));
+        dir.memgate()
+            .args(["history", "add", "r.json"])
+            .assert()
+            .success()
+            .stderr(contains("recorded 295 metric summaries"));
+    }
+    let out = dir
+        .memgate()
+        .args(["history", "drift"])
+        .assert()
+        .success()
+        .stderr(contains("3 level changes in 295 series"));
+    let text = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
+    assert_eq!(text.lines().count(), 3, "{text}");
+    for (k, line) in text.lines().enumerate() {
+        let (from, to) = (sha(5 * k + 4), sha(5 * k + 5));
+        assert!(
+            line.starts_with("worse  go-retain/heap.live.bytes on linux/x86_64 AMD EPYC")
+                && line.contains("+3.0%")
+                && line.contains(&format!("between {} and {}", &from[..12], &to[..12])),
+            "{line}"
+        );
+    }
+    dir.memgate()
+        .args([
+            "history",
+            "show",
+            "-w",
+            "go-retain",
+            "-m",
+            "heap.live.bytes",
+        ])
+        .assert()
+        .success()
+        .stdout(
+            contains("20 commits")
+                .and(contains("+3.0% from here"))
+                .and(contains("▁")),
+        );
+    // Any SQLite reader opens it: Python's standard library here.
+    let py = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); print(c.execute('select count(*) from records').fetchone()[0], c.execute('select count(*) from summaries').fetchone()[0])",
+        ])
+        .arg(dir.path().join(".memgate/history.db"))
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&py.stdout).trim(), "20 5900");
+}
+
+/// The same commit again replaces its record; another machine's records
+/// are a series of their own, never mixed in.
+#[test]
+fn records_are_per_commit_and_environment() {
+    let dir = Dir::new();
+    dir.create("a.json", &results_at(&sha(1), 1.0, "AMD EPYC"));
+    dir.create("b.json", &results_at(&sha(1), 1.5, "AMD EPYC"));
+    dir.create("c.json", &results_at(&sha(2), 2.0, "Intel Xeon"));
+    dir.memgate()
+        .args(["history", "add", "a.json"])
+        .assert()
+        .success();
+    dir.memgate()
+        .args(["history", "add", "b.json"])
+        .assert()
+        .success()
+        .stderr(contains("replacing its earlier record"));
+    dir.memgate()
+        .args(["history", "add", "c.json"])
+        .assert()
+        .success();
+    let out = dir
+        .memgate()
+        .args([
+            "history",
+            "show",
+            "-w",
+            "go-retain",
+            "-m",
+            "heap.live.bytes",
+        ])
+        .assert()
+        .success();
+    let text = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
+    assert!(
+        text.contains("on linux/x86_64 AMD EPYC x2: 1 commits"),
+        "{text}"
+    );
+    assert!(
+        text.contains("on linux/x86_64 Intel Xeon x2: 1 commits"),
+        "{text}"
+    );
+}
+
+/// `check --save-baseline` records the passing results in the history
+/// beside the baseline, by the commit they were measured at; outside a
+/// git checkout it saves the baseline and says why nothing was recorded.
+#[test]
+fn saving_a_baseline_records_the_history() {
+    let dir = Dir::new();
+    dir.create(
+        "memgate.yaml",
+        "version: 1\ndefaults: {repetitions: 3, warmup: 0, sample_interval: 0}\nworkloads:\n  - {name: s, lang: other, run: [sleep, '0.01']}\n",
+    );
+    dir.memgate()
+        .args(["run", "-o", ".memgate/results.json"])
+        .assert()
+        .success();
+    dir.save_baseline();
+    dir.memgate()
+        .args(["check", "--save-baseline"])
+        .assert()
+        .success()
+        .stderr(contains("saved the results as the baseline").and(contains(
+            "not recorded in the history: .memgate/results.json: the results name no git commit",
+        )));
+    let git = |args: &[&str]| {
+        let ok = std::process::Command::new("git")
+            .args(args)
+            .current_dir(dir.path())
+            .env("GIT_AUTHOR_NAME", "t")
+            .env("GIT_AUTHOR_EMAIL", "t@example.com")
+            .env("GIT_COMMITTER_NAME", "t")
+            .env("GIT_COMMITTER_EMAIL", "t@example.com")
+            .status()
+            .unwrap();
+        assert!(ok.success(), "git {args:?}");
+    };
+    git(&["init", "-q"]);
+    git(&["add", "memgate.yaml"]);
+    git(&["commit", "-qm", "one"]);
+    dir.memgate()
+        .args(["check", "--save-baseline"])
+        .assert()
+        .success()
+        .stderr(
+            contains("recorded 8 metric summaries of commit").and(contains(".memgate/history.db")),
+        );
+    dir.memgate()
+        .args(["history", "show", "-w", "s", "-m", "process.wall"])
+        .assert()
+        .success()
+        .stdout(contains("s/process.wall on linux/").and(contains("1 commits")));
+}
+
+/// Bad input loses nothing: a results file of no commit, a file that is
+/// not a history, a history of another schema; each named, exit 2, the
+/// file untouched.
+#[test]
+fn bad_input_names_the_file_and_changes_nothing() {
+    let dir = Dir::new();
+    let mut r: Value = serde_json::from_str(&results_at(&sha(1), 1.0, "AMD EPYC")).unwrap();
+    for env in r["environments"].as_array_mut().unwrap() {
+        env.as_object_mut().unwrap().remove("git");
+    }
+    dir.create("nogit.json", &r.to_string());
+    dir.memgate()
+        .args(["history", "add", "nogit.json"])
+        .assert()
+        .code(2)
+        .stderr(
+            contains("nogit.json: the results name no git commit").and(contains("--commit SHA")),
+        );
+    dir.memgate()
+        .args(["history", "add", "nogit.json", "--commit", &sha(3)])
+        .assert()
+        .success();
+    let not_db = dir.create("notes.txt", "my notes, not a database\n");
+    dir.create("r.json", &results_at(&sha(1), 1.0, "AMD EPYC"));
+    dir.memgate()
+        .args(["history", "add", "r.json", "--history", "notes.txt"])
+        .assert()
+        .code(2)
+        .stderr(contains("notes.txt"));
+    assert_eq!(
+        std::fs::read_to_string(&not_db).unwrap(),
+        "my notes, not a database\n"
+    );
+    let other = dir.path().join("other.db");
+    let made = std::process::Command::new("python3")
+        .args(["-c", "import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); c.execute('create table t (x)'); c.execute('pragma user_version = 7'); c.commit()"])
+        .arg(&other)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    dir.memgate()
+        .args(["history", "add", "r.json", "--history", "other.db"])
+        .assert()
+        .code(2)
+        .stderr(contains("other.db: a history of schema version 7"));
+    dir.memgate()
+        .args(["history", "drift", "--history", "missing.db"])
+        .assert()
+        .code(2)
+        .stderr(contains("missing.db"));
+    assert!(!dir.path().join("missing.db").exists());
+}
