@@ -274,6 +274,62 @@ pub struct GatePolicy {
     pub optional: Vec<String>,
     /// `parity:` rules, judged on the current results alone.
     pub parity: Vec<ParityRule>,
+    /// `drift:` budgets, by metric name or `default`.
+    pub drift: BTreeMap<String, DriftRule>,
+}
+
+/// A drift budget: the head may not exceed a metric's level at the anchor
+/// by more than `max_increase` (the worse way), however small each step.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DriftRule {
+    /// Where the level is read.
+    pub since: Anchor,
+    /// The most the level may have grown since, as a fraction.
+    pub max_increase: f64,
+}
+
+/// The commit a drift budget counts from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Anchor {
+    /// This many recorded commits before the newest (`10 commits`).
+    Commits(usize),
+    /// A git ref: a release tag, a branch, a SHA (`v1.4.0`).
+    Ref(String),
+}
+
+impl std::str::FromStr for Anchor {
+    type Err = String;
+
+    /// `N commits` (1 to 10,000), or any other text as a git ref.
+    fn from_str(s: &str) -> Result<Anchor, String> {
+        let t = s.trim();
+        if let Some(n) = t
+            .strip_suffix("commits")
+            .or_else(|| t.strip_suffix("commit"))
+            .map(str::trim)
+            .filter(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+        {
+            return match n.parse::<usize>() {
+                Ok(k @ 1..=10_000) => Ok(Anchor::Commits(k)),
+                _ => Err(format!("`{t}`: from 1 to 10000 commits")),
+            };
+        }
+        if t.is_empty() || t.starts_with('-') || t.chars().any(char::is_whitespace) {
+            return Err(format!(
+                "`{t}` is neither `N commits` nor a git ref (a tag, a branch, a SHA)"
+            ));
+        }
+        Ok(Anchor::Ref(t.to_owned()))
+    }
+}
+
+impl std::fmt::Display for Anchor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Anchor::Commits(n) => write!(f, "{n} commits back"),
+            Anchor::Ref(r) => write!(f, "{r}"),
+        }
+    }
 }
 
 /// A parity rule: the candidate workload's metrics must not exceed the

@@ -2,7 +2,7 @@
 //! compare with the baseline): judge, write verdicts, print them.
 
 use std::collections::BTreeSet;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::baseline;
 use crate::cli::{CheckArgs, CompareArgs, CompareFormat, OutputArgs, RunOrder};
@@ -20,12 +20,21 @@ use crate::verdicts::{Side, Verdicts};
 
 /// `memgate compare BASELINE CURRENT`.
 pub fn compare(args: CompareArgs) -> Result<Outcome, Error> {
-    let policy = match &args.config {
-        Some(path) => Config::load(path)?.policy,
+    // The config's policy and history, or the defaults.
+    let config = match &args.config {
+        Some(path) => Some(Config::load(path)?),
         None if Path::new("memgate.yaml").exists() => {
-            Config::load(Path::new("memgate.yaml"))?.policy
+            Some(Config::load(Path::new("memgate.yaml"))?)
         }
-        None => GatePolicy::default(),
+        None => None,
+    };
+    let (policy, history, repo) = match config {
+        Some(c) => (c.policy, c.history, c.dir),
+        None => (
+            GatePolicy::default(),
+            PathBuf::from(crate::history::DEFAULT_HISTORY),
+            PathBuf::from("."),
+        ),
     };
     let mut inputs = vec![
         ("the baseline", args.baseline.as_path()),
@@ -58,6 +67,7 @@ pub fn compare(args: CompareArgs) -> Result<Outcome, Error> {
         (&base_side, &base),
         (&cur_side, &cur),
         &args.outputs,
+        (&history, &repo),
     )?;
     if let Some(out) = &args.output {
         crate::atomic::write_json(out, &verdicts)?;
@@ -177,6 +187,7 @@ pub fn check(args: CheckArgs) -> Result<Outcome, Error> {
         (&base_side, &base),
         (&cur_side, &cur),
         &args.outputs,
+        (&config.history, &config.dir),
     )?;
     crate::atomic::write_json(&args.verdicts, &verdicts)?;
     crate::say!("memgate: wrote {}", args.verdicts.display());
@@ -192,21 +203,29 @@ pub fn check(args: CheckArgs) -> Result<Outcome, Error> {
         };
         save_baseline(outcome, &new, &args.run.output, &baseline_path)?;
         if outcome == Outcome::Pass {
-            record_history(&cur, &args.run.output, &baseline_path);
+            record_history(&cur, &args.run.output, &config.history);
         }
     }
     Ok(outcome)
 }
 
-/// The gate's verdicts, with `--accept` applied; a pattern that matched no
-/// regression is said, not an error.
+/// The gate's verdicts, the `drift:` budgets applied from the history
+/// (at `history`, git refs resolved in `repo`), then `--accept`; a pattern
+/// that matched no regression is said, not an error.
 fn judge(
     policy: &GatePolicy,
     (base_side, base): (&Side, &Results),
     (cur_side, cur): (&Side, &Results),
     outputs: &OutputArgs,
+    (history, repo): (&Path, &Path),
 ) -> Result<Verdicts, Error> {
     let mut verdicts = gate::evaluate(policy, base_side, base, cur_side, cur)?;
+    let (anchors, notes) =
+        crate::history::anchor::anchor_levels(history, &policy.drift, cur, repo)?;
+    for note in notes {
+        crate::say!("memgate: note: {}", crate::report::escape::terminal(&note));
+    }
+    gate::apply_drift(&mut verdicts, &policy.drift, &anchors);
     let reason = outputs.accept_reason.clone();
     for p in gate::accept(&mut verdicts, &outputs.accept, reason)? {
         crate::say!("memgate: note: --accept {p} matched no regression");
@@ -293,17 +312,13 @@ fn save_baseline(
     Ok(())
 }
 
-/// `check --save-baseline` also records the results in the history beside
-/// the baseline (`history.db` in its directory), by their commit. The
-/// baseline is saved whatever happens here: a history that cannot be
-/// written, or results of no commit, are said, not failed on.
-fn record_history(cur: &Results, results_path: &Path, baseline_path: &Path) {
-    let db = baseline_path
-        .parent()
-        .unwrap_or(Path::new("."))
-        .join("history.db");
+/// `check --save-baseline` also records the results in the history (the
+/// config's `history:`, else `history.db` beside the baseline), by their
+/// commit. The baseline is saved whatever happens here: a history that
+/// cannot be written, or results of no commit, are said, not failed on.
+fn record_history(cur: &Results, results_path: &Path, db: &Path) {
     let recorded = crate::history::RecordId::of(results_path, cur, None).and_then(|id| {
-        let mut h = crate::history::History::open(&db, true)?;
+        let mut h = crate::history::History::open(db, true)?;
         h.add(cur, &id).map(|added| (id, added))
     });
     match recorded {

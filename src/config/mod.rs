@@ -195,6 +195,9 @@ pub struct Config {
     pub policy: GatePolicy,
     /// Relative mode's base ref, when the config names one.
     pub base_ref: Option<String>,
+    /// The history `drift:` budgets read and `check --save-baseline`
+    /// records in: `history:`, else `history.db` beside the baseline.
+    pub history: PathBuf,
 }
 
 /// Default baseline location, relative to the config's directory.
@@ -394,14 +397,23 @@ impl Config {
                 w.repetitions = derived;
             }
         }
+        let baseline = base.join(
+            raw.baseline
+                .as_deref()
+                .unwrap_or(Path::new(DEFAULT_BASELINE)),
+        );
+        let history = match &raw.history {
+            Some(h) => base.join(h),
+            None => baseline
+                .parent()
+                .unwrap_or(&base)
+                .join(crate::history::HISTORY_FILE),
+        };
         Ok(Config {
             path: path.to_owned(),
             dir: base.clone(),
-            baseline: base.join(
-                raw.baseline
-                    .as_deref()
-                    .unwrap_or(Path::new(DEFAULT_BASELINE)),
-            ),
+            baseline,
+            history,
             workloads,
             policy: GatePolicy {
                 config: Some(path.to_owned()),

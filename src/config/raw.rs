@@ -123,6 +123,26 @@ pub(super) struct RawConfig {
     pub(super) workloads: Vec<RawWorkload>,
     #[serde(default)]
     pub(super) parity: Vec<RawParity>,
+    /// `drift:`: per metric (or `default`), a budget against the history.
+    #[serde(default)]
+    pub(super) drift: BTreeMap<String, RawDrift>,
+    /// Where the history is (default: `history.db` beside the baseline).
+    pub(super) history: Option<PathBuf>,
+}
+
+/// One `drift:` entry: `{ since: 10 commits, max_increase: 10% }`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawDrift {
+    #[serde(deserialize_with = "anchor")]
+    pub(super) since: crate::policy::Anchor,
+    pub(super) max_increase: Percent,
+}
+
+/// `since:` as written: `N commits` or a git ref.
+fn anchor<'de, D: serde::Deserializer<'de>>(d: D) -> Result<crate::policy::Anchor, D::Error> {
+    let text = String::deserialize(d)?;
+    text.parse().map_err(serde::de::Error::custom)
 }
 
 /// `parity:`: a candidate workload must be no worse than a reference one.

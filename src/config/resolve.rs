@@ -13,7 +13,7 @@ use super::{
 };
 use crate::lang::Lang;
 use crate::phase::Phase;
-use crate::policy::{GatePolicy, ParityRule};
+use crate::policy::{DriftRule, GatePolicy, ParityRule};
 use crate::units::HumanDuration;
 
 /// The gate policy: top-level sections plus each workload's own.
@@ -54,6 +54,19 @@ pub(super) fn policy(raw: &RawConfig) -> GatePolicy {
                 reference: p.reference.clone(),
                 candidate: p.candidate.clone(),
                 metrics: p.metrics.iter().map(|(m, t)| (m.clone(), t.0)).collect(),
+            })
+            .collect(),
+        drift: raw
+            .drift
+            .iter()
+            .map(|(metric, d)| {
+                (
+                    metric.clone(),
+                    DriftRule {
+                        since: d.since.clone(),
+                        max_increase: d.max_increase.0,
+                    },
+                )
             })
             .collect(),
     }

@@ -20,6 +20,7 @@
 //! The verdicts are data; reports render them and `main` picks the exit code.
 
 mod accept;
+pub mod drift;
 mod env;
 mod family;
 mod judge;
@@ -106,6 +107,23 @@ pub fn evaluate(
         acceptance: None,
         timelines: timelines(&base_by_name, cur),
     })
+}
+
+/// Applies the `drift:` budgets to judged verdicts (see [`drift`]) and
+/// recounts them; returns how many failed by drift.
+pub fn apply_drift(
+    verdicts: &mut Verdicts,
+    rules: &BTreeMap<String, crate::policy::DriftRule>,
+    anchors: &[drift::AnchorLevel],
+) -> usize {
+    let n = drift::apply(&mut verdicts.verdicts, rules, anchors);
+    verdicts.verdicts.sort_by_key(|v| v.status);
+    verdicts.tally = tally(
+        &verdicts.verdicts,
+        &verdicts.parity,
+        verdicts.failed_workloads.len(),
+    );
+    n
 }
 
 /// Every metric of a workload that is on one side only.

@@ -15,6 +15,7 @@
 //! beside them, as little-endian f64, while a record's samples stay within
 //! [`SAMPLE_BUDGET`] bytes, for the last [`SAMPLE_RECORDS`] records.
 
+pub mod anchor;
 pub mod drift;
 
 use std::path::{Path, PathBuf};
@@ -28,6 +29,9 @@ use crate::stats::Summary;
 
 /// Where the history is kept unless the config or `--history` says.
 pub const DEFAULT_HISTORY: &str = ".memgate/history.db";
+
+/// The history's file name beside the baseline.
+pub const HISTORY_FILE: &str = "history.db";
 
 /// The samples one record keeps, in bytes (8 a sample): the summaries of
 /// every metric are always kept; samples while they fit.

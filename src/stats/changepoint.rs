@@ -254,9 +254,7 @@ mod tests {
     #[test]
     fn ten_steps_of_three_percent_are_each_found() {
         // The slow boil: a deterministic figure, +3% every 5 commits.
-        let xs: Vec<f64> = (0..50)
-            .map(|i: i32| 1e6 * 1.03f64.powi(i / 5))
-            .collect();
+        let xs: Vec<f64> = (0..50).map(|i: i32| 1e6 * 1.03f64.powi(i / 5)).collect();
         let cps = changepoints(&xs, 3, 1e6 * 0.001);
         assert_eq!(cps.len(), 9, "{cps:?}");
         // The floor keeps a constant series quiet.

@@ -246,3 +246,95 @@ fn bad_input_names_the_file_and_changes_nothing() {
         .stderr(contains("missing.db"));
     assert!(!dir.path().join("missing.db").exists());
 }
+
+/// A drift budget fails the change that crosses it: go-retain's live heap
+/// recorded at 1.00, 1.03, 1.06 and 1.09 (five commits each; every step
+/// inside a 5% tolerance); a head at 1.12 is +2.5% on the newest baseline,
+/// unchanged by the gate, and +12% on the level twenty commits back: over
+/// a 10% budget it fails as over budget, naming the anchor and the
+/// recorded changes that used the budget; under 15% it passes; with no
+/// history it passes and says so; a ref must name a recorded commit.
+#[test]
+fn a_drift_budget_fails_the_change_that_crosses_it() {
+    let dir = Dir::new();
+    for i in 0..20 {
+        dir.create(
+            "r.json",
+            &results_at(&sha(i), 1.03f64.powi((i / 5) as i32), "AMD EPYC"),
+        );
+        dir.memgate()
+            .args(["history", "add", "r.json"])
+            .assert()
+            .success();
+    }
+    dir.create("base.json", &results_at(&sha(19), 1.0927, "AMD EPYC"));
+    dir.create("head.json", &results_at(&sha(20), 1.12, "AMD EPYC"));
+    let config = |since: &str, budget: &str| {
+        format!(
+            "version: 1\nhistory: .memgate/history.db\ndrift:\n  heap.live.bytes: {{since: {since}, max_increase: {budget}}}\nworkloads: []\n"
+        )
+    };
+    dir.create("memgate.yaml", &config("20 commits", "10%"));
+    let out = dir
+        .memgate()
+        .args(["compare", "base.json", "head.json", "--format", "json"])
+        .assert()
+        .code(1);
+    let v: Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    let failing: Vec<&Value> = v["verdicts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|x| x["status"] == "over-budget")
+        .collect();
+    assert_eq!(failing.len(), 1, "{failing:?}");
+    let reason = failing[0]["reason"].as_str().unwrap();
+    assert_eq!(failing[0]["workload"], "go-retain");
+    assert!(reason.starts_with("drift: +12.0% since "), "{reason}");
+    assert!(
+        reason.contains(&format!("since {} (20 commits back", &sha(0)[..12])),
+        "{reason}"
+    );
+    for k in [5, 10, 15] {
+        assert!(
+            reason.contains(&format!("+3.0% at {} (30% of the budget)", &sha(k)[..12])),
+            "{reason}"
+        );
+    }
+
+    dir.create("memgate.yaml", &config("20 commits", "15%"));
+    dir.memgate()
+        .args(["compare", "base.json", "head.json"])
+        .assert()
+        .success();
+
+    dir.create(
+        "memgate.yaml",
+        &config("20 commits", "10%").replace(".memgate/history.db", "none.db"),
+    );
+    dir.memgate()
+        .args(["compare", "base.json", "head.json"])
+        .assert()
+        .success()
+        .stderr(contains("there is no history at"));
+
+    // A ref anchor: the commit the ref names must be a recorded one.
+    dir.create("memgate.yaml", &config(&sha(5), "10%"));
+    let out = dir
+        .memgate()
+        .args(["compare", "base.json", "head.json", "--format", "json"])
+        .assert();
+    let text = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+    assert!(
+        text.contains("is not a recorded commit"),
+        "outside a git repository: {text}"
+    );
+
+    // `since:` as written is checked, naming the field.
+    dir.create("memgate.yaml", &config("ten commits ago", "10%"));
+    dir.memgate()
+        .args(["compare", "base.json", "head.json"])
+        .assert()
+        .code(2)
+        .stderr(contains("since").and(contains("neither `N commits` nor a git ref")));
+}

@@ -1,0 +1,113 @@
+//! The levels `drift:` budgets count from: for each current workload and
+//! metric that a rule covers, the anchor commit's median in the history,
+//! in the current results' environment, and the recorded changes of level
+//! since.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use crate::gate::drift::{AnchorLevel, rule_for};
+use crate::policy::{Anchor, DriftRule};
+use crate::results::Results;
+
+use super::drift::{DriftSettings, shifts};
+use super::{History, HistoryError, environment_key};
+
+/// The anchor levels of `cur`'s metrics under `rules`, from the history at
+/// `db`, and notes on what could not be anchored (no history, a ref not
+/// recorded). A git ref is resolved in `repo`.
+pub fn anchor_levels(
+    db: &Path,
+    rules: &BTreeMap<String, DriftRule>,
+    cur: &Results,
+    repo: &Path,
+) -> Result<(Vec<AnchorLevel>, Vec<String>), HistoryError> {
+    let mut notes = Vec::new();
+    if rules.is_empty() {
+        return Ok((Vec::new(), notes));
+    }
+    if !db.exists() {
+        notes.push(format!(
+            "drift budgets are set, but there is no history at {} yet (`check --save-baseline` and `memgate history add` record one)",
+            db.display()
+        ));
+        return Ok((Vec::new(), notes));
+    }
+    let h = History::open(db, false)?;
+    let mut levels = Vec::new();
+    let mut resolved: BTreeMap<String, Option<String>> = BTreeMap::new();
+    for w in &cur.workloads {
+        let Some(env) = cur.environments.get(w.environment) else {
+            continue;
+        };
+        let key = environment_key(env);
+        for metric in w.metrics.keys() {
+            let Some(rule) = rule_for(rules, metric) else {
+                continue;
+            };
+            let Some(series) = h
+                .series(Some(&w.name), Some(metric))?
+                .into_iter()
+                .find(|s| s.environment == key)
+            else {
+                continue;
+            };
+            let at = match &rule.since {
+                Anchor::Commits(n) => series.points.len().checked_sub(*n).or(Some(0)),
+                Anchor::Ref(r) => {
+                    let sha = resolved
+                        .entry(r.clone())
+                        .or_insert_with(|| rev_parse(repo, r))
+                        .clone();
+                    let found = sha
+                        .as_deref()
+                        .and_then(|sha| series.points.iter().position(|p| p.sha == sha));
+                    if found.is_none() {
+                        notes.push(format!(
+                            "drift of {}/{metric}: {r} is not a recorded commit of this environment's history",
+                            w.name
+                        ));
+                    }
+                    found
+                }
+            };
+            let Some(at) = at else {
+                continue;
+            };
+            let anchor = &series.points[at];
+            let changes = shifts(&series, DriftSettings::default())
+                .into_iter()
+                .filter(|s| {
+                    series
+                        .points
+                        .iter()
+                        .position(|p| p.sha == s.to_sha)
+                        .is_some_and(|i| i > at)
+                })
+                .map(|s| (s.to_sha, s.change))
+                .collect();
+            levels.push(AnchorLevel {
+                workload: w.name.clone(),
+                metric: metric.clone(),
+                sha: anchor.sha.clone(),
+                level: anchor.summary.median,
+                described: rule.since.to_string(),
+                changes,
+            });
+        }
+    }
+    Ok((levels, notes))
+}
+
+/// The commit `reference` names in the repository at `repo`, if any.
+fn rev_parse(repo: &Path, reference: &str) -> Option<String> {
+    let out = std::process::Command::new("git")
+        .args(["rev-parse", "--verify", "--quiet", "--end-of-options"])
+        .arg(format!("{reference}^{{commit}}"))
+        .current_dir(repo)
+        .output()
+        .ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
+}
