@@ -277,7 +277,7 @@ pub enum BaselineCommand {
     },
 }
 
-/// `memgate history add|show|drift`.
+/// `memgate history add|show|drift|export`.
 #[derive(Debug, Subcommand)]
 pub enum HistoryCommand {
     /// Record results files against their commits, oldest first (replacing
@@ -335,6 +335,24 @@ pub enum HistoryCommand {
         /// The most recent commits searched.
         #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u64).range(6..=100_000))]
         window: u64,
+        /// The history database.
+        #[arg(long, value_name = "FILE", default_value = crate::history::DEFAULT_HISTORY)]
+        history: PathBuf,
+    },
+    /// Write the history as OpenMetrics text with timestamps, for a
+    /// dashboard (every recorded commit's median of each metric).
+    ///
+    /// Example: memgate history export -o history.om
+    Export {
+        /// Only this workload.
+        #[arg(short, long)]
+        workload: Option<String>,
+        /// Only this metric.
+        #[arg(short, long)]
+        metric: Option<String>,
+        /// Write here instead of stdout (atomically).
+        #[arg(short, long)]
+        output: Option<PathBuf>,
         /// The history database.
         #[arg(long, value_name = "FILE", default_value = crate::history::DEFAULT_HISTORY)]
         history: PathBuf,

@@ -203,6 +203,24 @@ pub struct Verdict {
     /// compared).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub detectable: Option<f64>,
+    /// The metric's recent history, for a failing verdict when the history
+    /// has the metric in this environment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub history: Option<Trace>,
+}
+
+/// A metric's last commits in the history.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Trace {
+    /// Each commit's median, oldest first (at most 30).
+    pub medians: Vec<f64>,
+    /// Indices into `medians` where the level moved (the first commit at
+    /// the new level).
+    pub changes: Vec<usize>,
+    /// The first and last commits shown.
+    pub commits: (String, String),
 }
 
 /// What turned a regression into a warning.

@@ -230,6 +230,7 @@ fn judge(
     for p in gate::accept(&mut verdicts, &outputs.accept, reason)? {
         crate::say!("memgate: note: --accept {p} matched no regression");
     }
+    crate::history::anchor::attach_traces(history, &mut verdicts, cur)?;
     Ok(verdicts)
 }
 

@@ -1,5 +1,5 @@
-//! `memgate history add|show|drift`: record results by commit, print one
-//! metric's history, find where metrics drifted.
+//! `memgate history add|show|drift|export`: record results by commit, print
+//! one metric's history, find where metrics drifted, export it all.
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -43,6 +43,32 @@ pub fn history(cmd: HistoryCommand) -> Result<Outcome, Error> {
             },
             &history,
         ),
+        HistoryCommand::Export {
+            workload,
+            metric,
+            output,
+            history,
+        } => {
+            let h = History::open(&history, false)?;
+            let text = crate::history::export::openmetrics(
+                &h.series(workload.as_deref(), metric.as_deref())?,
+            );
+            match output {
+                Some(path) => {
+                    crate::atomic::check_outputs(
+                        &[("the history", history.as_path())],
+                        &[("-o", path.as_path())],
+                    )?;
+                    crate::atomic::write(&path, text.as_bytes())?;
+                    crate::say!("memgate: wrote {}", path.display());
+                }
+                None => std::io::stdout()
+                    .lock()
+                    .write_all(text.as_bytes())
+                    .map_err(Error::Stdout)?,
+            }
+            Ok(Outcome::Pass)
+        }
     }
 }
 

@@ -64,6 +64,7 @@ impl Subject<'_> {
             current_samples: ys,
             attribution: None,
             detectable: None,
+            history: None,
         }
     }
 }

@@ -99,6 +99,57 @@ pub fn anchor_levels(
     Ok((levels, notes))
 }
 
+/// Commits a verdict's trace shows.
+const TRACE_COMMITS: usize = 30;
+
+/// Attaches to each failing verdict its metric's last commits in the
+/// history at `db` (in `cur`'s environment), with the changes of level
+/// marked; nothing when there is no history or no series.
+pub fn attach_traces(
+    db: &Path,
+    verdicts: &mut crate::verdicts::Verdicts,
+    cur: &Results,
+) -> Result<(), HistoryError> {
+    if !db.exists() || !verdicts.verdicts.iter().any(|v| v.status.fails()) {
+        return Ok(());
+    }
+    let h = History::open(db, false)?;
+    for v in verdicts.verdicts.iter_mut().filter(|v| v.status.fails()) {
+        let Some(env) = cur
+            .workloads
+            .iter()
+            .find(|w| w.name == v.workload)
+            .and_then(|w| cur.environments.get(w.environment))
+        else {
+            continue;
+        };
+        let key = environment_key(env);
+        let Some(series) = h
+            .series(Some(&v.workload), Some(&v.metric))?
+            .into_iter()
+            .find(|s| s.environment == key)
+        else {
+            continue;
+        };
+        let start = series.points.len().saturating_sub(TRACE_COMMITS);
+        let shown = &series.points[start..];
+        let changes = shifts(&series, DriftSettings::default())
+            .iter()
+            .filter_map(|s| shown.iter().position(|p| p.sha == s.to_sha))
+            .collect();
+        let short = |sha: &str| sha.chars().take(12).collect::<String>();
+        v.history = Some(crate::verdicts::Trace {
+            medians: shown.iter().map(|p| p.summary.median).collect(),
+            changes,
+            commits: (
+                shown.first().map(|p| short(&p.sha)).unwrap_or_default(),
+                shown.last().map(|p| short(&p.sha)).unwrap_or_default(),
+            ),
+        });
+    }
+    Ok(())
+}
+
 /// The commit `reference` names in the repository at `repo`, if any.
 fn rev_parse(repo: &Path, reference: &str) -> Option<String> {
     let out = std::process::Command::new("git")

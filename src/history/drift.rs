@@ -110,6 +110,19 @@ pub fn sparkline(values: &[f64]) -> String {
         .collect()
 }
 
+/// [`sparkline`] with a `│` before each index in `changes` (where the
+/// level moved).
+pub fn sparkline_marked(values: &[f64], changes: &[usize]) -> String {
+    sparkline(values)
+        .chars()
+        .enumerate()
+        .flat_map(|(i, c)| {
+            let mark = changes.contains(&i).then_some('│');
+            mark.into_iter().chain(std::iter::once(c))
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -183,5 +196,6 @@ mod tests {
     fn sparkline_spans_its_range() {
         assert_eq!(sparkline(&[1.0, 2.0, 3.0]), "▁▅█");
         assert_eq!(sparkline(&[2.0, 2.0]), "▄▄");
+        assert_eq!(sparkline_marked(&[1.0, 1.0, 3.0, 3.0], &[2]), "▁▁│██");
     }
 }

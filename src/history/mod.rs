@@ -17,6 +17,7 @@
 
 pub mod anchor;
 pub mod drift;
+pub mod export;
 
 use std::path::{Path, PathBuf};
 

@@ -122,6 +122,9 @@ pub struct Row {
     /// The note that explains why it is only a warning, e.g. `[1]`; empty
     /// when there is none. The Markdown report says each cause once.
     pub cause: String,
+    /// The metric's recent history on one line (see [`history_line`]);
+    /// empty when the verdict has none.
+    pub history: String,
 }
 
 impl Row {
@@ -169,8 +172,25 @@ impl Row {
             status: v.status.to_string(),
             reason: v.reason.clone(),
             cause: String::new(),
+            history: history_line(v).unwrap_or_default(),
         }
     }
+}
+
+/// A failing verdict's recent history on one line: the per-commit
+/// medians as a sparkline, `│` where the level moved, and the commits it
+/// spans.
+pub fn history_line(v: &Verdict) -> Option<String> {
+    let t = v.history.as_ref()?;
+    Some(format!(
+        "history: {} ({} commits, {} .. {}; {} change{} of level)",
+        crate::history::drift::sparkline_marked(&t.medians, &t.changes),
+        t.medians.len(),
+        t.commits.0,
+        t.commits.1,
+        t.changes.len(),
+        if t.changes.len() == 1 { "" } else { "s" }
+    ))
 }
 
 /// What this comparison could have caught: per memory metric (bytes and

@@ -156,6 +156,9 @@ fn table(v: &Verdicts, color: bool, w: &mut dyn Write) -> io::Result<()> {
             if let Some(line) = grew_line(x) {
                 writeln!(w, "  {}", escape::terminal(&line))?;
             }
+            if let Some(line) = super::history_line(x) {
+                writeln!(w, "  {}", escape::terminal(&line))?;
+            }
         }
         for (i, c) in causes.iter().enumerate() {
             writeln!(w, "[{}] {}", i + 1, escape::terminal(&c.explanation()))?;

@@ -26,7 +26,7 @@ fn prometheus_python() -> PathBuf {
 }
 
 /// What the Prometheus parser read from `text`.
-fn parse(text: &str) -> serde_json::Value {
+pub(crate) fn parse(text: &str) -> serde_json::Value {
     let mut child = Command::new(prometheus_python())
         .arg(repo_root().join("tests/openmetrics/parse.py"))
         .stdin(Stdio::piped())

@@ -302,6 +302,20 @@ fn a_drift_budget_fails_the_change_that_crosses_it() {
         );
     }
 
+    // The failing metric's last commits, as a sparkline with its three
+    // changes of level marked, in the terminal and in the Markdown report.
+    assert_eq!(
+        failing[0]["history"]["changes"],
+        serde_json::json!([5, 10, 15])
+    );
+    dir.memgate()
+        .args(["compare", "base.json", "head.json", "--report", "r.md"])
+        .assert()
+        .code(1)
+        .stdout(contains("  history: ▁▁▁▁▁│▃▃▃▃▃│▆▆▆▆▆│█████ (20 commits, 000000000000 .. 131313131313; 3 changes of level)"));
+    let md = std::fs::read_to_string(dir.path().join("r.md")).unwrap();
+    assert!(md.contains("  - history: ▁▁▁▁▁│▃▃▃▃▃│▆▆▆▆▆│█████"), "{md}");
+
     dir.create("memgate.yaml", &config("20 commits", "15%"));
     dir.memgate()
         .args(["compare", "base.json", "head.json"])
@@ -337,4 +351,53 @@ fn a_drift_budget_fails_the_change_that_crosses_it() {
         .assert()
         .code(2)
         .stderr(contains("since").and(contains("neither `N commits` nor a git ref")));
+}
+
+/// The history exports as OpenMetrics with timestamps, which the
+/// Prometheus project's own parser reads back: one point per recorded
+/// commit, at the time its results were written.
+#[test]
+fn the_history_exports_to_openmetrics_with_timestamps() {
+    let dir = Dir::new();
+    for i in 0..3 {
+        dir.create(
+            "r.json",
+            &results_at(&sha(i), 1.0 + 0.01 * i as f64, "AMD \"EPYC\""),
+        );
+        dir.memgate()
+            .args(["history", "add", "r.json"])
+            .assert()
+            .success();
+    }
+    dir.memgate()
+        .args(["history", "export", "-m", "heap.live.bytes", "-o", "h.om"])
+        .assert()
+        .success();
+    let text = std::fs::read_to_string(dir.path().join("h.om")).unwrap();
+    assert!(text.ends_with("# EOF\n"));
+    let families = crate::export::parse(&text);
+    let f = families
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["name"] == "memgate_history_bytes")
+        .expect("the bytes family");
+    assert_eq!(f["unit"], "bytes");
+    let retain: Vec<&Value> = f["samples"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["labels"]["workload"] == "go-retain")
+        .collect();
+    assert_eq!(retain.len(), 3);
+    assert_eq!(retain[2]["labels"]["commit"], sha(2));
+    assert_eq!(
+        retain[0]["labels"]["environment"],
+        "linux/x86_64 AMD \"EPYC\" x2"
+    );
+    assert!(
+        retain[0]["timestamp"].as_f64().unwrap() > 1.7e9,
+        "{:?}",
+        retain[0]
+    );
 }
