@@ -207,6 +207,10 @@ pub struct Verdict {
     /// has the metric in this environment.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub history: Option<Trace>,
+    /// When a `drift:` budget failed it: the growth since the anchor, as a
+    /// fraction (0.12 = +12%).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drift: Option<f64>,
 }
 
 /// A metric's last commits in the history.

@@ -72,7 +72,10 @@ pub fn accept(
         .map(|r| format!(", {r}"))
         .unwrap_or_default();
     for v in &mut verdicts.verdicts {
-        if v.status != Status::Regression {
+        // A regression, or a drift budget's breach (an intended increase,
+        // as a regression is); a fixed ceiling (`budgets:`) is not accepted.
+        let drifted = v.status == Status::OverBudget && v.drift.is_some();
+        if v.status != Status::Regression && !drifted {
             continue;
         }
         if let Some(c) = compiled

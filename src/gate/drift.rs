@@ -92,6 +92,7 @@ pub fn apply(
             v.reason
         );
         v.status = Status::OverBudget;
+        v.drift = Some(grown);
         failed += 1;
     }
     failed

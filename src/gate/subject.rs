@@ -65,6 +65,7 @@ impl Subject<'_> {
             attribution: None,
             detectable: None,
             history: None,
+            drift: None,
         }
     }
 }

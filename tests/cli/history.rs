@@ -316,6 +316,13 @@ fn a_drift_budget_fails_the_change_that_crosses_it() {
     let md = std::fs::read_to_string(dir.path().join("r.md")).unwrap();
     assert!(md.contains("  - history: ▁▁▁▁▁│▃▃▃▃▃│▆▆▆▆▆│█████"), "{md}");
 
+    // An intended increase is accepted, as a regression is.
+    dir.memgate()
+        .args(["compare", "base.json", "head.json", "--accept", "go-retain:heap.live.bytes"])
+        .assert()
+        .success()
+        .stdout(contains("accepted go-retain/heap.live.bytes: accepted (go-retain:heap.live.bytes): drift: +12.0%"));
+
     dir.create("memgate.yaml", &config("20 commits", "15%"));
     dir.memgate()
         .args(["compare", "base.json", "head.json"])
