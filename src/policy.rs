@@ -293,6 +293,9 @@ pub struct DriftRule {
 pub enum Anchor {
     /// This many recorded commits before the newest (`10 commits`).
     Commits(usize),
+    /// The best level among the last this many commits (`best of 10
+    /// commits`): an improvement since then is kept, not spent.
+    Best(usize),
     /// A git ref: a release tag, a branch, a SHA (`v1.4.0`).
     Ref(String),
 }
@@ -300,9 +303,18 @@ pub enum Anchor {
 impl std::str::FromStr for Anchor {
     type Err = String;
 
-    /// `N commits` (1 to 10,000), or any other text as a git ref.
+    /// `N commits` or `best of N commits` (N from 1 to 10,000), or any
+    /// other text as a git ref.
     fn from_str(s: &str) -> Result<Anchor, String> {
         let t = s.trim();
+        if let Some(rest) = t.strip_prefix("best of ") {
+            return match rest.parse::<Anchor>() {
+                Ok(Anchor::Commits(n)) => Ok(Anchor::Best(n)),
+                _ => Err(format!(
+                    "`{t}`: expected `best of N commits`, N from 1 to 10000"
+                )),
+            };
+        }
         if let Some(n) = t
             .strip_suffix("commits")
             .or_else(|| t.strip_suffix("commit"))
@@ -327,6 +339,7 @@ impl std::fmt::Display for Anchor {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Anchor::Commits(n) => write!(f, "{n} commits back"),
+            Anchor::Best(n) => write!(f, "the best of the last {n} commits"),
             Anchor::Ref(r) => write!(f, "{r}"),
         }
     }

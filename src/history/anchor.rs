@@ -54,6 +54,23 @@ pub fn anchor_levels(
             };
             let at = match &rule.since {
                 Anchor::Commits(n) => series.points.len().checked_sub(*n).or(Some(0)),
+                Anchor::Best(n) => {
+                    let from = series.points.len().saturating_sub(*n);
+                    let better = |a: f64, b: f64| match series.better {
+                        crate::metrics::Better::Lower => a < b,
+                        crate::metrics::Better::Higher => a > b,
+                    };
+                    (from..series.points.len()).reduce(|best, i| {
+                        if better(
+                            series.points[i].summary.median,
+                            series.points[best].summary.median,
+                        ) {
+                            i
+                        } else {
+                            best
+                        }
+                    })
+                }
                 Anchor::Ref(r) => {
                     let sha = resolved
                         .entry(r.clone())

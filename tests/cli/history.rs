@@ -316,6 +316,15 @@ fn a_drift_budget_fails_the_change_that_crosses_it() {
     let md = std::fs::read_to_string(dir.path().join("r.md")).unwrap();
     assert!(md.contains("  - history: ▁▁▁▁▁│▃▃▃▃▃│▆▆▆▆▆│█████"), "{md}");
 
+    // The best of the last 20 commits is the oldest level here: the same.
+    dir.create("memgate.yaml", &config("best of 20 commits", "10%"));
+    dir.memgate()
+        .args(["compare", "base.json", "head.json"])
+        .assert()
+        .code(1)
+        .stdout(contains("(the best of the last 20 commits, 30.3 MiB then"));
+
+    dir.create("memgate.yaml", &config("20 commits", "10%"));
     // An intended increase is accepted, as a regression is.
     dir.memgate()
         .args(["compare", "base.json", "head.json", "--accept", "go-retain:heap.live.bytes"])
