@@ -202,6 +202,10 @@ pub struct OutputArgs {
     /// Also write the Markdown report here (for a pull-request comment).
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
+    /// Also write the HTML report here: one self-contained file with the
+    /// distributions, timelines and allocation sites.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
     /// Also write the current figures as OpenMetrics text here (for a
     /// Pushgateway or the textfile collector).
     #[arg(long, value_name = "FILE")]
@@ -372,6 +376,8 @@ pub enum ReportFormat {
     Csv,
     /// OpenMetrics text of the current side's summaries (Prometheus).
     Openmetrics,
+    /// One self-contained HTML page with charts (no script, no network).
+    Html,
 }
 
 /// Arguments of `memgate report`.

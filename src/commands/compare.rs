@@ -97,10 +97,11 @@ fn read_side(path: &Path) -> Result<Results, Error> {
     }
 }
 
-/// The files `--report` and `--export` write.
+/// The files `--report`, `--html` and `--export` write.
 fn written_by(o: &OutputArgs) -> impl Iterator<Item = (&'static str, &Path)> {
     [
         ("--report", o.report.as_deref()),
+        ("--html", o.html.as_deref()),
         ("--export", o.export.as_deref()),
     ]
     .into_iter()
@@ -262,6 +263,11 @@ fn show(verdicts: &Verdicts, outputs: &OutputArgs) -> Result<(), Error> {
             Ok(()) => crate::say!("memgate: sent OTLP metrics to {}", target.url),
             Err(e) => crate::say!("memgate: warning: OTLP export failed: {e}"),
         }
+    }
+    if let Some(path) = &outputs.html {
+        let html = crate::report::html::render_string(verdicts);
+        crate::atomic::write(path, html.as_bytes())?;
+        crate::say!("memgate: wrote {}", path.display());
     }
     let in_actions = github::in_actions();
     if outputs.report.is_none() && !in_actions {

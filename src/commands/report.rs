@@ -4,6 +4,7 @@
 use crate::cli::{ReportArgs, ReportFormat};
 use crate::error::{Error, Outcome};
 use crate::report::csv::Csv;
+use crate::report::html::Html;
 use crate::report::junit::Junit;
 use crate::report::markdown::{GITHUB_COMMENT_LIMIT, Markdown};
 use crate::report::openmetrics::OpenMetrics;
@@ -39,6 +40,7 @@ pub fn report(args: ReportArgs) -> Result<Outcome, Error> {
         (ReportFormat::Junit, None) => Box::new(Junit),
         (ReportFormat::Csv, None) => Box::new(Csv),
         (ReportFormat::Openmetrics, None) => Box::new(OpenMetrics),
+        (ReportFormat::Html, None) => Box::new(Html),
     };
     let mut bytes = Vec::new();
     renderer.render(&verdicts, &mut bytes)?;

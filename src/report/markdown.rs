@@ -238,7 +238,7 @@ fn squeeze_blank_lines(text: &str) -> String {
 }
 
 /// The headline: icon and one sentence.
-fn headline(v: &Verdicts) -> (&'static str, String) {
+pub(super) fn headline(v: &Verdicts) -> (&'static str, String) {
     let t = &v.tally;
     if t.compared() == 0 && v.failed_workloads.is_empty() {
         return (

@@ -10,6 +10,7 @@ pub mod calibration;
 pub mod csv;
 pub mod escape;
 pub mod github;
+pub mod html;
 pub mod junit;
 pub mod markdown;
 pub mod openmetrics;

@@ -192,3 +192,200 @@ fn reports_render_in_a_real_browser() {
         assert!(size > 10_000, "{name}: screenshot of {size} bytes");
     }
 }
+
+/// The HTML report (`report --format html`, `compare --html`) in headless
+/// Chromium: the pass, regression and attribution reports (the last from
+/// the recorded go-retain runs, +3% live heap, with their heap profiles).
+/// No console error and no request: the page's Content-Security-Policy
+/// forbids every fetch, and a control page with one remote image shows the
+/// browser reporting the refusal, so a silent log means none was tried.
+/// Every chart is an SVG with a text alternative and the expected marks:
+/// a circle per run in each strip plot, a block per site in each icicle.
+/// The bundled suite, every metric made 50% worse, stays under 1 MB.
+/// The pages and their screenshots are left in target/report-render/
+/// (`*-report.html`, `*-html.png`).
+#[test]
+fn html_reports_render_in_a_real_browser() {
+    let out_dir = repo_root().join("target/report-render");
+    std::fs::create_dir_all(&out_dir).unwrap();
+    let dir = crate::util::Dir::new();
+    let fixtures = repo_root().join("fixtures");
+    dir.memgate()
+        .args(["compare", "-c"])
+        .arg(repo_root().join("memgate.yaml"))
+        .arg(fixtures.join("footprint/base.json"))
+        .arg(fixtures.join("footprint/scaled-loaded.json"))
+        .args(["-o", "attribution.json"])
+        .assert()
+        .code(1);
+    let verdicts = [
+        ("pass", fixtures.join("verdicts/pass.json")),
+        ("regression", fixtures.join("verdicts/regression.json")),
+        ("attribution", dir.path().join("attribution.json")),
+    ];
+    let profile = tempfile::tempdir().unwrap();
+    for (name, file) in &verdicts {
+        let page = out_dir.join(format!("{name}-report.html"));
+        dir.memgate()
+            .args(["report", "--format", "html", "-o"])
+            .arg(&page)
+            .arg(file)
+            .assert()
+            .success();
+        let html = std::fs::read_to_string(&page).unwrap();
+        assert!(
+            !html.contains("http://") && !html.contains("https://") && !html.contains("<script"),
+            "{name}"
+        );
+        let out = chrome(
+            &["--dump-dom", "--enable-logging=stderr", "--v=0"],
+            &page,
+            profile.path(),
+        );
+        let dom = String::from_utf8_lossy(&out.stdout);
+        let log = String::from_utf8_lossy(&out.stderr);
+        assert!(dom.contains("</body>"), "{name}: no DOM: {log}");
+        assert!(!log.contains("CONSOLE"), "{name}: the console said: {log}");
+        let v: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(file).unwrap()).unwrap();
+        let shown: Vec<&serde_json::Value> = v["verdicts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|x| {
+                ["regression", "over-budget", "missing", "failed", "warning"]
+                    .contains(&x["status"].as_str().unwrap())
+            })
+            .collect();
+        let svgs: Vec<&str> = dom.split("<svg ").skip(1).collect();
+        assert!(
+            svgs.iter()
+                .all(|s| s.contains("role=\"img\"") && s.contains("<title>")),
+            "{name}: a chart without a text alternative"
+        );
+        let strips: Vec<&&str> = svgs
+            .iter()
+            .filter(|s| s.starts_with("class=\"strip\""))
+            .collect();
+        let with_runs = shown
+            .iter()
+            .filter(|x| x.get("baseline").is_some() && x.get("current").is_some())
+            .count();
+        assert_eq!(
+            strips.len(),
+            with_runs,
+            "{name}: a strip plot per failing or warning metric"
+        );
+        for (strip, x) in strips.iter().zip(
+            shown
+                .iter()
+                .filter(|x| x.get("baseline").is_some() && x.get("current").is_some()),
+        ) {
+            let runs = x["baseline_samples"].as_array().unwrap().len()
+                + x["current_samples"].as_array().unwrap().len();
+            assert_eq!(
+                strip
+                    .split("</svg>")
+                    .next()
+                    .unwrap()
+                    .matches("<circle")
+                    .count(),
+                runs,
+                "{name}: {}",
+                x["metric"]
+            );
+        }
+        let icicles: Vec<&&str> = svgs
+            .iter()
+            .filter(|s| s.starts_with("class=\"icicle\""))
+            .collect();
+        let with_sites: Vec<&&serde_json::Value> = shown
+            .iter()
+            .filter(|x| {
+                x["attribution"]["sites"]
+                    .as_array()
+                    .is_some_and(|s| !s.is_empty())
+            })
+            .collect();
+        assert_eq!(icicles.len(), with_sites.len(), "{name}");
+        for (icicle, x) in icicles.iter().zip(&with_sites) {
+            assert_eq!(
+                icicle
+                    .split("</svg>")
+                    .next()
+                    .unwrap()
+                    .matches("<rect")
+                    .count(),
+                x["attribution"]["sites"].as_array().unwrap().len(),
+                "{name}"
+            );
+        }
+        if *name == "attribution" {
+            assert!(!icicles.is_empty(), "the attribution report has its sites");
+        }
+        let png = out_dir.join(format!("{name}-html.png"));
+        let _ = std::fs::remove_file(&png);
+        chrome(
+            &[
+                "--window-size=1100,2400",
+                &format!("--screenshot={}", png.display()),
+            ],
+            &page,
+            profile.path(),
+        );
+        assert!(
+            std::fs::metadata(&png).map(|m| m.len()).unwrap_or(0) > 10_000,
+            "{name}: no screenshot"
+        );
+        // The README's picture of a failing report is this one
+        // (MEMGATE_UPDATE_SCREENSHOTS=1 replaces it).
+        if *name == "attribution" && std::env::var_os("MEMGATE_UPDATE_SCREENSHOTS").is_some() {
+            std::fs::copy(&png, repo_root().join("docs/html-report.png")).unwrap();
+        }
+    }
+    // The control: one remote image, refused by the policy, and said.
+    let page = out_dir.join("control-report.html");
+    let html = std::fs::read_to_string(out_dir.join("pass-report.html")).unwrap();
+    std::fs::write(
+        &page,
+        html.replace("</body>", "<img src=\"http://127.0.0.1:9/x.png\"></body>"),
+    )
+    .unwrap();
+    let out = chrome(
+        &["--dump-dom", "--enable-logging=stderr", "--v=0"],
+        &page,
+        profile.path(),
+    );
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        log.contains("CONSOLE") && log.contains("Content Security Policy"),
+        "the control was not refused: {log}"
+    );
+    // The size budget: the bundled suite, every figure 50% worse.
+    let mut worse: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(repo_root().join(".memgate/baseline.json")).unwrap(),
+    )
+    .unwrap();
+    for w in worse["workloads"].as_array_mut().unwrap() {
+        for (_, m) in w["metrics"].as_object_mut().unwrap() {
+            for s in m["samples"].as_array_mut().unwrap() {
+                *s = (s.as_f64().unwrap() * 1.5).round().into();
+            }
+        }
+    }
+    dir.create("worse.json", &worse.to_string());
+    dir.memgate()
+        .arg("compare")
+        .arg(repo_root().join(".memgate/baseline.json"))
+        .arg("worse.json")
+        .args(["--html", "suite.html"])
+        .assert()
+        .code(1);
+    let size = std::fs::metadata(dir.path().join("suite.html"))
+        .unwrap()
+        .len();
+    assert!(
+        size <= 1 << 20,
+        "the bundled suite's report is {size} bytes"
+    );
+}

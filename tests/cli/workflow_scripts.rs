@@ -48,8 +48,10 @@ impl Fake {
         for d in ["gh", "runner", "artifacts"] {
             std::fs::create_dir_all(f.path(d)).unwrap();
         }
-        // A pull request that changes no file memgate reads.
-        f.answer("files", json!([{"filename": "src/lib.rs"}]));
+        // A pull request that changes no file memgate reads; a run with no
+        // HTML report.
+        f.answer("files", json!([{"filename": "src/lib.rs"}]))
+            .answer("run-artifacts", json!({"artifacts": []}));
         f
     }
 
@@ -884,4 +886,48 @@ fn the_baseline_job_carries_the_history_forward() {
     ));
     assert!(first.read("summary").contains("this run starts one"));
     assert!(!first.path("runner/memgate-baseline/history.db").exists());
+}
+
+/// The comment links the run's HTML report, found through the API by its
+/// artifact's name (an id that is not a number is never written).
+#[test]
+fn the_comment_links_the_html_report() {
+    for (artifacts, link) in [
+        (
+            json!({"artifacts": [{"name": "memgate-comment", "id": 76, "expired": false}, {"name": "memgate-report-html", "id": 77, "expired": false}]}),
+            Some(77),
+        ),
+        (
+            json!({"artifacts": [{"name": "memgate-report-html", "id": 78, "expired": true}]}),
+            None,
+        ),
+        (
+            json!({"artifacts": [{"name": "memgate-report-html", "id": "77) [x](https://evil.example", "expired": false}]}),
+            None,
+        ),
+    ] {
+        let fake = Fake::new();
+        pr_seven(&fake);
+        fake.answer("comments", json!([]))
+            .answer("run-artifacts", artifacts)
+            .artifact(
+                "900",
+                &[
+                    ("status.txt", "ok\n"),
+                    ("verdicts.json", &verdicts("regression")),
+                ],
+            );
+        ok(&comment(&fake));
+        let body = fake.read("gh/POST.md");
+        match link {
+            Some(id) => assert!(
+                body.contains(&format!(
+                    "[The HTML report](https://github.com/acme/app/actions/runs/900/artifacts/{id})"
+                )),
+                "{body}"
+            ),
+            None => assert!(!body.contains("HTML report"), "{body}"),
+        }
+        assert!(body.ends_with(&format!("{MARKER}\n")));
+    }
 }
