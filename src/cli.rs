@@ -336,8 +336,9 @@ pub enum HistoryCommand {
         /// Smallest move reported, e.g. 2%.
         #[arg(long, default_value = "1%")]
         min_change: crate::units::Percent,
-        /// The most recent commits searched.
-        #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u64).range(6..=100_000))]
+        /// The most recent commits searched (6 to 10,000: PELT's cost grows
+        /// with the square of the window at worst).
+        #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u64).range(6..=10_000))]
         window: u64,
         /// The history database.
         #[arg(long, value_name = "FILE", default_value = crate::history::DEFAULT_HISTORY)]
