@@ -297,6 +297,13 @@ pub enum HistoryCommand {
         /// one results file only.
         #[arg(long, value_name = "SHA")]
         commit: Option<String>,
+        /// Increases of these metrics at this commit were accepted: drift
+        /// budgets count from its level on (one results file only).
+        #[arg(long, value_name = "WORKLOAD:METRIC", value_delimiter = ',')]
+        accepted: Vec<String>,
+        /// Why they were accepted, said in the history.
+        #[arg(long, value_name = "TEXT", requires = "accepted")]
+        reason: Option<String>,
         /// The history database.
         #[arg(long, value_name = "FILE", default_value = crate::history::DEFAULT_HISTORY)]
         history: PathBuf,

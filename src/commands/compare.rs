@@ -204,7 +204,7 @@ pub fn check(args: CheckArgs) -> Result<Outcome, Error> {
         };
         save_baseline(outcome, &new, &args.run.output, &baseline_path)?;
         if outcome == Outcome::Pass {
-            record_history(&cur, &args.run.output, &config.history);
+            record_history(&cur, &args.run.output, &config.history, &verdicts);
         }
     }
     Ok(outcome)
@@ -323,10 +323,25 @@ fn save_baseline(
 /// config's `history:`, else `history.db` beside the baseline), by their
 /// commit. The baseline is saved whatever happens here: a history that
 /// cannot be written, or results of no commit, are said, not failed on.
-fn record_history(cur: &Results, results_path: &Path, db: &Path) {
+/// A drift budget's accepted breach is recorded too: budgets count from
+/// this commit's level on.
+fn record_history(cur: &Results, results_path: &Path, db: &Path, verdicts: &Verdicts) {
+    let accepted: Vec<(String, String)> = verdicts
+        .verdicts
+        .iter()
+        .filter(|v| v.status == crate::verdicts::Status::Accepted && v.drift.is_some())
+        .map(|v| (v.workload.clone(), v.metric.clone()))
+        .collect();
+    let reason = verdicts
+        .acceptance
+        .as_ref()
+        .and_then(|a| a.reason.clone())
+        .unwrap_or_else(|| "accepted with --accept".to_owned());
     let recorded = crate::history::RecordId::of(results_path, cur, None).and_then(|id| {
         let mut h = crate::history::History::open(db, true)?;
-        h.add(cur, &id).map(|added| (id, added))
+        let added = h.add(cur, &id)?;
+        h.accept(cur, &id.sha, &accepted, &reason)?;
+        Ok((id, added))
     });
     match recorded {
         Ok((id, added)) => crate::say!(

@@ -18,8 +18,15 @@ pub fn history(cmd: HistoryCommand) -> Result<Outcome, Error> {
         HistoryCommand::Add {
             results,
             commit,
+            accepted,
+            reason,
             history,
-        } => add(&results, commit.as_deref(), &history),
+        } => add(
+            &results,
+            commit.as_deref(),
+            (&accepted, reason.as_deref()),
+            &history,
+        ),
         HistoryCommand::Show {
             workload,
             metric,
@@ -74,10 +81,24 @@ pub fn history(cmd: HistoryCommand) -> Result<Outcome, Error> {
 
 /// Records each results file in the history at `db`, oldest first (by
 /// when each was written), in one transaction each; says what it stored.
-fn add(results: &[PathBuf], commit: Option<&str>, db: &Path) -> Result<Outcome, Error> {
-    if commit.is_some() && results.len() > 1 {
+fn add(
+    results: &[PathBuf],
+    commit: Option<&str>,
+    (accepted, reason): (&[String], Option<&str>),
+    db: &Path,
+) -> Result<Outcome, Error> {
+    if (commit.is_some() || !accepted.is_empty()) && results.len() > 1 {
         return Err(Error::History(crate::history::HistoryError::CommitForMany));
     }
+    let accepted = accepted
+        .iter()
+        .map(|a| match a.split_once(':') {
+            Some((w, m)) if !w.is_empty() && !m.is_empty() => Ok((w.to_owned(), m.to_owned())),
+            _ => Err(Error::History(crate::history::HistoryError::NotAMetric(
+                a.clone(),
+            ))),
+        })
+        .collect::<Result<Vec<_>, _>>()?;
     // Every file is checked before anything is recorded; each is read
     // again when its turn comes, so a branch's thousands of baselines are
     // never all in memory.
@@ -105,6 +126,14 @@ fn add(results: &[PathBuf], commit: Option<&str>, db: &Path) -> Result<Outcome, 
                 ""
             }
         );
+        if !accepted.is_empty() {
+            let marked = h.accept(&r, &id.sha, &accepted, reason.unwrap_or("accepted"))?;
+            crate::say!(
+                "memgate: marked {marked} of {} accepted increase(s) at {}: drift budgets count from here",
+                accepted.len(),
+                terminal(&id.sha)
+            );
+        }
     }
     Ok(Outcome::Pass)
 }
@@ -143,11 +172,16 @@ fn show(workload: &str, metric: &str, last: usize, db: &Path) -> Result<Outcome,
         )
         .map_err(Error::Stdout)?;
         for p in points {
-            let moved = found
+            let mut moved = found
                 .iter()
                 .find(|f| f.to_sha == p.sha)
                 .map(|f| format!("{:+.1}% from here", f.change * 100.0))
                 .unwrap_or_default();
+            if let Some(why) = &p.accepted {
+                moved = format!("{moved} accepted: {}", terminal(why))
+                    .trim()
+                    .to_owned();
+            }
             writeln!(
                 out,
                 "  {:<12}  {:<20}  {:>4}  {:>12}  {:>12}  {:>12}  {}",

@@ -88,9 +88,20 @@ pub fn anchor_levels(
                     found
                 }
             };
-            let Some(at) = at else {
+            let Some(mut at) = at else {
                 continue;
             };
+            // An increase accepted since moved the anchor to its commit.
+            let mut described = rule.since.to_string();
+            if let Some(moved) = series.points.iter().rposition(|p| p.accepted.is_some())
+                && moved > at
+            {
+                at = moved;
+                described = format!(
+                    "{described}, moved here by an acceptance: {}",
+                    series.points[moved].accepted.as_deref().unwrap_or_default()
+                );
+            }
             let anchor = &series.points[at];
             let changes = shifts(&series, DriftSettings::default())
                 .into_iter()
@@ -108,7 +119,7 @@ pub fn anchor_levels(
                 metric: metric.clone(),
                 sha: anchor.sha.clone(),
                 level: anchor.summary.median,
-                described: rule.since.to_string(),
+                described,
                 changes,
             });
         }

@@ -152,6 +152,7 @@ mod tests {
                         max: m,
                         cv: 0.0,
                     },
+                    accepted: None,
                 })
                 .collect(),
         }

@@ -78,6 +78,12 @@ CREATE TABLE IF NOT EXISTS summaries (
     cv REAL NOT NULL,
     PRIMARY KEY (series, record)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS acceptances (
+    record INTEGER NOT NULL,
+    series INTEGER NOT NULL,
+    reason TEXT NOT NULL,
+    PRIMARY KEY (record, series)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS samples (
     series INTEGER NOT NULL,
     record INTEGER NOT NULL,
@@ -118,8 +124,11 @@ pub enum HistoryError {
         path: PathBuf,
     },
     /// `--commit` names the commit of one results file, not of several.
-    #[error("--commit applies to one results file; the files name their own commits")]
+    #[error("--commit and --accepted apply to one results file; the files name their own commits")]
     CommitForMany,
+    /// An `--accepted` entry that is not WORKLOAD:METRIC.
+    #[error("--accepted {0}: expected WORKLOAD:METRIC")]
+    NotAMetric(String),
     /// The parent directory of a new history cannot be made.
     #[error("{}: {source}", path.display())]
     Dir {
@@ -171,6 +180,9 @@ pub struct Point {
     pub date: String,
     /// The summary of the commit's samples.
     pub summary: Summary,
+    /// Why an increase at this commit was accepted, when it was: its level
+    /// is where drift budgets count from after it.
+    pub accepted: Option<String>,
 }
 
 /// One metric of one workload in one environment, oldest first.
@@ -264,6 +276,8 @@ impl History {
             .query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0))
             .map_err(db)?;
         match (version, tables) {
+            // Tables added within the schema version appear on a write.
+            (SCHEMA_VERSION, _) if create => conn.execute_batch(SCHEMA).map_err(db)?,
             (SCHEMA_VERSION, _) => {}
             (0, 0) if create => {
                 conn.execute_batch(&format!(
@@ -337,7 +351,7 @@ impl History {
                         .optional()
                         .map_err(db)?;
                     if let Some(old) = old {
-                        for table in ["summaries", "samples"] {
+                        for table in ["summaries", "samples", "acceptances"] {
                             tx.execute(
                                 &format!("DELETE FROM {table} WHERE record = ?1"),
                                 params![old],
@@ -404,6 +418,56 @@ impl History {
         Ok(added)
     }
 
+    /// Marks the increases of `accepted` (workload, metric) at commit
+    /// `sha` as intended, with `reason`: drift budgets count from that
+    /// commit's level on. Returns how many were marked (a metric the
+    /// record does not hold is skipped).
+    pub fn accept(
+        &mut self,
+        results: &Results,
+        sha: &str,
+        accepted: &[(String, String)],
+        reason: &str,
+    ) -> Result<usize, HistoryError> {
+        let path = self.path.clone();
+        let db = |source| HistoryError::Db {
+            path: path.clone(),
+            source,
+        };
+        let tx = self.conn.transaction().map_err(db)?;
+        let mut marked = 0;
+        for (workload, metric) in accepted {
+            let Some(env) = results
+                .workloads
+                .iter()
+                .find(|w| &w.name == workload)
+                .and_then(|w| results.environments.get(w.environment))
+            else {
+                continue;
+            };
+            let ids: Option<(i64, i64)> = tx
+                .query_row(
+                    "SELECT r.id, s.id FROM records r JOIN environments e ON e.id = r.environment
+                     JOIN summaries m ON m.record = r.id JOIN series s ON s.id = m.series
+                     WHERE e.key = ?1 AND r.sha = ?2 AND s.workload = ?3 AND s.metric = ?4",
+                    params![environment_key(env), sha, workload, metric],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .optional()
+                .map_err(db)?;
+            if let Some((record, series)) = ids {
+                tx.execute(
+                    "INSERT OR REPLACE INTO acceptances (record, series, reason) VALUES (?1, ?2, ?3)",
+                    params![record, series, reason],
+                )
+                .map_err(db)?;
+                marked += 1;
+            }
+        }
+        tx.commit().map_err(db)?;
+        Ok(marked)
+    }
+
     /// Every series whose workload and metric match (`None` matches all),
     /// each environment's apart, oldest record first.
     pub fn series(
@@ -415,11 +479,12 @@ impl History {
             .conn
             .prepare(
                 "SELECT s.workload, s.metric, s.unit, s.better, s.stability, e.key,
-                        r.sha, r.branch, r.date, m.n, m.median, m.min, m.max, m.cv
+                        r.sha, r.branch, r.date, m.n, m.median, m.min, m.max, m.cv, a.reason
                  FROM summaries m
                  JOIN series s ON s.id = m.series
                  JOIN records r ON r.id = m.record
                  JOIN environments e ON e.id = r.environment
+                 LEFT JOIN acceptances a ON a.record = r.id AND a.series = s.id
                  WHERE (?1 IS NULL OR s.workload = ?1) AND (?2 IS NULL OR s.metric = ?2)
                  ORDER BY s.workload, s.metric, e.key, r.id",
             )
@@ -446,6 +511,7 @@ impl History {
                             max: r.get(12)?,
                             cv: r.get(13)?,
                         },
+                        accepted: r.get(14)?,
                     },
                 ))
             })

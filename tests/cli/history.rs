@@ -417,3 +417,80 @@ fn the_history_exports_to_openmetrics_with_timestamps() {
         retain[0]
     );
 }
+
+/// An accepted increase moves the anchor, and the history says so: the
+/// head at 1.12 that broke a 10% budget counted from 20 commits back, once
+/// commit 19 is recorded as accepted (`history add --accepted`, as the
+/// baseline of an accepted change is), counts from commit 19's level and
+/// passes; `history show` marks the commit with the reason.
+#[test]
+fn an_accepted_increase_moves_the_anchor() {
+    let dir = Dir::new();
+    for i in 0..19 {
+        dir.create(
+            "r.json",
+            &results_at(&sha(i), 1.03f64.powi((i / 5) as i32), "AMD EPYC"),
+        );
+        dir.memgate()
+            .args(["history", "add", "r.json"])
+            .assert()
+            .success();
+    }
+    dir.create("base.json", &results_at(&sha(19), 1.0927, "AMD EPYC"));
+    dir.create("head.json", &results_at(&sha(20), 1.12, "AMD EPYC"));
+    dir.create(
+        "memgate.yaml",
+        "version: 1\ndrift:\n  heap.live.bytes: {since: 20 commits, max_increase: 10%}\nworkloads: []\n",
+    );
+    dir.memgate()
+        .args(["history", "add", "base.json"])
+        .assert()
+        .success();
+    dir.memgate()
+        .args(["compare", "base.json", "head.json"])
+        .assert()
+        .code(1);
+    dir.memgate()
+        .args([
+            "history",
+            "add",
+            "base.json",
+            "--accepted",
+            "go-retain:heap.live.bytes",
+            "--reason",
+            "bigger cache, on purpose",
+        ])
+        .assert()
+        .success()
+        .stderr(contains("marked 1 of 1 accepted increase(s)"));
+    dir.memgate()
+        .args(["compare", "base.json", "head.json"])
+        .assert()
+        .success();
+    dir.memgate()
+        .args([
+            "history",
+            "show",
+            "-w",
+            "go-retain",
+            "-m",
+            "heap.live.bytes",
+        ])
+        .assert()
+        .success()
+        .stdout(contains("accepted: bigger cache, on purpose"));
+    // --accepted names a metric, or it is refused.
+    dir.memgate()
+        .args([
+            "history",
+            "add",
+            "base.json",
+            "--accepted",
+            "heap.live.bytes",
+        ])
+        .assert()
+        .code(2)
+        .stderr(contains(
+            "--accepted heap.live.bytes: expected WORKLOAD:METRIC",
+        ));
+}

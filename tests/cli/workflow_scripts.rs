@@ -51,7 +51,8 @@ impl Fake {
         // A pull request that changes no file memgate reads; a run with no
         // HTML report.
         f.answer("files", json!([{"filename": "src/lib.rs"}]))
-            .answer("run-artifacts", json!({"artifacts": []}));
+            .answer("run-artifacts", json!({"artifacts": []}))
+            .answer("commit-pulls", json!([]));
         f
     }
 
@@ -101,6 +102,7 @@ impl Fake {
             .env("FAKE_GH", self.path("gh"))
             .env("GH_TOKEN", "not-a-token")
             .env("GITHUB_REPOSITORY", REPO)
+            .env("GITHUB_SHA", "2".repeat(40))
             .env("GITHUB_OUTPUT", self.path("output"))
             .env("GITHUB_STEP_SUMMARY", self.path("summary"))
             .env("RUNNER_TEMP", self.path("runner"))
@@ -850,12 +852,28 @@ fn the_baseline_job_carries_the_history_forward() {
     }
     std::fs::create_dir_all(earlier.path(".memgate")).unwrap();
     std::fs::write(earlier.path(".memgate/results.json"), r.to_string()).unwrap();
+    // The merged pull request behind this commit accepted go-retain's live
+    // heap: the history marks it, and drift budgets count from here.
+    earlier
+        .answer(
+            "commit-pulls",
+            json!([{"number": 7, "merged_at": "2026-12-01T00:00:00Z"}]),
+        )
+        .answer(
+            "comments",
+            recorded(HEAD_SHA, "alice", &["go-retain:heap.live.bytes"]),
+        );
     let out = earlier.run(
         "memgate-baseline.yml",
         "Record this commit in the history",
         &[("MEMGATE", memgate_exe().to_str().unwrap())],
     );
     ok(&out);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("marked 1 of 1 accepted increase(s)"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let shown = Command::new(memgate_exe())
         .args([
             "history",
@@ -869,7 +887,12 @@ fn the_baseline_job_carries_the_history_forward() {
         .arg(&carried)
         .output()
         .unwrap();
-    assert!(String::from_utf8_lossy(&shown.stdout).contains("2 commits"));
+    let shown = String::from_utf8_lossy(&shown.stdout);
+    assert!(shown.contains("2 commits"), "{shown}");
+    assert!(
+        shown.contains("accepted: memgate:accept on #7, given by alice"),
+        "{shown}"
+    );
     assert!(
         earlier.read("summary").contains("level changes"),
         "{}",
