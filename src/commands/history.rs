@@ -57,9 +57,11 @@ pub fn history(cmd: HistoryCommand) -> Result<Outcome, Error> {
             history,
         } => {
             let h = History::open(&history, false)?;
-            let text = crate::history::export::openmetrics(
-                &h.series(workload.as_deref(), metric.as_deref())?,
-            );
+            let text = crate::history::export::openmetrics(&h.series(
+                workload.as_deref(),
+                metric.as_deref(),
+                None,
+            )?);
             match output {
                 Some(path) => {
                     crate::atomic::check_outputs(
@@ -140,7 +142,12 @@ fn add(
 
 fn show(workload: &str, metric: &str, last: usize, db: &Path) -> Result<Outcome, Error> {
     let h = History::open(db, false)?;
-    let all = h.series(Some(workload), Some(metric))?;
+    // The level changes are found over the default window's commits.
+    let all = h.series(
+        Some(workload),
+        Some(metric),
+        Some(last.max(DriftSettings::default().window)),
+    )?;
     if all.is_empty() {
         return Err(Error::NoSuchVerdict(format!(
             "{} has no history of {}/{}",
@@ -206,7 +213,7 @@ fn drift(
     db: &Path,
 ) -> Result<Outcome, Error> {
     let h = History::open(db, false)?;
-    let all = h.series(workload, metric)?;
+    let all = h.series(workload, metric, Some(settings.window))?;
     let mut out = std::io::stdout().lock();
     let mut count = 0;
     for s in &all {

@@ -45,8 +45,16 @@ pub fn anchor_levels(
             let Some(rule) = rule_for(rules, metric) else {
                 continue;
             };
+            // Enough of the newest commits for the anchor and the changes
+            // since; a ref may name any recorded commit.
+            let last = match &rule.since {
+                Anchor::Commits(n) | Anchor::Best(n) => {
+                    Some((*n + 1).max(DriftSettings::default().window))
+                }
+                Anchor::Ref(_) => None,
+            };
             let Some(series) = h
-                .series(Some(&w.name), Some(metric))?
+                .series(Some(&w.name), Some(metric), last)?
                 .into_iter()
                 .find(|s| s.environment == key)
             else {
@@ -153,7 +161,11 @@ pub fn attach_traces(
         };
         let key = environment_key(env);
         let Some(series) = h
-            .series(Some(&v.workload), Some(&v.metric))?
+            .series(
+                Some(&v.workload),
+                Some(&v.metric),
+                Some(DriftSettings::default().window),
+            )?
             .into_iter()
             .find(|s| s.environment == key)
         else {

@@ -469,28 +469,36 @@ impl History {
     }
 
     /// Every series whose workload and metric match (`None` matches all),
-    /// each environment's apart, oldest record first.
+    /// each environment's apart, oldest record first; of each, only the
+    /// `last` newest points when given (so a year of history is never all
+    /// in memory for a look at its end).
     pub fn series(
         &self,
         workload: Option<&str>,
         metric: Option<&str>,
+        last: Option<usize>,
     ) -> Result<Vec<SeriesHistory>, HistoryError> {
         let mut stmt = self
             .conn
             .prepare(
-                "SELECT s.workload, s.metric, s.unit, s.better, s.stability, e.key,
-                        r.sha, r.branch, r.date, m.n, m.median, m.min, m.max, m.cv, a.reason
-                 FROM summaries m
-                 JOIN series s ON s.id = m.series
-                 JOIN records r ON r.id = m.record
-                 JOIN environments e ON e.id = r.environment
-                 LEFT JOIN acceptances a ON a.record = r.id AND a.series = s.id
-                 WHERE (?1 IS NULL OR s.workload = ?1) AND (?2 IS NULL OR s.metric = ?2)
-                 ORDER BY s.workload, s.metric, e.key, r.id",
+                "SELECT workload, metric, unit, better, stability, key, sha, branch, date,
+                        n, median, min, max, cv, reason
+                 FROM (SELECT s.workload, s.metric, s.unit, s.better, s.stability, e.key,
+                              r.sha, r.branch, r.date, m.n, m.median, m.min, m.max, m.cv,
+                              a.reason, r.id AS rid,
+                              ROW_NUMBER() OVER (PARTITION BY m.series, r.environment ORDER BY r.id DESC) AS rn
+                       FROM summaries m
+                       JOIN series s ON s.id = m.series
+                       JOIN records r ON r.id = m.record
+                       JOIN environments e ON e.id = r.environment
+                       LEFT JOIN acceptances a ON a.record = r.id AND a.series = s.id
+                       WHERE (?1 IS NULL OR s.workload = ?1) AND (?2 IS NULL OR s.metric = ?2))
+                 WHERE ?3 IS NULL OR rn <= ?3
+                 ORDER BY workload, metric, key, rid",
             )
             .map_err(self.db())?;
         let rows = stmt
-            .query_map(params![workload, metric], |r| {
+            .query_map(params![workload, metric, last.map(|n| n as i64)], |r| {
                 Ok((
                     (
                         r.get::<_, String>(0)?,

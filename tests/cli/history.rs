@@ -87,6 +87,12 @@ fn a_slow_boil_is_found_step_by_step() {
                 .and(contains("+3.0% from here"))
                 .and(contains("▁")),
         );
+    // The last 8 commits hold only the last step (the window reads no more).
+    dir.memgate()
+        .args(["history", "drift", "--window", "8"])
+        .assert()
+        .success()
+        .stderr(contains("1 level change in 295 series"));
     // Any SQLite reader opens it: Python's standard library here.
     let py = std::process::Command::new("python3")
         .args([
