@@ -1,7 +1,8 @@
 //! Drift: where each series' level moved, commit by commit (see
 //! [`crate::stats::changepoint`]), with the noise model its kind of metric
-//! deserves: the noise a series shows, but never less than a floor
-//! relative to its level, by stability.
+//! deserves: the noise a series shows, but never less than its commits'
+//! own runs say a median moves (their spread), nor a floor relative to its
+//! level, by stability.
 
 use crate::metrics::{Better, Stability};
 use crate::stats::changepoint::changepoints;
@@ -67,7 +68,17 @@ pub fn shifts(s: &SeriesHistory, settings: DriftSettings) -> Vec<Shift> {
     let points = &s.points[start..];
     let medians: Vec<f64> = points.iter().map(|p| p.summary.median).collect();
     let level = crate::stats::median(&medians).abs();
-    let floor = noise_floor(s.stability) * level;
+    // A commit's median is itself noisy, and when its runs have modes (a
+    // Go allocation total at 13.2 or 17.4 MB, a GC cycle count of 3 or 4)
+    // it moves like one run, from mode to mode: the runs' own spread (their
+    // standard deviation, from the coefficient of variation) is the least
+    // noise a series of medians is assumed to have.
+    let within: Vec<f64> = points
+        .iter()
+        .filter(|p| p.summary.n > 0)
+        .map(|p| p.summary.cv * p.summary.median.abs())
+        .collect();
+    let floor = (noise_floor(s.stability) * level).max(crate::stats::median(&within).max(0.0));
     changepoints(&medians, settings.min_segment, floor)
         .into_iter()
         .filter_map(|cp| {
