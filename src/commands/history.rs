@@ -214,10 +214,28 @@ fn drift(
 ) -> Result<Outcome, Error> {
     let h = History::open(db, false)?;
     let all = h.series(workload, metric, Some(settings.window))?;
+    // Each series is searched on its own: spread over the cores.
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let chunk = all.len().div_ceil(threads).max(1);
+    let found: Vec<Vec<crate::history::drift::Shift>> = std::thread::scope(|scope| {
+        let parts: Vec<_> = all
+            .chunks(chunk)
+            .map(|part| {
+                scope.spawn(move || part.iter().map(|s| shifts(s, settings)).collect::<Vec<_>>())
+            })
+            .collect();
+        parts
+            .into_iter()
+            .flat_map(|p| {
+                p.join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+            .collect()
+    });
     let mut out = std::io::stdout().lock();
     let mut count = 0;
-    for s in &all {
-        for f in shifts(s, settings) {
+    for (s, shifted) in all.iter().zip(found) {
+        for f in shifted {
             count += 1;
             writeln!(
                 out,

@@ -1,8 +1,7 @@
 //! Drift: where each series' level moved, commit by commit (see
 //! [`crate::stats::changepoint`]), with the noise model its kind of metric
 //! deserves: the noise a series shows, but never less than its commits'
-//! own runs say a median moves (their spread), nor a floor relative to its
-//! level, by stability.
+//! own runs' spread, nor a floor relative to its level, by stability.
 
 use crate::metrics::{Better, Stability};
 use crate::stats::changepoint::changepoints;
@@ -68,15 +67,16 @@ pub fn shifts(s: &SeriesHistory, settings: DriftSettings) -> Vec<Shift> {
     let points = &s.points[start..];
     let medians: Vec<f64> = points.iter().map(|p| p.summary.median).collect();
     let level = crate::stats::median(&medians).abs();
-    // A commit's median is itself noisy, and when its runs have modes (a
-    // Go allocation total at 13.2 or 17.4 MB, a GC cycle count of 3 or 4)
-    // it moves like one run, from mode to mode: the runs' own spread (their
-    // standard deviation, from the coefficient of variation) is the least
-    // noise a series of medians is assumed to have.
+    // A commit's median is itself noisy, and when its runs have modes or a
+    // heavy tail (a Go allocation total at 13.2 or 17.4 MB; involuntary
+    // context switches of 20 to 605 in one commit's runs) it moves like
+    // one run: the runs' own spread, their range over 3 (about a standard
+    // deviation for ten Gaussian runs), is the least noise a series of
+    // medians is assumed to have.
     let within: Vec<f64> = points
         .iter()
-        .filter(|p| p.summary.n > 0)
-        .map(|p| p.summary.cv * p.summary.median.abs())
+        .filter(|p| p.summary.n >= 3)
+        .map(|p| (p.summary.max - p.summary.min) / 3.0)
         .collect();
     let floor = (noise_floor(s.stability) * level).max(crate::stats::median(&within).max(0.0));
     changepoints(&medians, settings.min_segment, floor)

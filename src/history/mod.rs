@@ -469,9 +469,10 @@ impl History {
     }
 
     /// Every series whose workload and metric match (`None` matches all),
-    /// each environment's apart, oldest record first; of each, only the
-    /// `last` newest points when given (so a year of history is never all
-    /// in memory for a look at its end).
+    /// each environment's apart, oldest record first; only the points of
+    /// each environment's `last` newest records when given (the window of
+    /// commits; a year of history is never all in memory for a look at its
+    /// end).
     pub fn series(
         &self,
         workload: Option<&str>,
@@ -481,70 +482,80 @@ impl History {
         let mut stmt = self
             .conn
             .prepare(
-                "SELECT workload, metric, unit, better, stability, key, sha, branch, date,
-                        n, median, min, max, cv, reason
-                 FROM (SELECT s.workload, s.metric, s.unit, s.better, s.stability, e.key,
-                              r.sha, r.branch, r.date, m.n, m.median, m.min, m.max, m.cv,
-                              a.reason, r.id AS rid,
-                              ROW_NUMBER() OVER (PARTITION BY m.series, r.environment ORDER BY r.id DESC) AS rn
-                       FROM summaries m
-                       JOIN series s ON s.id = m.series
-                       JOIN records r ON r.id = m.record
-                       JOIN environments e ON e.id = r.environment
-                       LEFT JOIN acceptances a ON a.record = r.id AND a.series = s.id
-                       WHERE (?1 IS NULL OR s.workload = ?1) AND (?2 IS NULL OR s.metric = ?2))
-                 WHERE ?3 IS NULL OR rn <= ?3
-                 ORDER BY workload, metric, key, rid",
+                "WITH recent AS (
+                     SELECT id FROM (SELECT id, ROW_NUMBER() OVER (PARTITION BY environment ORDER BY id DESC) AS rn
+                                     FROM records)
+                     WHERE ?3 IS NULL OR rn <= ?3)
+                 SELECT s.workload, s.metric, s.unit, s.better, s.stability, e.key,
+                        r.sha, r.branch, r.date, m.n, m.median, m.min, m.max, m.cv, a.reason
+                 FROM recent
+                 JOIN records r ON r.id = recent.id
+                 JOIN summaries m ON m.record = r.id
+                 JOIN series s ON s.id = m.series
+                 JOIN environments e ON e.id = r.environment
+                 LEFT JOIN acceptances a ON a.record = r.id AND a.series = s.id
+                 WHERE (?1 IS NULL OR s.workload = ?1) AND (?2 IS NULL OR s.metric = ?2)
+                 ORDER BY s.workload, s.metric, e.key, r.id",
             )
             .map_err(self.db())?;
-        let rows = stmt
-            .query_map(params![workload, metric, last.map(|n| n as i64)], |r| {
-                Ok((
-                    (
-                        r.get::<_, String>(0)?,
-                        r.get::<_, String>(1)?,
-                        r.get::<_, String>(2)?,
-                        r.get::<_, String>(3)?,
-                        r.get::<_, String>(4)?,
-                        r.get::<_, String>(5)?,
-                    ),
-                    Point {
-                        sha: r.get(6)?,
-                        branch: r.get(7)?,
-                        date: r.get(8)?,
-                        summary: Summary {
-                            n: r.get::<_, i64>(9)?.max(0) as usize,
-                            median: r.get(10)?,
-                            min: r.get(11)?,
-                            max: r.get(12)?,
-                            cv: r.get(13)?,
-                        },
-                        accepted: r.get(14)?,
-                    },
-                ))
-            })
+        let mut rows = stmt
+            .query(params![workload, metric, last.map(|n| n as i64)])
             .map_err(self.db())?;
         let mut out: Vec<SeriesHistory> = Vec::new();
-        for row in rows {
-            let ((workload, metric, unit, better, stability, environment), point) =
-                row.map_err(self.db())?;
+        // A series' names are read once, when it starts: a year of history
+        // is hundreds of thousands of rows.
+        let text = |r: &rusqlite::Row<'_>, i: usize| -> rusqlite::Result<String> { r.get(i) };
+        while let Some(r) = rows.next().map_err(self.db())? {
+            let same = out.last().is_some_and(|s| {
+                let is = |i: usize, v: &str| {
+                    r.get_ref(i)
+                        .ok()
+                        .and_then(|x| x.as_str().ok())
+                        .is_some_and(|x| x == v)
+                };
+                is(0, &s.workload) && is(1, &s.metric) && is(5, &s.environment)
+            });
+            let point = (|| {
+                Ok(Point {
+                    sha: r.get(6)?,
+                    branch: r.get(7)?,
+                    date: r.get(8)?,
+                    summary: Summary {
+                        n: r.get::<_, i64>(9)?.max(0) as usize,
+                        median: r.get(10)?,
+                        min: r.get(11)?,
+                        max: r.get(12)?,
+                        cv: r.get(13)?,
+                    },
+                    accepted: r.get(14)?,
+                })
+            })()
+            .map_err(self.db())?;
             match out.last_mut() {
-                Some(s)
-                    if s.workload == workload
-                        && s.metric == metric
-                        && s.environment == environment =>
-                {
-                    s.points.push(point);
+                Some(s) if same => s.points.push(point),
+                _ => {
+                    let names = (|| {
+                        Ok((
+                            text(r, 0)?,
+                            text(r, 1)?,
+                            text(r, 2)?,
+                            text(r, 3)?,
+                            text(r, 4)?,
+                            text(r, 5)?,
+                        ))
+                    })()
+                    .map_err(self.db())?;
+                    let (workload, metric, unit, better, stability, environment) = names;
+                    out.push(SeriesHistory {
+                        workload,
+                        metric,
+                        unit: from_name(&unit).unwrap_or(Unit::Count),
+                        better: from_name(&better).unwrap_or(Better::Lower),
+                        stability: from_name(&stability).unwrap_or(Stability::MachineDependent),
+                        environment,
+                        points: vec![point],
+                    });
                 }
-                _ => out.push(SeriesHistory {
-                    workload,
-                    metric,
-                    unit: from_name(&unit).unwrap_or(Unit::Count),
-                    better: from_name(&better).unwrap_or(Better::Lower),
-                    stability: from_name(&stability).unwrap_or(Stability::MachineDependent),
-                    environment,
-                    points: vec![point],
-                }),
             }
         }
         Ok(out)

@@ -58,11 +58,15 @@ pub fn changepoints(xs: &[f64], min_segment: usize, floor: f64) -> Vec<ChangePoi
         s1[i + 1] = s1[i] + x;
         s2[i + 1] = s2[i] + x * x;
     }
-    // Cost of xs[a..b]: its squared deviations from its mean, over var.
+    // Cost of xs[a..b]: its squared deviations from its mean, over var
+    // (the reciprocals computed once: this is the inner loop).
+    let inv_var = 1.0 / var;
+    let inv_len: Vec<f64> = (0..=n)
+        .map(|m| if m == 0 { 0.0 } else { 1.0 / m as f64 })
+        .collect();
     let cost = |a: usize, b: usize| {
-        let m = (b - a) as f64;
         let sum = s1[b] - s1[a];
-        ((s2[b] - s2[a]) - sum * sum / m).max(0.0) / var
+        ((s2[b] - s2[a]) - sum * sum * inv_len[b - a]).max(0.0) * inv_var
     };
     let penalty = 2.0 * (n as f64).ln();
     // f[t]: the least penalised cost of xs[..t]; last[t]: where its last
@@ -71,20 +75,26 @@ pub fn changepoints(xs: &[f64], min_segment: usize, floor: f64) -> Vec<ChangePoi
     let mut last = vec![0usize; n + 1];
     f[0] = -penalty;
     let mut candidates: Vec<usize> = vec![0];
+    // Each candidate's cost so far at t, computed once for both the choice
+    // and the pruning.
+    let mut costs: Vec<f64> = Vec::new();
     for t in min_segment..=n {
         // The segment start that became admissible at t.
         if t >= 2 * min_segment {
             candidates.push(t - min_segment);
         }
-        let mut best = f64::INFINITY;
-        let mut arg = 0;
-        for &s in &candidates {
+        costs.clear();
+        costs.extend(candidates.iter().map(|&s| {
             if t - s < min_segment || !f[s].is_finite() {
-                continue;
+                f64::INFINITY
+            } else {
+                f[s] + cost(s, t)
             }
-            let c = f[s] + cost(s, t) + penalty;
-            if c < best {
-                best = c;
+        }));
+        let (mut best, mut arg) = (f64::INFINITY, 0);
+        for (&s, &c) in candidates.iter().zip(&costs) {
+            if c + penalty < best {
+                best = c + penalty;
                 arg = s;
             }
         }
@@ -92,7 +102,12 @@ pub fn changepoints(xs: &[f64], min_segment: usize, floor: f64) -> Vec<ChangePoi
         last[t] = arg;
         // PELT's pruning: a start whose cost so far already exceeds the
         // best by more than the penalty can never be optimal later.
-        candidates.retain(|&s| t - s < min_segment || f[s] + cost(s, t) <= best);
+        let mut k = 0;
+        candidates.retain(|&s| {
+            let keep = t - s < min_segment || costs[k] <= best;
+            k += 1;
+            keep
+        });
     }
     let mut starts = Vec::new();
     let mut t = n;
