@@ -233,6 +233,19 @@ fn bad_input_names_the_file_and_changes_nothing() {
         std::fs::read_to_string(&not_db).unwrap(),
         "my notes, not a database\n"
     );
+    // Without drift budgets, a history that cannot be read costs the
+    // verdicts nothing: the gate decides, the missing picture is said.
+    dir.create(
+        "memgate.yaml",
+        "version: 1\nhistory: notes.txt\nworkloads: []\n",
+    );
+    dir.create("worse.json", &results_at(&sha(2), 1.5, "AMD EPYC"));
+    dir.memgate()
+        .args(["compare", "r.json", "worse.json"])
+        .assert()
+        .code(1)
+        .stderr(contains("warning: no history shown").and(contains("notes.txt")));
+    std::fs::remove_file(dir.path().join("memgate.yaml")).unwrap();
     let other = dir.path().join("other.db");
     let made = std::process::Command::new("python3")
         .args(["-c", "import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); c.execute('create table t (x)'); c.execute('pragma user_version = 7'); c.commit()"])
