@@ -37,6 +37,28 @@ fn sha(i: usize) -> String {
     format!("{i:02x}").repeat(20)
 }
 
+/// Records `results` (the text of a results file) with `memgate history
+/// add`, asserting success; the assertion, for what it says.
+fn record(dir: &Dir, results: &str) -> assert_cmd::assert::Assert {
+    dir.create("r.json", results);
+    dir.memgate()
+        .args(["history", "add", "r.json"])
+        .assert()
+        .success()
+}
+
+/// The slow boil: commits 0 to `commits - 1`, go-retain's live heap +3%
+/// every five (1.00, 1.03, 1.06, 1.09).
+fn boil(dir: &Dir, commits: usize) {
+    for i in 0..commits {
+        record(
+            dir,
+            &results_at(&sha(i), 1.03f64.powi((i / 5) as i32), "AMD EPYC"),
+        )
+        .stderr(contains("recorded 295 metric summaries"));
+    }
+}
+
 /// Twenty commits, +3% of go-retain's live heap every five: each step
 /// inside a 5% tolerance, 9% in all. `history drift` names the three
 /// steps (commit range and size) and nothing else of 295 series;
@@ -45,15 +67,7 @@ fn sha(i: usize) -> String {
 #[test]
 fn a_slow_boil_is_found_step_by_step() {
     let dir = Dir::new();
-    for i in 0..20 {
-        let factor = 1.03f64.powi((i / 5) as i32);
-        dir.create("r.json", &results_at(&sha(i), factor, "AMD EPYC"));
-        dir.memgate()
-            .args(["history", "add", "r.json"])
-            .assert()
-            .success()
-            .stderr(contains("recorded 295 metric summaries"));
-    }
+    boil(&dir, 20);
     let out = dir
         .memgate()
         .args(["history", "drift"])
@@ -110,22 +124,10 @@ fn a_slow_boil_is_found_step_by_step() {
 #[test]
 fn records_are_per_commit_and_environment() {
     let dir = Dir::new();
-    dir.create("a.json", &results_at(&sha(1), 1.0, "AMD EPYC"));
-    dir.create("b.json", &results_at(&sha(1), 1.5, "AMD EPYC"));
-    dir.create("c.json", &results_at(&sha(2), 2.0, "Intel Xeon"));
-    dir.memgate()
-        .args(["history", "add", "a.json"])
-        .assert()
-        .success();
-    dir.memgate()
-        .args(["history", "add", "b.json"])
-        .assert()
-        .success()
+    record(&dir, &results_at(&sha(1), 1.0, "AMD EPYC"));
+    record(&dir, &results_at(&sha(1), 1.5, "AMD EPYC"))
         .stderr(contains("replacing its earlier record"));
-    dir.memgate()
-        .args(["history", "add", "c.json"])
-        .assert()
-        .success();
+    record(&dir, &results_at(&sha(2), 2.0, "Intel Xeon"));
     let out = dir
         .memgate()
         .args([
@@ -276,16 +278,7 @@ fn bad_input_names_the_file_and_changes_nothing() {
 #[test]
 fn a_drift_budget_fails_the_change_that_crosses_it() {
     let dir = Dir::new();
-    for i in 0..20 {
-        dir.create(
-            "r.json",
-            &results_at(&sha(i), 1.03f64.powi((i / 5) as i32), "AMD EPYC"),
-        );
-        dir.memgate()
-            .args(["history", "add", "r.json"])
-            .assert()
-            .success();
-    }
+    boil(&dir, 20);
     dir.create("base.json", &results_at(&sha(19), 1.0927, "AMD EPYC"));
     dir.create("head.json", &results_at(&sha(20), 1.12, "AMD EPYC"));
     let config = |since: &str, budget: &str| {
@@ -395,14 +388,10 @@ fn a_drift_budget_fails_the_change_that_crosses_it() {
 fn the_history_exports_to_openmetrics_with_timestamps() {
     let dir = Dir::new();
     for i in 0..3 {
-        dir.create(
-            "r.json",
+        record(
+            &dir,
             &results_at(&sha(i), 1.0 + 0.01 * i as f64, "AMD \"EPYC\""),
         );
-        dir.memgate()
-            .args(["history", "add", "r.json"])
-            .assert()
-            .success();
     }
     dir.memgate()
         .args(["history", "export", "-m", "heap.live.bytes", "-o", "h.om"])
@@ -445,16 +434,7 @@ fn the_history_exports_to_openmetrics_with_timestamps() {
 #[test]
 fn an_accepted_increase_moves_the_anchor() {
     let dir = Dir::new();
-    for i in 0..19 {
-        dir.create(
-            "r.json",
-            &results_at(&sha(i), 1.03f64.powi((i / 5) as i32), "AMD EPYC"),
-        );
-        dir.memgate()
-            .args(["history", "add", "r.json"])
-            .assert()
-            .success();
-    }
+    boil(&dir, 19);
     dir.create("base.json", &results_at(&sha(19), 1.0927, "AMD EPYC"));
     dir.create("head.json", &results_at(&sha(20), 1.12, "AMD EPYC"));
     dir.create(

@@ -127,20 +127,27 @@ fn verdicts(name: &str) -> String {
 
 /// The comment job's step, for a run of HEAD_SHA from acme:feature.
 fn comment(fake: &Fake) -> Output {
+    comment_with(fake, &[])
+}
+
+/// The comment job's step with some of its environment given otherwise
+/// (the head repository, memgate itself).
+fn comment_with(fake: &Fake, changed: &[(&str, &str)]) -> Output {
     let memgate = memgate_exe();
-    fake.run(
-        "memgate-comment.yml",
-        "Post or update the comment",
-        &[
-            ("MEMGATE", memgate.to_str().unwrap()),
-            ("RUN_ID", "900"),
-            ("RUN_URL", "https://github.com/acme/app/actions/runs/900"),
-            ("HEAD_SHA", HEAD_SHA),
-            ("HEAD_OWNER", "acme"),
-            ("HEAD_REPO", REPO),
-            ("HEAD_BRANCH", "feature"),
-        ],
-    )
+    let mut env = vec![
+        ("MEMGATE", memgate.to_str().unwrap()),
+        ("RUN_ID", "900"),
+        ("RUN_URL", "https://github.com/acme/app/actions/runs/900"),
+        ("HEAD_SHA", HEAD_SHA),
+        ("HEAD_OWNER", "acme"),
+        ("HEAD_REPO", REPO),
+        ("HEAD_BRANCH", "feature"),
+    ];
+    for (key, value) in changed {
+        env.retain(|(k, _)| k != key);
+        env.push((key, value));
+    }
+    fake.run("memgate-comment.yml", "Post or update the comment", &env)
 }
 
 fn pr_seven(fake: &Fake) {
@@ -248,7 +255,6 @@ fn only_the_bots_own_comment_is_edited() {
 /// one of this repository that changes none of them does not.
 #[test]
 fn the_verdict_is_advisory_when_the_pull_request_controls_it() {
-    let memgate = memgate_exe();
     for (head_repo, files, expected) in [
         (REPO, json!([{"filename": "src/lib.rs"}]), None),
         (
@@ -270,19 +276,7 @@ fn the_verdict_is_advisory_when_the_pull_request_controls_it() {
                 "900",
                 &[("status.txt", "ok\n"), ("verdicts.json", &verdicts("pass"))],
             );
-        let out = fake.run(
-            "memgate-comment.yml",
-            "Post or update the comment",
-            &[
-                ("MEMGATE", memgate.to_str().unwrap()),
-                ("RUN_ID", "900"),
-                ("RUN_URL", "https://github.com/acme/app/actions/runs/900"),
-                ("HEAD_SHA", HEAD_SHA),
-                ("HEAD_OWNER", "acme"),
-                ("HEAD_REPO", head_repo),
-                ("HEAD_BRANCH", "feature"),
-            ],
-        );
+        let out = comment_with(&fake, &[("HEAD_REPO", head_repo)]);
         ok(&out);
         let body = fake.read("gh/POST.md");
         match expected {
@@ -305,20 +299,7 @@ fn a_deleted_fork_gets_no_comment() {
         "900",
         &[("status.txt", "ok\n"), ("verdicts.json", &verdicts("pass"))],
     );
-    let memgate = memgate_exe();
-    let out = fake.run(
-        "memgate-comment.yml",
-        "Post or update the comment",
-        &[
-            ("MEMGATE", memgate.to_str().unwrap()),
-            ("RUN_ID", "900"),
-            ("RUN_URL", "https://github.com/acme/app/actions/runs/900"),
-            ("HEAD_SHA", HEAD_SHA),
-            ("HEAD_OWNER", ""),
-            ("HEAD_REPO", ""),
-            ("HEAD_BRANCH", "feature"),
-        ],
-    );
+    let out = comment_with(&fake, &[("HEAD_OWNER", ""), ("HEAD_REPO", "")]);
     ok(&out);
     assert_eq!(fake.read("gh/writes"), "", "nothing was written");
     assert!(!fake.read("gh/calls").contains("pulls"));
@@ -348,19 +329,7 @@ fn the_artifact_is_rendered_without_the_token_or_workflow_commands() {
     )
     .unwrap();
     std::fs::set_permissions(&spy, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
-    let out = fake.run(
-        "memgate-comment.yml",
-        "Post or update the comment",
-        &[
-            ("MEMGATE", spy.to_str().unwrap()),
-            ("RUN_ID", "900"),
-            ("RUN_URL", "https://github.com/acme/app/actions/runs/900"),
-            ("HEAD_SHA", HEAD_SHA),
-            ("HEAD_OWNER", "acme"),
-            ("HEAD_REPO", REPO),
-            ("HEAD_BRANCH", "feature"),
-        ],
-    );
+    let out = comment_with(&fake, &[("MEMGATE", spy.to_str().unwrap())]);
     ok(&out);
     let env = fake.read("gh/memgate-env");
     assert!(
