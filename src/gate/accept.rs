@@ -87,12 +87,7 @@ pub fn accept(
             v.reason = format!("accepted ({}{because}): {}", c.text, v.reason);
         }
     }
-    verdicts.verdicts.sort_by_key(|v| v.status);
-    verdicts.tally = super::tally(
-        &verdicts.verdicts,
-        &verdicts.parity,
-        verdicts.failed_workloads.len(),
-    );
+    super::recount(verdicts);
     verdicts.acceptance = Some(Acceptance {
         patterns: patterns.to_vec(),
         reason,

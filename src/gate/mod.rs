@@ -117,13 +117,19 @@ pub fn apply_drift(
     anchors: &[drift::AnchorLevel],
 ) -> usize {
     let n = drift::apply(&mut verdicts.verdicts, rules, anchors);
+    recount(verdicts);
+    n
+}
+
+/// Puts the verdicts back in order and counts them again, after a step
+/// that changed statuses (drift budgets, `--accept`).
+fn recount(verdicts: &mut Verdicts) {
     verdicts.verdicts.sort_by_key(|v| v.status);
     verdicts.tally = tally(
         &verdicts.verdicts,
         &verdicts.parity,
         verdicts.failed_workloads.len(),
     );
-    n
 }
 
 /// Every metric of a workload that is on one side only.

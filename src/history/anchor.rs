@@ -11,7 +11,7 @@ use crate::policy::{Anchor, DriftRule};
 use crate::results::Results;
 
 use super::drift::{DriftSettings, shifts};
-use super::{History, HistoryError, environment_key};
+use super::{History, HistoryError};
 
 /// The anchor levels of `cur`'s metrics under `rules`, from the history at
 /// `db`, and notes on what could not be anchored (no history, a ref not
@@ -37,10 +37,6 @@ pub fn anchor_levels(
     let mut levels = Vec::new();
     let mut resolved: BTreeMap<String, Option<String>> = BTreeMap::new();
     for w in &cur.workloads {
-        let Some(env) = cur.environments.get(w.environment) else {
-            continue;
-        };
-        let key = environment_key(env);
         for metric in w.metrics.keys() {
             let Some(rule) = rule_for(rules, metric) else {
                 continue;
@@ -53,11 +49,7 @@ pub fn anchor_levels(
                 }
                 Anchor::Ref(_) => None,
             };
-            let Some(series) = h
-                .series(Some(&w.name), Some(metric), last)?
-                .into_iter()
-                .find(|s| s.environment == key)
-            else {
+            let Some(series) = h.series_in(cur, &w.name, metric, last)? else {
                 continue;
             };
             let at = match &rule.since {
@@ -151,23 +143,12 @@ pub fn attach_traces(
     }
     let h = History::open(db, false)?;
     for v in verdicts.verdicts.iter_mut().filter(|v| v.status.fails()) {
-        let Some(env) = cur
-            .workloads
-            .iter()
-            .find(|w| w.name == v.workload)
-            .and_then(|w| cur.environments.get(w.environment))
-        else {
-            continue;
-        };
-        let key = environment_key(env);
-        let Some(series) = h
-            .series(
-                Some(&v.workload),
-                Some(&v.metric),
-                Some(DriftSettings::default().window),
-            )?
-            .into_iter()
-            .find(|s| s.environment == key)
+        let Some(series) = h.series_in(
+            cur,
+            &v.workload,
+            &v.metric,
+            Some(DriftSettings::default().window),
+        )?
         else {
             continue;
         };

@@ -227,6 +227,16 @@ pub fn environment_key(e: &Environment) -> String {
     )
 }
 
+/// The environment key `results` measured `workload` in, if it has it.
+pub fn environment_of(results: &Results, workload: &str) -> Option<String> {
+    results
+        .workloads
+        .iter()
+        .find(|w| w.name == workload)
+        .and_then(|w| results.environments.get(w.environment))
+        .map(environment_key)
+}
+
 /// An open history.
 pub struct History {
     conn: Connection,
@@ -437,12 +447,7 @@ impl History {
         let tx = self.conn.transaction().map_err(db)?;
         let mut marked = 0;
         for (workload, metric) in accepted {
-            let Some(env) = results
-                .workloads
-                .iter()
-                .find(|w| &w.name == workload)
-                .and_then(|w| results.environments.get(w.environment))
-            else {
+            let Some(key) = environment_of(results, workload) else {
                 continue;
             };
             let ids: Option<(i64, i64)> = tx
@@ -450,7 +455,7 @@ impl History {
                     "SELECT r.id, s.id FROM records r JOIN environments e ON e.id = r.environment
                      JOIN summaries m ON m.record = r.id JOIN series s ON s.id = m.series
                      WHERE e.key = ?1 AND r.sha = ?2 AND s.workload = ?3 AND s.metric = ?4",
-                    params![environment_key(env), sha, workload, metric],
+                    params![key, sha, workload, metric],
                     |r| Ok((r.get(0)?, r.get(1)?)),
                 )
                 .optional()
@@ -466,6 +471,24 @@ impl History {
         }
         tx.commit().map_err(db)?;
         Ok(marked)
+    }
+
+    /// One metric's series in the environment `results` measured its
+    /// workload in (the newest `last` records' points), if recorded.
+    pub fn series_in(
+        &self,
+        results: &Results,
+        workload: &str,
+        metric: &str,
+        last: Option<usize>,
+    ) -> Result<Option<SeriesHistory>, HistoryError> {
+        let Some(key) = environment_of(results, workload) else {
+            return Ok(None);
+        };
+        Ok(self
+            .series(Some(workload), Some(metric), last)?
+            .into_iter()
+            .find(|s| s.environment == key))
     }
 
     /// Every series whose workload and metric match (`None` matches all),
