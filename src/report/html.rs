@@ -119,7 +119,7 @@ fn verdict_section(h: &mut String, x: &Verdict, v: &Verdicts) {
                 let _ = write!(h, "<p class=\"muted\">where it grew: {}</p>", esc(note));
             }
         } else {
-            sites(h, x);
+            sites(h, x, a);
         }
     }
     h.push_str("</section>");
@@ -305,10 +305,7 @@ fn history(
 /// A differential icicle of the allocation sites: one row of blocks,
 /// each as wide as the larger of its two figures, coloured by what
 /// happened to it; the table of the sites under it.
-fn sites(h: &mut String, x: &Verdict) {
-    let Some(a) = &x.attribution else {
-        return;
-    };
+fn sites(h: &mut String, x: &Verdict, a: &crate::attribution::Attribution) {
     let total: f64 = a.sites.iter().map(|s| s.baseline.max(s.current)).sum();
     if total <= 0.0 {
         return;
