@@ -148,11 +148,27 @@ fn write_with(
     Ok(())
 }
 
-/// Serializes `value` as pretty JSON and writes it atomically.
+/// Serializes `value` as memgate's JSON ([`crate::json`]) and writes it
+/// atomically.
 /// (Streamed to the file: a large verdicts file is never held twice.)
 pub fn write_json<T: serde::Serialize>(path: &Path, value: &T) -> Result<(), WriteError> {
     write_with(path, |out| {
-        serde_json::to_writer_pretty(&mut *out, value)?;
+        crate::json::to_writer(&mut *out, value)?;
+        out.write_all(b"\n")
+    })
+}
+
+/// [`write_json`] of `shell` with `items` in its empty top-level array
+/// field `key`, the items serialized on every core
+/// ([`crate::json::to_writer_with`]).
+pub fn write_json_with<T: serde::Serialize, I: serde::Serialize + Sync>(
+    path: &Path,
+    shell: &T,
+    key: &str,
+    items: &[I],
+) -> Result<(), WriteError> {
+    write_with(path, |out| {
+        crate::json::to_writer_with(&mut *out, shell, key, items)?;
         out.write_all(b"\n")
     })
 }

@@ -488,6 +488,15 @@ impl Tally {
 }
 
 impl Verdicts {
+    /// Writes the verdicts file atomically, its verdicts serialized on
+    /// every core (most of a large comparison's file).
+    pub fn write(&mut self, path: &std::path::Path) -> Result<(), crate::atomic::WriteError> {
+        let verdicts = std::mem::take(&mut self.verdicts);
+        let written = crate::atomic::write_json_with(path, &*self, "verdicts", &verdicts);
+        self.verdicts = verdicts;
+        written
+    }
+
     /// The workload names, each once, in the order of the verdicts.
     pub fn workload_names(&self) -> Vec<&str> {
         let mut seen = std::collections::BTreeSet::new();

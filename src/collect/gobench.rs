@@ -136,7 +136,8 @@ pub fn parse<'a>(path: &Path, text: &'a str) -> Result<BenchFile<'a>, ParseError
                 values.push((v, pair[1]));
             }
             file.lines.push(BenchLine {
-                name: first.trim_start_matches("Benchmark"),
+                // `is_bench_name` saw the prefix.
+                name: first.strip_prefix("Benchmark").unwrap_or(first),
                 config: Arc::clone(&config),
                 iterations,
                 values,

@@ -62,7 +62,7 @@ pub fn compare(args: CompareArgs) -> Result<Outcome, Error> {
     let (base, cur) = (base?, cur?);
     let base_side = Side::of(&args.baseline.display().to_string(), &base);
     let cur_side = Side::of(&args.current.display().to_string(), &cur);
-    let verdicts = judge(
+    let mut verdicts = judge(
         &policy,
         (&base_side, &base),
         (&cur_side, &cur),
@@ -70,10 +70,14 @@ pub fn compare(args: CompareArgs) -> Result<Outcome, Error> {
         (&history, &repo),
     )?;
     if let Some(out) = &args.output {
-        crate::atomic::write_json(out, &verdicts)?;
+        verdicts.write(out)?;
     }
     show(&verdicts, &args.outputs)?;
-    Ok(outcome(&verdicts, &base, &cur))
+    let outcome = outcome(&verdicts, &base, &cur);
+    // The process ends here: freeing a large comparison's millions of
+    // values one by one took longer than writing them.
+    std::mem::forget((verdicts, base, cur));
+    Ok(outcome)
 }
 
 /// One side of `compare`: a results file, or `go test -bench` output
@@ -183,14 +187,14 @@ pub fn check(args: CheckArgs) -> Result<Outcome, Error> {
         ..Side::of(&base_label, &base)
     };
     let cur_side = Side::of(&cur_label, &cur);
-    let verdicts = judge(
+    let mut verdicts = judge(
         &config.policy,
         (&base_side, &base),
         (&cur_side, &cur),
         &args.outputs,
         (&config.history, &config.dir),
     )?;
-    crate::atomic::write_json(&args.verdicts, &verdicts)?;
+    verdicts.write(&args.verdicts)?;
     crate::say!("memgate: wrote {}", args.verdicts.display());
     show(&verdicts, &args.outputs)?;
     let outcome = outcome(&verdicts, &base, &cur);

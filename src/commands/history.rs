@@ -215,23 +215,7 @@ fn drift(
     let h = History::open(db, false)?;
     let all = h.series(workload, metric, Some(settings.window))?;
     // Each series is searched on its own: spread over the cores.
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let chunk = all.len().div_ceil(threads).max(1);
-    let found: Vec<Vec<crate::history::drift::Shift>> = std::thread::scope(|scope| {
-        let parts: Vec<_> = all
-            .chunks(chunk)
-            .map(|part| {
-                scope.spawn(move || part.iter().map(|s| shifts(s, settings)).collect::<Vec<_>>())
-            })
-            .collect();
-        parts
-            .into_iter()
-            .flat_map(|p| {
-                p.join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-            })
-            .collect()
-    });
+    let found = crate::parallel::map(&all, 1, |s| shifts(s, settings));
     let mut out = std::io::stdout().lock();
     let mut count = 0;
     for (s, shifted) in all.iter().zip(found) {

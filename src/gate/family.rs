@@ -66,10 +66,19 @@ impl Family {
                 .filter(|(c, p)| **p <= c.alpha / k as f64)
                 .count()
         };
-        // At K = the number of candidates the count is at most K.
-        let k = (1..=candidates.len().max(1))
-            .find(|&k| can_reach(k) <= k)
-            .unwrap_or(1);
+        // The smallest K whose count is at most K: the count never rises as
+        // K does, so the first K past it is found by bisection (at K = the
+        // number of candidates the count is at most K).
+        let (mut lo, mut hi) = (1, candidates.len().max(1));
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            if can_reach(mid) <= mid {
+                hi = mid;
+            } else {
+                lo = mid + 1;
+            }
+        }
+        let k = lo;
         let member: Vec<bool> = candidates
             .iter()
             .zip(&min_p)
@@ -149,6 +158,23 @@ mod tests {
         let f = Family::holm(&c);
         assert_eq!((f.k, f.size()), (24, 10));
         assert!(f.adjusted[..20].iter().all(Option::is_none));
+    }
+
+    proptest::proptest! {
+        /// The bisection finds the K a scan from 1 up finds.
+        #[test]
+        fn tarone_bisection_finds_what_a_scan_finds(
+            runs in proptest::collection::vec(2usize..12, 1..80),
+        ) {
+            let c: Vec<Candidate> = runs.iter().map(|&r| candidate(r, 1.0)).collect();
+            let reach = |k: usize| {
+                c.iter()
+                    .filter(|c| stats::min_attainable_p(c.runs.0, c.runs.1) <= c.alpha / k as f64)
+                    .count()
+            };
+            let scanned = (1..=c.len()).find(|&k| reach(k) <= k).unwrap_or(1);
+            proptest::prop_assert_eq!(Family::holm(&c).k, scanned);
+        }
     }
 
     #[test]

@@ -490,15 +490,6 @@ impl Compared {
         // benchstat counts p == alpha as significant: `FormatDelta` in x/perf
         // `benchmath/sample.go` prints "~" only when p > alpha.
         let significant = p_adjusted <= t.alpha;
-        if significant
-            && words == Words::Skipped
-            && let Some(test) = verdict.test.as_mut()
-        {
-            // The shift decides a significant change; its interval is
-            // only ever read by a user.
-            test.shift =
-                stats::hodges_lehmann(&verdict.baseline_samples, &verdict.current_samples, None);
-        }
         (verdict.status, verdict.reason) = if significant {
             significant_change(&verdict, &what, &p_text, lean_worse, words)
         } else if min_p > detect {
@@ -549,9 +540,26 @@ fn significant_change(
     let t = &v.threshold;
     let by_median = beyond(worse_by(v.better, base, cur), base, t, 1.0);
     let shift = v.test.as_ref().and_then(|x| x.shift);
-    let call = match shift {
-        Some(s) => beyond(worse_by(v.better, base, base + s.shift), base, t, 1.0),
-        None => by_median,
+    let by_shift = |s: f64| beyond(worse_by(v.better, base, base + s), base, t, 1.0);
+    let call = match (shift, words) {
+        (Some(s), _) => by_shift(s.shift),
+        // Where no one reads the shift (the detectable search), only which
+        // side of the tolerances it lies on is found. The call never
+        // falls as the shift rises when lower is better, never rises when
+        // higher is: numbered along the shift, the zones never fall.
+        (None, Words::Skipped) => {
+            let zone = |s: f64| match (by_shift(s), v.better) {
+                (None, _) => 1,
+                (Some(worse), Better::Lower) => 2 * u8::from(worse),
+                (Some(worse), Better::Higher) => 2 * u8::from(!worse),
+            };
+            match stats::shift_zone(&v.baseline_samples, &v.current_samples, zone) {
+                Some(1) => None,
+                Some(z) => Some((z == 2) == (v.better == Better::Lower)),
+                None => by_median,
+            }
+        }
+        (None, Words::Written) => by_median,
     }
     // Significance was reached in the direction the runs lean; a shift the
     // other way (only through ties) is no change in that direction.
@@ -741,17 +749,18 @@ pub(super) fn detectable(v: &Verdict, bar: f64, confidence: f64) -> Option<f64> 
             }
         }
     };
-    // Gallop from the tolerance (where most searches end) to a bracket
-    // [lo, hi] with hi caught and lo not, then bisect it: about half the
-    // judgements of bisecting 0..+1000% outright.
+    // Most searches end at the tolerance, within a step (every metric of a
+    // thousand Go benchmarks did): the tolerance and a step beside it
+    // decide those. Otherwise gallop from there to a bracket [lo, hi] with
+    // hi caught and lo not, then bisect it.
     let start = v
         .threshold
         .max_increase
         .clamp(DETECTABLE_STEP, DETECTABLE_MAX);
     let (mut lo, mut hi) = if caught(start) {
         let mut hi = start;
+        let mut lower = start - DETECTABLE_STEP;
         loop {
-            let lower = hi / 2.0;
             if lower < DETECTABLE_STEP {
                 break (0.0, hi);
             }
@@ -759,22 +768,25 @@ pub(super) fn detectable(v: &Verdict, bar: f64, confidence: f64) -> Option<f64> 
                 break (lower, hi);
             }
             hi = lower;
+            lower = hi / 2.0;
         }
     } else {
         let mut lo = start;
+        let mut higher = (start + DETECTABLE_STEP).min(DETECTABLE_MAX);
         loop {
             if lo >= DETECTABLE_MAX {
                 return None;
             }
-            let higher = (lo * 2.0).min(DETECTABLE_MAX);
             if caught(higher) {
                 break (lo, higher);
             }
             lo = higher;
+            higher = (lo * 2.0).min(DETECTABLE_MAX);
         }
     };
-    // To a tenth of a percent: what the reports show, to their last digit.
-    while hi - lo > DETECTABLE_STEP {
+    // To a tenth of a percent: what the reports show, to their last digit
+    // (a bracket a step wide, give or take a rounding, is done).
+    while hi - lo > DETECTABLE_STEP * (1.0 + 1e-9) {
         let mid = (lo + hi) / 2.0;
         if caught(mid) {
             hi = mid;

@@ -60,17 +60,27 @@ pub fn evaluate(
         .iter()
         .map(|w| (w.name.as_str(), w))
         .collect();
-    let mut differences = Vec::new();
-    let mut judged: Vec<Judged> = Vec::new();
-    for cw in &cur.workloads {
+    // Each workload is judged on its own (a Go module's benchmarks are a
+    // thousand of them).
+    let per_workload = crate::parallel::map(&cur.workloads, 16, |cw| {
         let Some(bw) = base_by_name.get(cw.name.as_str()) else {
-            judged.extend(one_sided(policy, &limits, cw, OneSided::CurrentOnly));
-            continue;
+            return (
+                one_sided(policy, &limits, cw, OneSided::CurrentOnly),
+                Vec::new(),
+            );
         };
         let diffs = env::env_differences(bw, base, cw, cur);
         let interleaved = baseline.interleaved.contains(&cw.name);
-        judged.extend(both_sides(policy, &limits, bw, cw, &diffs, interleaved));
-        differences.extend(diffs);
+        (
+            both_sides(policy, &limits, bw, cw, &diffs, interleaved),
+            diffs,
+        )
+    });
+    let mut differences = Vec::new();
+    let mut judged: Vec<Judged> = Vec::new();
+    for (j, d) in per_workload {
+        judged.extend(j);
+        differences.extend(d);
     }
     let cur_names: BTreeSet<&str> = cur.workloads.iter().map(|w| w.name.as_str()).collect();
     for bw in base.workloads.iter() {
@@ -260,40 +270,21 @@ fn conclude(
         Correction::None => Family::uncorrected(&candidates),
     };
     let m = family.size().max(1) as f64;
-    let mut concluded: Vec<(Verdict, f64)> = compared
-        .into_iter()
-        .zip(&family.adjusted)
-        .map(|(c, adj)| {
-            let v = c.conclude(*adj, &family, correction);
-            // The bar of the family's first Holm step; none out of it.
-            let bar = match (correction, adj) {
-                (Correction::None, _) => v.threshold.alpha,
-                (Correction::Holm, Some(_)) => v.threshold.alpha / m,
-                (Correction::Holm, None) => 0.0,
-            };
-            (v, bar)
-        })
-        .collect();
-    with_detectable(&mut concluded, confidence);
-    verdicts.extend(concluded.into_iter().map(|(v, _)| v));
+    // Each comparison is concluded and its detectable change searched on
+    // its own: a dozen judgements each, most of a large comparison's time.
+    let pairs: Vec<_> = compared.into_iter().zip(family.adjusted.clone()).collect();
+    verdicts.extend(crate::parallel::map_owned(pairs, 64, |(c, adj)| {
+        let mut v = c.conclude(adj, &family, correction);
+        // The bar of the family's first Holm step; none out of it.
+        let bar = match (correction, adj) {
+            (Correction::None, _) => v.threshold.alpha,
+            (Correction::Holm, Some(_)) => v.threshold.alpha / m,
+            (Correction::Holm, None) => 0.0,
+        };
+        v.detectable = judge::detectable(&v, bar, confidence);
+        v
+    }));
     (verdicts, family)
-}
-
-/// Sets each verdict's `detectable` change, the searches spread over the
-/// machine's cores: each is a dozen judgements of its own, independent of
-/// the others, and together most of a large comparison's time.
-fn with_detectable(verdicts: &mut [(Verdict, f64)], confidence: f64) {
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let chunk = verdicts.len().div_ceil(threads).max(64);
-    std::thread::scope(|scope| {
-        for part in verdicts.chunks_mut(chunk) {
-            scope.spawn(move || {
-                for (v, bar) in part {
-                    v.detectable = judge::detectable(v, *bar, confidence);
-                }
-            });
-        }
-    });
 }
 
 /// The parity rules' verdicts on the current results: for each rule whose

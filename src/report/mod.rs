@@ -62,7 +62,7 @@ pub struct Json;
 
 impl Render for Json {
     fn render(&self, v: &Verdicts, w: &mut dyn Write) -> Result<(), ReportError> {
-        serde_json::to_writer_pretty(&mut *w, v).map_err(std::io::Error::from)?;
+        crate::json::to_writer(&mut *w, v).map_err(std::io::Error::from)?;
         writeln!(w)?;
         Ok(())
     }

@@ -58,44 +58,51 @@ pub fn changepoints(xs: &[f64], min_segment: usize, floor: f64) -> Vec<ChangePoi
         s1[i + 1] = s1[i] + x;
         s2[i + 1] = s2[i] + x * x;
     }
-    // Cost of xs[a..b]: its squared deviations from its mean, over var
+    // Cost of xs[a..t]: its squared deviations from its mean, over var
     // (the reciprocals computed once: this is the inner loop).
     let inv_var = 1.0 / var;
     let inv_len: Vec<f64> = (0..=n)
         .map(|m| if m == 0 { 0.0 } else { 1.0 / m as f64 })
         .collect();
-    let cost = |a: usize, b: usize| {
-        let sum = s1[b] - s1[a];
-        ((s2[b] - s2[a]) - sum * sum * inv_len[b - a]).max(0.0) * inv_var
-    };
     let penalty = 2.0 * (n as f64).ln();
     // f[t]: the least penalised cost of xs[..t]; last[t]: where its last
     // segment starts.
     let mut f = vec![f64::INFINITY; n + 1];
     let mut last = vec![0usize; n + 1];
     f[0] = -penalty;
-    let mut candidates: Vec<usize> = vec![0];
-    // Each candidate's cost so far at t, computed once for both the choice
+    // The segment starts still in the running, each with what its cost
+    // needs side by side (the loop reads them in order), admitted once a
+    // segment from them would be long enough.
+    struct Start {
+        at: usize,
+        f: f64,
+        s1: f64,
+        s2: f64,
+    }
+    let start = |at: usize, f: &[f64]| Start {
+        at,
+        f: f[at],
+        s1: s1[at],
+        s2: s2[at],
+    };
+    let mut starts_in_running = vec![start(0, &f)];
+    // Each start's cost so far at t, computed once for both the choice
     // and the pruning.
     let mut costs: Vec<f64> = Vec::new();
     for t in min_segment..=n {
-        // The segment start that became admissible at t.
         if t >= 2 * min_segment {
-            candidates.push(t - min_segment);
+            starts_in_running.push(start(t - min_segment, &f));
         }
-        costs.clear();
-        costs.extend(candidates.iter().map(|&s| {
-            if t - s < min_segment || !f[s].is_finite() {
-                f64::INFINITY
-            } else {
-                f[s] + cost(s, t)
-            }
-        }));
+        let (t1, t2) = (s1[t], s2[t]);
         let (mut best, mut arg) = (f64::INFINITY, 0);
-        for (&s, &c) in candidates.iter().zip(&costs) {
-            if c + penalty < best {
-                best = c + penalty;
-                arg = s;
+        costs.clear();
+        for c in &starts_in_running {
+            let sum = t1 - c.s1;
+            let cost = c.f + ((t2 - c.s2) - sum * sum * inv_len[t - c.at]).max(0.0) * inv_var;
+            costs.push(cost);
+            if cost + penalty < best {
+                best = cost + penalty;
+                arg = c.at;
             }
         }
         f[t] = best;
@@ -103,8 +110,8 @@ pub fn changepoints(xs: &[f64], min_segment: usize, floor: f64) -> Vec<ChangePoi
         // PELT's pruning: a start whose cost so far already exceeds the
         // best by more than the penalty can never be optimal later.
         let mut k = 0;
-        candidates.retain(|&s| {
-            let keep = t - s < min_segment || costs[k] <= best;
+        starts_in_running.retain(|_| {
+            let keep = costs[k] <= best;
             k += 1;
             keep
         });

@@ -18,7 +18,7 @@ pub mod mann_whitney;
 pub mod power;
 pub mod summary;
 
-pub use hodges_lehmann::{HodgesLehmann, hodges_lehmann};
+pub use hodges_lehmann::{HodgesLehmann, hodges_lehmann, shift_zone};
 pub use holm::holm;
 pub use mann_whitney::{MannWhitney, UTestError, mann_whitney, min_attainable_p, runs_needed};
 pub use power::runs_for;
