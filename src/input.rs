@@ -22,14 +22,17 @@ pub fn read(path: &Path, limit: u64) -> std::io::Result<Vec<u8>> {
         )
     };
     let file = std::fs::File::open(path)?;
-    // A regular file says its size: refused before a byte is read.
-    if file
+    // A regular file says its size: refused before a byte is read, and
+    // read into room made once.
+    let size = file
         .metadata()
-        .is_ok_and(|m| m.is_file() && m.len() > limit)
-    {
+        .ok()
+        .filter(|m| m.is_file())
+        .map(|m| m.len());
+    if size.is_some_and(|n| n > limit) {
         return Err(too_large());
     }
-    let mut bytes = Vec::new();
+    let mut bytes = Vec::with_capacity(size.map_or(0, |n| n as usize + 1));
     file.take(limit + 1).read_to_end(&mut bytes)?;
     if bytes.len() as u64 > limit {
         return Err(too_large());

@@ -32,10 +32,10 @@ pub use run::run;
 /// Runs the plan, writes the results file when one is named, and names the
 /// workloads that failed on stderr.
 fn measure(plan: &RunPlan, output: Option<&Path>) -> Result<Results, Error> {
-    let results = runner::execute(plan, &mut std::io::stderr())?;
+    let mut results = runner::execute(plan, &mut std::io::stderr())?;
     crate::interrupt::nothing_to_end();
     if let Some(output) = output {
-        crate::atomic::write_json(output, &results)?;
+        results.write(output)?;
         crate::say!("memgate: wrote {}", output.display());
     }
     if results.has_failures() {

@@ -385,6 +385,15 @@ pub enum ResultsError {
 }
 
 impl Results {
+    /// Writes the results file atomically, its workloads serialized on
+    /// every core (a Go module's thousand benchmarks are most of it).
+    pub fn write(&mut self, path: &Path) -> Result<(), crate::atomic::WriteError> {
+        let workloads = std::mem::take(&mut self.workloads);
+        let written = crate::atomic::write_json_with(path, &*self, "workloads", &workloads);
+        self.workloads = workloads;
+        written
+    }
+
     /// The iteration count of every Go benchmark that has one, by name.
     pub fn pins(&self) -> BTreeMap<String, u64> {
         self.workloads
