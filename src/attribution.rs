@@ -13,6 +13,11 @@
 //! not the allocator's is the site. Sites are matched across builds by
 //! function and file name, never by address or line: a change that shifts
 //! lines still matches.
+//!
+//! Beside the sites, each profile keeps its call paths as folded stacks
+//! (Brendan Gregg's `caller;callee` form): the workload's own frames from
+//! the outermost down to the site, so a report can draw where in the
+//! program memory grew, not only which function allocated it.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -21,6 +26,10 @@ use serde::{Deserialize, Serialize};
 
 /// Most sites kept per workload: the largest by any measure.
 pub const MAX_SITES: usize = 200;
+
+/// Most call paths kept per workload, and frames per path (the innermost).
+pub const MAX_STACKS: usize = 100;
+const MAX_DEPTH: usize = 24;
 
 /// One frame of a stack, innermost first in a stack.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -150,6 +159,28 @@ fn is_allocator(function: &str) -> bool {
         || function.starts_with("runtime.")
 }
 
+/// The folded call path of a stack (innermost frame first): the
+/// workload's own frames above its site, outermost first, then the site,
+/// joined by `;`; at most [`MAX_DEPTH`] frames, the innermost.
+fn path_of(frames: &[Frame<'_>], site: &Frame<'_>, tree: &SourceTree) -> String {
+    let at = frames
+        .iter()
+        .position(|f| f == site)
+        .map_or(frames.len(), |i| i + 1);
+    let mut path: Vec<&str> = vec![site.function];
+    path.extend(
+        frames[at..]
+            .iter()
+            .filter(|f| tree.owns(f.file) && !is_allocator(f.function))
+            .map(|f| f.function)
+            .take(MAX_DEPTH - 1),
+    );
+    path.reverse();
+    // A `;` inside a name would split it: folded stacks cannot say it.
+    let names: Vec<String> = path.iter().map(|f| f.replace(';', ",")).collect();
+    names.join(";")
+}
+
 /// The site of a stack (innermost frame first).
 pub fn site_of<'a>(frames: &[Frame<'a>], tree: &SourceTree) -> Option<Frame<'a>> {
     let start = frames
@@ -196,11 +227,15 @@ impl Site {
     }
 
     fn measure(&self, m: Measure) -> f64 {
-        match m {
-            Measure::AllocBytes => self.alloc_bytes,
-            Measure::AllocObjects => self.alloc_objects,
-            Measure::EndBytes => self.end_bytes,
-            Measure::PeakBytes => self.peak_bytes.unwrap_or(self.end_bytes),
+        self.amounts().measure(m)
+    }
+
+    fn amounts(&self) -> Amounts {
+        Amounts {
+            alloc_bytes: self.alloc_bytes,
+            alloc_objects: self.alloc_objects,
+            end_bytes: self.end_bytes,
+            peak_bytes: self.peak_bytes,
         }
     }
 }
@@ -209,10 +244,56 @@ fn base_name(file: &str) -> &str {
     file.rsplit(['/', '\\']).next().unwrap_or(file)
 }
 
-/// Adds up a run's stacks into sites.
+/// One call path and what it allocated in a run (or, in results, the
+/// median over the runs that recorded profiles).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Stack {
+    /// The workload's frames, outermost first, the site last, joined by
+    /// `;` (a folded stack).
+    pub folded: String,
+    /// Bytes allocated along it over the run.
+    pub alloc_bytes: f64,
+    /// Objects allocated along it.
+    pub alloc_objects: f64,
+    /// Bytes allocated along it still in use at exit.
+    pub end_bytes: f64,
+    /// Bytes allocated along it live at the heap's peak, when the profile
+    /// has it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peak_bytes: Option<f64>,
+}
+
+impl Stack {
+    fn measure(&self, m: Measure) -> f64 {
+        self.amounts().measure(m)
+    }
+
+    fn amounts(&self) -> Amounts {
+        Amounts {
+            alloc_bytes: self.alloc_bytes,
+            alloc_objects: self.alloc_objects,
+            end_bytes: self.end_bytes,
+            peak_bytes: self.peak_bytes,
+        }
+    }
+}
+
+/// What one run's profile says: its sites and its call paths.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RunSites {
+    /// The sites.
+    pub sites: Vec<Site>,
+    /// The call paths.
+    pub stacks: Vec<Stack>,
+}
+
+/// Adds up a run's stacks into sites and call paths.
 #[derive(Debug, Default)]
 pub struct SiteTotals {
     sites: BTreeMap<(String, String), Site>,
+    stacks: BTreeMap<String, Amounts>,
     peak: bool,
 }
 
@@ -227,6 +308,17 @@ pub struct Amounts {
     pub end_bytes: f64,
     /// Bytes live at the peak, when the profile has it.
     pub peak_bytes: Option<f64>,
+}
+
+impl Amounts {
+    fn measure(&self, m: Measure) -> f64 {
+        match m {
+            Measure::AllocBytes => self.alloc_bytes,
+            Measure::AllocObjects => self.alloc_objects,
+            Measure::EndBytes => self.end_bytes,
+            Measure::PeakBytes => self.peak_bytes.unwrap_or(self.end_bytes),
+        }
+    }
 }
 
 impl SiteTotals {
@@ -252,11 +344,31 @@ impl SiteTotals {
         if let Some(p) = amounts.peak_bytes {
             entry.peak_bytes = Some(entry.peak_bytes.unwrap_or(0.0) + p);
         }
+        let path = self.stacks.entry(path_of(frames, &site, tree)).or_default();
+        path.alloc_bytes += amounts.alloc_bytes;
+        path.alloc_objects += amounts.alloc_objects;
+        path.end_bytes += amounts.end_bytes;
+        if let Some(p) = amounts.peak_bytes {
+            path.peak_bytes = Some(path.peak_bytes.unwrap_or(0.0) + p);
+        }
     }
 
-    /// The run's sites.
-    pub fn into_sites(self) -> Vec<Site> {
-        self.sites.into_values().collect()
+    /// The run's sites and call paths.
+    pub fn finish(self) -> RunSites {
+        RunSites {
+            sites: self.sites.into_values().collect(),
+            stacks: self
+                .stacks
+                .into_iter()
+                .map(|(folded, a)| Stack {
+                    folded,
+                    alloc_bytes: a.alloc_bytes,
+                    alloc_objects: a.alloc_objects,
+                    end_bytes: a.end_bytes,
+                    peak_bytes: a.peak_bytes,
+                })
+                .collect(),
+        }
     }
 }
 
@@ -272,70 +384,119 @@ pub struct Sites {
     pub runs: u32,
     /// The sites, largest allocation first.
     pub sites: Vec<Site>,
+    /// The call paths, largest allocation first; the largest
+    /// [`MAX_STACKS`] by any measure.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub stacks: Vec<Stack>,
 }
 
 impl Sites {
-    /// The median sites of several runs' (a site missing from a run counts
-    /// zero there).
-    pub fn of_runs(source: &str, runs: &[Vec<Site>]) -> Sites {
-        let mut by_key: BTreeMap<(String, String), Vec<&Site>> = BTreeMap::new();
-        for run in runs {
-            for s in run {
-                by_key.entry(s.key()).or_default().push(s);
-            }
-        }
+    /// The median sites and call paths of several runs' (one missing from
+    /// a run counts zero there).
+    pub fn of_runs(source: &str, runs: &[RunSites]) -> Sites {
         let n = runs.len();
-        let median = |xs: Vec<f64>| -> f64 {
-            let mut all = xs;
-            all.resize(n, 0.0);
-            crate::stats::median(&all)
-        };
-        let mut sites: Vec<Site> = by_key
-            .into_values()
-            .map(|seen| {
-                let first = seen[0];
-                let peak = seen.iter().any(|s| s.peak_bytes.is_some());
-                Site {
-                    function: first.function.clone(),
-                    file: first.file.clone(),
-                    line: first.line,
-                    alloc_bytes: median(seen.iter().map(|s| s.alloc_bytes).collect()),
-                    alloc_objects: median(seen.iter().map(|s| s.alloc_objects).collect()),
-                    end_bytes: median(seen.iter().map(|s| s.end_bytes).collect()),
-                    peak_bytes: peak
-                        .then(|| median(seen.iter().filter_map(|s| s.peak_bytes).collect())),
-                }
-            })
-            .collect();
-        sites.sort_by(|a, b| b.alloc_bytes.total_cmp(&a.alloc_bytes));
-        if sites.len() > MAX_SITES {
-            // Keep the largest by each measure, so a small allocator that
-            // retains much is not dropped for one that churns.
-            let mut keep: Vec<bool> = vec![false; sites.len()];
-            for m in [
-                Measure::AllocBytes,
-                Measure::AllocObjects,
-                Measure::EndBytes,
-                Measure::PeakBytes,
-            ] {
-                let mut order: Vec<usize> = (0..sites.len()).collect();
-                order.sort_by(|&a, &b| sites[b].measure(m).total_cmp(&sites[a].measure(m)));
-                for &i in order.iter().take(MAX_SITES / 4) {
-                    keep[i] = true;
-                }
-            }
-            let mut i = 0;
-            sites.retain(|_| {
-                i += 1;
-                keep[i - 1]
-            });
-        }
+        let mut sites = medians(
+            n,
+            runs.iter().map(|r| r.sites.as_slice()),
+            Site::key,
+            Site::amounts,
+            |first, a| Site {
+                function: first.function.clone(),
+                file: first.file.clone(),
+                line: first.line,
+                alloc_bytes: a.alloc_bytes,
+                alloc_objects: a.alloc_objects,
+                end_bytes: a.end_bytes,
+                peak_bytes: a.peak_bytes,
+            },
+        );
+        largest(&mut sites, MAX_SITES, Site::measure);
+        let mut stacks = medians(
+            n,
+            runs.iter().map(|r| r.stacks.as_slice()),
+            |s: &Stack| s.folded.clone(),
+            Stack::amounts,
+            |first, a| Stack {
+                folded: first.folded.clone(),
+                alloc_bytes: a.alloc_bytes,
+                alloc_objects: a.alloc_objects,
+                end_bytes: a.end_bytes,
+                peak_bytes: a.peak_bytes,
+            },
+        );
+        largest(&mut stacks, MAX_STACKS, Stack::measure);
         Sites {
             source: source.to_owned(),
             runs: n as u32,
             sites,
+            stacks,
         }
     }
+}
+
+/// The median amounts of each item (by `key`) over `n` runs' lists (an
+/// item missing from a run counts zero there), largest allocation first.
+fn medians<'a, T: 'a, K: Ord>(
+    n: usize,
+    runs: impl Iterator<Item = &'a [T]>,
+    key: impl Fn(&T) -> K,
+    amounts: impl Fn(&T) -> Amounts,
+    make: impl Fn(&T, Amounts) -> T,
+) -> Vec<T> {
+    let mut by_key: BTreeMap<K, Vec<&T>> = BTreeMap::new();
+    for run in runs {
+        for x in run {
+            by_key.entry(key(x)).or_default().push(x);
+        }
+    }
+    let median = |xs: Vec<f64>| -> f64 {
+        let mut all = xs;
+        all.resize(n, 0.0);
+        crate::stats::median(&all)
+    };
+    let mut out: Vec<T> = by_key
+        .into_values()
+        .map(|seen| {
+            let a: Vec<Amounts> = seen.iter().map(|x| amounts(x)).collect();
+            let peak = a.iter().any(|x| x.peak_bytes.is_some());
+            let m = Amounts {
+                alloc_bytes: median(a.iter().map(|x| x.alloc_bytes).collect()),
+                alloc_objects: median(a.iter().map(|x| x.alloc_objects).collect()),
+                end_bytes: median(a.iter().map(|x| x.end_bytes).collect()),
+                peak_bytes: peak.then(|| median(a.iter().filter_map(|x| x.peak_bytes).collect())),
+            };
+            make(seen[0], m)
+        })
+        .collect();
+    out.sort_by(|a, b| amounts(b).alloc_bytes.total_cmp(&amounts(a).alloc_bytes));
+    out
+}
+
+/// Keeps at most `most` of `items` (in order): the largest by each
+/// measure, so a small allocator that retains much is not dropped for
+/// one that churns.
+fn largest<T>(items: &mut Vec<T>, most: usize, measure: impl Fn(&T, Measure) -> f64) {
+    if items.len() <= most {
+        return;
+    }
+    let mut keep: Vec<bool> = vec![false; items.len()];
+    for m in [
+        Measure::AllocBytes,
+        Measure::AllocObjects,
+        Measure::EndBytes,
+        Measure::PeakBytes,
+    ] {
+        let mut order: Vec<usize> = (0..items.len()).collect();
+        order.sort_by(|&a, &b| measure(&items[b], m).total_cmp(&measure(&items[a], m)));
+        for &i in order.iter().take(most / 4) {
+            keep[i] = true;
+        }
+    }
+    let mut i = 0;
+    items.retain(|_| {
+        i += 1;
+        keep[i - 1]
+    });
 }
 
 /// Which figure of a site explains a metric.
@@ -434,6 +595,19 @@ impl SiteChange {
     }
 }
 
+/// One call path's figure on both sides (zero where a side lacks it).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct StackChange {
+    /// The workload's frames, outermost first, the site last, joined by `;`.
+    pub folded: String,
+    /// The figure in the baseline.
+    pub baseline: f64,
+    /// The figure now.
+    pub current: f64,
+}
+
 /// Where a metric's change came from, or why it cannot be said.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
@@ -450,6 +624,10 @@ pub struct Attribution {
     /// The sites whose figure changed, largest growth first; empty when a
     /// side has no profile.
     pub sites: Vec<SiteChange>,
+    /// Every call path either side recorded, in the sites' scale, largest
+    /// first: the shape a flame graph draws.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub stacks: Vec<StackChange>,
     /// Why there are no sites, when there are none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
@@ -543,11 +721,32 @@ pub fn diff(
         Some(n) => format!("{figure} per op (the whole run's over its {n} iterations)"),
         None => figure,
     };
+    fn paths(s: &Sites, measure: Measure) -> BTreeMap<&str, f64> {
+        s.stacks
+            .iter()
+            .map(|x| (x.folded.as_str(), x.measure(measure)))
+            .collect()
+    }
+    let (bp, cp) = (paths(base, measure), paths(cur, measure));
+    let mut stacks: Vec<StackChange> = bp
+        .keys()
+        .chain(cp.keys())
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .map(|k| StackChange {
+            folded: (*k).to_owned(),
+            baseline: bp.get(k).copied().unwrap_or(0.0) * scale * base_factor,
+            current: cp.get(k).copied().unwrap_or(0.0) * scale * cur_factor,
+        })
+        .filter(|x| x.baseline > 0.0 || x.current > 0.0)
+        .collect();
+    stacks.sort_by(|x, y| (y.baseline + y.current).total_cmp(&(x.baseline + x.current)));
     Attribution {
         measure,
         figure,
         profiles: format!("{}, {} and {} runs", cur.source, base.runs, cur.runs),
         sites,
+        stacks,
         note: None,
     }
 }
@@ -559,6 +758,7 @@ pub fn missing(measure: Measure, which: &str) -> Attribution {
         figure: measure.describe().to_owned(),
         profiles: String::new(),
         sites: Vec::new(),
+        stacks: Vec::new(),
         note: Some(format!(
             "no allocation sites: the {which} has no heap profile (Go: the probe in a footprint run; Rust: dhat or valgrind-dhat)"
         )),
@@ -620,6 +820,72 @@ mod tests {
         assert_eq!(site_of(&c, &t).unwrap().function, "__fopen_internal");
     }
 
+    #[test]
+    fn call_paths_keep_the_workloads_frames_down_to_the_site() {
+        let t = tree(&["cmd/retain/main.go"]);
+        let main = "/repo/w/cmd/retain/main.go";
+        let stack = |leaf: &'static str| {
+            [
+                f("runtime.mallocgc", "/usr/lib/go/src/runtime/malloc.go"),
+                f(leaf, main),
+                f("sort.Slice", "/usr/lib/go/src/sort/slice.go"),
+                f("main.load", main),
+                f("main.main", main),
+                f("runtime.main", "/usr/lib/go/src/runtime/proc.go"),
+            ]
+        };
+        let mut totals = SiteTotals::default();
+        let amounts = |b| Amounts {
+            alloc_bytes: b,
+            alloc_objects: 1.0,
+            end_bytes: 0.0,
+            peak_bytes: None,
+        };
+        totals.add(&stack("main.newEntry"), amounts(100.0), &t);
+        totals.add(&stack("main.newEntry"), amounts(50.0), &t);
+        totals.add(&stack("main.newLabel"), amounts(10.0), &t);
+        let run = totals.finish();
+        let paths: Vec<(&str, f64)> = run
+            .stacks
+            .iter()
+            .map(|s| (s.folded.as_str(), s.alloc_bytes))
+            .collect();
+        assert_eq!(
+            paths,
+            [
+                ("main.main;main.load;main.newEntry", 150.0),
+                ("main.main;main.load;main.newLabel", 10.0)
+            ]
+        );
+        // Compared: each path on both sides, a new one at zero before.
+        let base = Sites::of_runs("pprof", std::slice::from_ref(&run));
+        let mut more = SiteTotals::default();
+        more.add(&stack("main.newEntry"), amounts(300.0), &t);
+        more.add(&stack("main.grow"), amounts(5.0), &t);
+        let cur = Sites::of_runs("pprof", &[more.finish()]);
+        let a = diff(&base, &cur, Measure::AllocBytes, 145.0, None, None);
+        let got: Vec<(&str, f64, f64)> = a
+            .stacks
+            .iter()
+            .map(|s| (s.folded.as_str(), s.baseline, s.current))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("main.main;main.load;main.newEntry", 150.0, 300.0),
+                ("main.main;main.load;main.newLabel", 10.0, 0.0),
+                ("main.main;main.load;main.grow", 0.0, 5.0),
+            ]
+        );
+    }
+
+    fn run(sites: Vec<Site>) -> RunSites {
+        RunSites {
+            sites,
+            stacks: Vec::new(),
+        }
+    }
+
     fn site(function: &str, alloc: f64) -> Site {
         Site {
             function: function.into(),
@@ -647,6 +913,7 @@ mod tests {
             source: "pprof".into(),
             runs: 1,
             sites: v,
+            stacks: Vec::new(),
         };
         // Exactly: a 200 -> 260, b 20 -> 20. Sampled: half of everything
         // on the baseline side, 0.55 of it on the current side.
@@ -682,21 +949,21 @@ mod tests {
     fn diff_names_the_grown_site_with_its_share() {
         let base = Sites::of_runs(
             "pprof",
-            &[vec![
+            &[run(vec![
                 site("main.newEntry", 100.0),
                 site("main.newLabel", 10.0),
-            ]],
+            ])],
         );
         let mut moved = site("main.newEntry", 120.0);
         moved.file = "/b/main.newEntry.go".into(); // another checkout
         moved.line = 9; // lines shifted
         let cur = Sites::of_runs(
             "pprof",
-            &[vec![
+            &[run(vec![
                 moved,
                 site("main.newLabel", 10.0),
                 site("main.extra", 2.0),
-            ]],
+            ])],
         );
         let a = diff(&base, &cur, Measure::AllocBytes, 22.0, None, None);
         assert_eq!(a.sites[0].function, "main.newEntry");
@@ -725,9 +992,9 @@ mod tests {
         let s = Sites::of_runs(
             "dhat",
             &[
-                vec![site("a", 10.0)],
-                vec![site("a", 30.0), site("b", 5.0)],
-                vec![site("a", 20.0)],
+                run(vec![site("a", 10.0)]),
+                run(vec![site("a", 30.0), site("b", 5.0)]),
+                run(vec![site("a", 20.0)]),
             ],
         );
         let get = |n: &str| {

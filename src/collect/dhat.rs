@@ -20,7 +20,7 @@ use serde::Deserialize;
 use serde::de::{Deserializer, SeqAccess, Visitor};
 
 use super::{Collect, CollectError, Collected, RunArtifacts, RunSetup, Sample};
-use crate::attribution::{Amounts, Frame, Site, SiteTotals, SourceTree};
+use crate::attribution::{Amounts, Frame, RunSites, SiteTotals, SourceTree};
 use crate::metrics;
 use crate::results::Value;
 
@@ -128,8 +128,8 @@ struct DhatFile {
 pub struct DhatProfile {
     /// The global figures.
     pub totals: DhatTotals,
-    /// The program points, charged to their sites.
-    pub sites: Vec<Site>,
+    /// The program points, charged to their sites and call paths.
+    pub sites: RunSites,
 }
 
 /// A DHAT file that cannot be used; names the file and, for JSON errors,
@@ -202,7 +202,7 @@ pub fn parse_with_sites(
     }
     Ok(DhatProfile {
         totals,
-        sites: sites.into_sites(),
+        sites: sites.finish(),
     })
 }
 
@@ -372,15 +372,20 @@ mod tests {
             &tree,
         )
         .unwrap();
-        let by = |f: &str| p.sites.iter().find(|s| s.function.ends_with(f));
+        let by = |f: &str| p.sites.sites.iter().find(|s| s.function.ends_with(f));
         let entry = by("new_entry").expect("new_entry");
         let label = by("new_label").expect("new_label");
         assert_eq!(entry.alloc_objects, 20_000.0);
         assert_eq!(label.alloc_objects, 20_000.0);
         // Every block is some site's: the sites add up to the totals.
-        let sum: f64 = p.sites.iter().map(|s| s.alloc_bytes).sum();
+        let sum: f64 = p.sites.sites.iter().map(|s| s.alloc_bytes).sum();
         assert_eq!(sum, p.totals.total_bytes as f64);
-        assert!(p.sites.iter().all(|s| !s.file.starts_with("alloc/src")));
+        assert!(
+            p.sites
+                .sites
+                .iter()
+                .all(|s| !s.file.starts_with("alloc/src"))
+        );
     }
 
     #[test]

@@ -18,7 +18,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use super::{Collect, CollectError, Collected, RunArtifacts, RunSetup, Sample};
-use crate::attribution::{Amounts, Frame, Site, SiteTotals, SourceTree};
+use crate::attribution::{Amounts, Frame, RunSites, SiteTotals, SourceTree};
 use crate::metrics::{self, MetricDef};
 use crate::results::Value;
 
@@ -349,7 +349,7 @@ impl Symbols {
 /// stack folded to its innermost frame in the program that is not Rust's
 /// or C's runtime (`Vec::push` is charged to the function that pushed), its
 /// samples' bytes and blocks charged there.
-pub fn sites(text: &str, tree: &SourceTree) -> Vec<Site> {
+pub fn sites(text: &str, tree: &SourceTree) -> RunSites {
     let mut modules: Vec<Option<Symbols>> = Vec::new();
     let mut names: Vec<String> = Vec::new();
     let mut totals = SiteTotals::default();
@@ -406,7 +406,7 @@ pub fn sites(text: &str, tree: &SourceTree) -> Vec<Site> {
             _ => {}
         }
     }
-    totals.into_sites()
+    totals.finish()
 }
 
 /// Writes the counter to `path` once per scratch directory, whole or not

@@ -18,7 +18,7 @@ pub mod rusage;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use crate::attribution::{Site, SourceTree};
+use crate::attribution::{RunSites, SourceTree};
 use crate::metrics::MetricDef;
 use crate::results::Value;
 use launch_report::LaunchReport;
@@ -113,7 +113,7 @@ pub struct Collected {
     pub notes: Vec<String>,
     /// The allocation sites of the run's heap profile, and the profile's
     /// kind (`pprof`, `dhat`).
-    pub sites: Option<(&'static str, Vec<Site>)>,
+    pub sites: Option<(&'static str, RunSites)>,
 }
 
 /// One value of one metric from one run.

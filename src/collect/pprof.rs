@@ -12,7 +12,7 @@
 
 use std::path::Path;
 
-use crate::attribution::{Amounts, Frame, Site, SiteTotals, SourceTree};
+use crate::attribution::{Amounts, Frame, RunSites, SiteTotals, SourceTree};
 
 /// `Profile`: the fields memgate reads.
 #[derive(Clone, PartialEq, prost::Message)]
@@ -253,7 +253,7 @@ pub fn decode(path: &Path, bytes: &[u8]) -> Result<Profile, PprofError> {
 }
 
 /// The sites of a Go heap profile, folded with `tree`.
-pub fn sites(path: &Path, p: &Profile, tree: &SourceTree) -> Result<Vec<Site>, PprofError> {
+pub fn sites(path: &Path, p: &Profile, tree: &SourceTree) -> Result<RunSites, PprofError> {
     let err = |message: String| PprofError {
         path: path.to_owned(),
         message,
@@ -326,11 +326,11 @@ pub fn sites(path: &Path, p: &Profile, tree: &SourceTree) -> Result<Vec<Site>, P
             tree,
         );
     }
-    Ok(totals.into_sites())
+    Ok(totals.finish())
 }
 
 /// Reads a heap profile file into sites.
-pub fn read_sites(path: &Path, tree: &SourceTree) -> Result<Vec<Site>, PprofError> {
+pub fn read_sites(path: &Path, tree: &SourceTree) -> Result<RunSites, PprofError> {
     let bytes = crate::input::read(path, crate::input::FILE_LIMIT).map_err(|e| PprofError {
         path: path.to_owned(),
         message: format!("cannot read it: {e}"),
@@ -358,7 +358,7 @@ mod tests {
         )
     }
 
-    fn fixture(name: &str) -> Vec<Site> {
+    fn fixture(name: &str) -> RunSites {
         let path = Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("fixtures/pprof")
             .join(name);
@@ -367,7 +367,8 @@ mod tests {
 
     #[test]
     fn a_go_heap_profile_names_its_sites_in_the_programs_own_code() {
-        let sites = fixture("go_retain.heap.pb.gz");
+        let run = fixture("go_retain.heap.pb.gz");
+        let sites = &run.sites;
         let by = |f: &str| sites.iter().find(|s| s.function == f);
         let entry = by("main.newEntry").expect("newEntry");
         let label = by("main.newLabel").expect("newLabel (strconv.Itoa folded into it)");
@@ -383,6 +384,24 @@ mod tests {
         assert!(label.alloc_objects > 60_000.0, "{label:?}");
         assert!(sites.iter().all(|s| !s.function.starts_with("runtime.")));
         assert!(sites.iter().all(|s| !s.function.starts_with("strconv.")));
+        // The call paths: the program's frames from main down to the site,
+        // the runtime's and strconv's left out.
+        let path = |leaf: &str| {
+            run.stacks
+                .iter()
+                .find(|s| s.folded.ends_with(leaf))
+                .map(|s| s.folded.as_str())
+        };
+        let entry_path = path(";main.newEntry").expect("a path to newEntry");
+        assert!(entry_path.starts_with("main.main;"), "{entry_path}");
+        assert!(!entry_path.contains("runtime."), "{entry_path}");
+        assert!(path(";main.newLabel").is_some_and(|p| !p.contains("strconv")));
+        let on_paths: f64 = run.stacks.iter().map(|s| s.alloc_bytes).sum();
+        let at_sites: f64 = sites.iter().map(|s| s.alloc_bytes).sum();
+        assert!(
+            (on_paths - at_sites).abs() < 1e-6 * at_sites,
+            "{on_paths} vs {at_sites}"
+        );
     }
 
     #[test]
@@ -407,7 +426,7 @@ mod tests {
 
     #[test]
     fn go_test_memprofile_output_is_read_too() {
-        let sites = fixture("gotest_request.mem.pb.gz");
+        let sites = fixture("gotest_request.mem.pb.gz").sites;
         assert_eq!(
             sites
                 .iter()

@@ -9,11 +9,10 @@
 //!   on one axis, with the tolerance band above the baseline's median; the
 //!   workload's RSS timelines over the run, both sides; the history's last
 //!   commits with the changes of level, when the verdicts carry them; for
-//!   a metric with allocation sites, a differential icicle of the sites
-//!   (width the larger side's figure, colour grown, shrunk, appeared or
-//!   disappeared, shade the size of the change; the functions as the
-//!   profile folded them, the program's first) with the sites table under
-//!   it;
+//!   a metric with allocation sites, a differential icicle of their call
+//!   paths (the program's frames, outermost on top; width both sides'
+//!   figures together, colour grown, shrunk, appeared or disappeared,
+//!   shade the size of the change) with the sites table under it;
 //! - the environment differences and the settings; every verdict in a
 //!   folded table.
 //!
@@ -21,11 +20,11 @@
 //! crate would add its build time and its size for a strip, a line and a
 //! row of rectangles.
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use super::escape::xml as esc;
 use super::{Render, ReportError, Row};
-use crate::attribution::SiteStatus;
 use crate::metrics::Better;
 use crate::results::Timeline;
 use crate::units::human;
@@ -52,7 +51,7 @@ td.n{text-align:right}.badge{font-weight:600}.fail{color:var(--cur)}.warn{color:
 svg{display:block;margin:.5em 0;max-width:100%}svg text{fill:var(--fg);font-size:11px}
 .b{fill:var(--base)}.c{fill:var(--cur)}.band{fill:var(--band)}.axis{stroke:var(--line)}
 .lb{fill:none;stroke:var(--base);stroke-width:1.5}.lc{fill:none;stroke:var(--cur);stroke-width:1.5}
-.grown{fill:var(--grown)}.shrunk{fill:var(--shrunk)}.new{fill:var(--new)}.gone{fill:var(--gone)}
+.grown{fill:var(--grown)}.shrunk{fill:var(--shrunk)}.new{fill:var(--new)}.gone{fill:var(--gone)}.same{fill:var(--muted)}
 @media print{details{display:block}details>summary{display:none}body{max-width:none}}
 ";
 
@@ -302,65 +301,56 @@ fn history(
     );
 }
 
-/// A differential icicle of the allocation sites: one row of blocks,
-/// each as wide as the larger of its two figures, coloured by what
-/// happened to it; the table of the sites under it.
+/// A differential icicle of the allocation sites' call paths: the
+/// program's outermost frame on top, each call below its caller, as wide
+/// as both sides' figures together (so children never overflow their
+/// parent), coloured by what happened to it; the table of the sites under
+/// it. Without recorded call paths (results from before memgate kept
+/// them), each site is a path of one frame: a single row.
 fn sites(h: &mut String, x: &Verdict, a: &crate::attribution::Attribution) {
-    let total: f64 = a.sites.iter().map(|s| s.baseline.max(s.current)).sum();
-    if total <= 0.0 {
+    let paths: Vec<(Vec<&str>, f64, f64)> = if a.stacks.is_empty() {
+        a.sites
+            .iter()
+            .map(|s| (vec![s.function.as_str()], s.baseline, s.current))
+            .collect()
+    } else {
+        a.stacks
+            .iter()
+            .map(|s| (s.folded.split(';').collect(), s.baseline, s.current))
+            .collect()
+    };
+    let root = Node::of(&paths);
+    if root.base + root.cur <= 0.0 {
         return;
     }
-    let kind = |s: &crate::attribution::SiteChange| match s.status {
-        SiteStatus::New => ("new", "appeared"),
-        SiteStatus::Vanished => ("gone", "disappeared"),
-        SiteStatus::Both if s.change > 0.0 => ("grown", "grew"),
-        SiteStatus::Both => ("shrunk", "shrank"),
-    };
+    let depth = root.depth();
+    let height = depth * ROW + 24;
     let alt = format!(
-        "Where {} grew: {} allocation sites, each block as wide as its larger figure ({}), coloured grew, shrank, appeared or disappeared",
+        "Where {} grew: {} call paths through {} frames, {} deep, each frame as wide as its two figures together ({}), coloured grew, shrank, appeared or disappeared",
         x.metric,
-        a.sites.len(),
+        paths.len(),
+        root.count() - 1,
+        depth,
         a.figure
     );
     let _ = write!(
         h,
-        "<svg class=\"icicle\" width=\"700\" height=\"64\" viewBox=\"0 0 700 64\" role=\"img\" aria-label=\"{a}\"><title>{a}</title>",
+        "<svg class=\"icicle\" width=\"700\" height=\"{height}\" viewBox=\"0 0 700 {height}\" role=\"img\" aria-label=\"{a}\"><title>{a}</title>",
         a = esc(&alt)
     );
-    // Shade by how much each site changed, against the largest change.
-    let most = a
-        .sites
-        .iter()
-        .map(|s| s.change.abs())
-        .fold(0.0, f64::max)
-        .max(f64::MIN_POSITIVE);
+    // Shade by how much each frame changed, against the largest change.
+    let most = root.most_changed().max(f64::MIN_POSITIVE);
+    let scale = 700.0 / (root.base + root.cur);
     let mut left = 0.0;
-    for s in &a.sites {
-        let w = s.baseline.max(s.current) / total * 700.0;
-        let (class, what) = kind(s);
-        let opacity = 0.3 + 0.7 * (s.change.abs() / most);
-        let name = s.named(false);
-        let _ = write!(
-            h,
-            "<g><title>{}: {what}, {} → {}</title><rect class=\"{class}\" x=\"{left:.1}\" y=\"4\" width=\"{:.1}\" height=\"40\" fill-opacity=\"{opacity:.2}\" stroke=\"var(--bg)\"/>",
-            esc(&name),
-            esc(&human(crate::metrics::Unit::Bytes, s.baseline)),
-            esc(&human(crate::metrics::Unit::Bytes, s.current)),
-            w.max(0.5)
-        );
-        if w > 60.0 {
-            let label: String = name.chars().take((w / 7.0) as usize).collect();
-            let _ = write!(
-                h,
-                "<text x=\"{:.1}\" y=\"28\">{}</text>",
-                left + 3.0,
-                esc(&label)
-            );
-        }
-        h.push_str("</g>");
-        left += w;
+    for (name, child) in root.sorted() {
+        child.draw(h, name, (left, 0), scale, most);
+        left += (child.base + child.cur) * scale;
     }
-    h.push_str("<text x=\"0\" y=\"60\">red: grew · green: shrank · orange: appeared · grey: disappeared</text></svg>");
+    let _ = write!(
+        h,
+        "<text x=\"0\" y=\"{}\">red: grew · green: shrank · orange: appeared · grey: disappeared</text></svg>",
+        height - 6
+    );
     let _ = write!(
         h,
         "<table><tr><th>site</th><th>baseline</th><th>current</th><th>change</th><th></th></tr>"
@@ -373,10 +363,110 @@ fn sites(h: &mut String, x: &Verdict, a: &crate::attribution::Attribution) {
             esc(&human(crate::metrics::Unit::Bytes, s.baseline)),
             esc(&human(crate::metrics::Unit::Bytes, s.current)),
             esc(&human(crate::metrics::Unit::Bytes, s.change)),
-            kind(s).1
+            change_kind(s.baseline, s.current).1
         );
     }
     h.push_str("</table>");
+}
+
+/// The height of one row of the icicle.
+const ROW: usize = 20;
+
+/// What happened to a frame or site: its class and its word.
+fn change_kind(base: f64, cur: f64) -> (&'static str, &'static str) {
+    match (base > 0.0, cur > 0.0) {
+        (false, _) => ("new", "appeared"),
+        (_, false) => ("gone", "disappeared"),
+        _ if cur > base => ("grown", "grew"),
+        _ if cur < base => ("shrunk", "shrank"),
+        _ => ("same", "unchanged"),
+    }
+}
+
+/// A frame of the icicle: both sides' figures along every path through
+/// it, and its callees.
+#[derive(Default)]
+struct Node<'a> {
+    base: f64,
+    cur: f64,
+    children: BTreeMap<&'a str, Node<'a>>,
+}
+
+impl<'a> Node<'a> {
+    /// The tree of `paths` (frames outermost first, and their figures).
+    fn of(paths: &[(Vec<&'a str>, f64, f64)]) -> Node<'a> {
+        let mut root = Node::default();
+        for (frames, b, c) in paths {
+            let mut at = &mut root;
+            at.base += b;
+            at.cur += c;
+            for f in frames {
+                at = at.children.entry(f).or_default();
+                at.base += b;
+                at.cur += c;
+            }
+        }
+        root
+    }
+
+    fn depth(&self) -> usize {
+        self.children
+            .values()
+            .map(|c| 1 + c.depth())
+            .max()
+            .unwrap_or(0)
+    }
+
+    fn count(&self) -> usize {
+        1 + self.children.values().map(Node::count).sum::<usize>()
+    }
+
+    fn most_changed(&self) -> f64 {
+        self.children
+            .values()
+            .map(|c| (c.cur - c.base).abs().max(c.most_changed()))
+            .fold(0.0, f64::max)
+    }
+
+    /// Callees, the largest first.
+    fn sorted(&self) -> Vec<(&&'a str, &Node<'a>)> {
+        let mut v: Vec<_> = self.children.iter().collect();
+        v.sort_by(|x, y| (y.1.base + y.1.cur).total_cmp(&(x.1.base + x.1.cur)));
+        v
+    }
+
+    /// Draws this frame at (`left`, row `depth`) and its callees under it.
+    fn draw(&self, h: &mut String, name: &str, (left, depth): (f64, usize), scale: f64, most: f64) {
+        let w = (self.base + self.cur) * scale;
+        let (class, what) = change_kind(self.base, self.cur);
+        let opacity = 0.3 + 0.7 * ((self.cur - self.base).abs() / most);
+        let y = depth * ROW;
+        let _ = write!(
+            h,
+            "<g><title>{}: {what}, {} → {}</title><rect class=\"{class}\" x=\"{left:.1}\" y=\"{y}\" width=\"{:.1}\" height=\"{}\" fill-opacity=\"{opacity:.2}\" stroke=\"var(--bg)\"/>",
+            esc(name),
+            esc(&human(crate::metrics::Unit::Bytes, self.base)),
+            esc(&human(crate::metrics::Unit::Bytes, self.cur)),
+            w.max(0.5),
+            ROW - 2
+        );
+        if w > 60.0 {
+            let label: String = name.chars().take((w / 7.0) as usize).collect();
+            let _ = write!(
+                h,
+                "<text x=\"{:.1}\" y=\"{}\">{}</text>",
+                left + 3.0,
+                y + 14,
+                esc(&label)
+            );
+        }
+        h.push_str("</g>");
+        let mut x = left;
+        for (callee, child) in self.sorted() {
+            child.draw(h, callee, (x, depth + 1), scale, most);
+            x += (child.base + child.cur) * scale;
+        }
+    }
 }
 
 fn environment(h: &mut String, v: &Verdicts) {

@@ -30,7 +30,7 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
-use crate::attribution::{Site, Sites, SourceTree};
+use crate::attribution::{RunSites, Sites, SourceTree};
 use crate::collect::{
     Collect,
     criterion::Criterion,
@@ -376,7 +376,7 @@ fn run_rounds(
         .iter()
         .map(|l| SourceTree::scan(&l.workload.dir))
         .collect();
-    let mut profiles: Vec<(&'static str, Vec<Vec<Site>>)> = vec![("", Vec::new()); lanes.len()];
+    let mut profiles: Vec<(&'static str, Vec<RunSites>)> = vec![("", Vec::new()); lanes.len()];
     for round in 0..rounds {
         let reverse = reversed();
         for k in 0..lanes.len() {

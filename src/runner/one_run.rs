@@ -7,7 +7,7 @@ use std::path::Path;
 
 use super::spawn::{self, LaunchRequest, Launched};
 use super::{Position, RunError, STDERR_TAIL_LINES, Step, profiled};
-use crate::attribution::{Site, SourceTree};
+use crate::attribution::{RunSites, SourceTree};
 use crate::collect::launch_report::End;
 use crate::collect::{Collect, Collected, RunArtifacts, RunFiles, RunSetup, collect_all, gctrace};
 use crate::config::Workload;
@@ -26,7 +26,7 @@ pub(super) fn run_once(
     at: Position,
     (scratch, tree): (&Path, &SourceTree),
     log: &mut dyn Write,
-) -> Result<Option<(&'static str, Vec<Site>)>, RunError> {
+) -> Result<Option<(&'static str, RunSites)>, RunError> {
     let Step {
         index,
         warmup,

@@ -308,7 +308,31 @@ fn html_reports_render_in_a_real_browser() {
             })
             .collect();
         assert_eq!(icicles.len(), with_sites.len(), "{name}");
+        // A block per frame of the call paths' tree: every distinct
+        // prefix of a folded path (a site alone where none was recorded).
+        let mut deepest = 0;
         for (icicle, x) in icicles.iter().zip(&with_sites) {
+            let a = &x["attribution"];
+            let paths: Vec<String> = match a["stacks"].as_array() {
+                Some(stacks) => stacks
+                    .iter()
+                    .map(|s| s["folded"].as_str().unwrap().to_owned())
+                    .collect(),
+                None => a["sites"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|s| s["function"].as_str().unwrap().to_owned())
+                    .collect(),
+            };
+            let frames: std::collections::BTreeSet<Vec<&str>> = paths
+                .iter()
+                .flat_map(|p| {
+                    let f: Vec<&str> = p.split(';').collect();
+                    (1..=f.len()).map(move |n| f[..n].to_vec())
+                })
+                .collect();
+            deepest = deepest.max(frames.iter().map(Vec::len).max().unwrap_or(0));
             assert_eq!(
                 icicle
                     .split("</svg>")
@@ -316,12 +340,14 @@ fn html_reports_render_in_a_real_browser() {
                     .unwrap()
                     .matches("<rect")
                     .count(),
-                x["attribution"]["sites"].as_array().unwrap().len(),
+                frames.len(),
                 "{name}"
             );
         }
         if *name == "attribution" {
             assert!(!icicles.is_empty(), "the attribution report has its sites");
+            // go-retain's paths run main.main -> ... -> the site.
+            assert!(deepest >= 2, "a flame graph of one level: {deepest}");
         }
         let png = out_dir.join(format!("{name}-html.png"));
         let _ = std::fs::remove_file(&png);
