@@ -161,17 +161,21 @@ fn is_allocator(function: &str) -> bool {
 
 /// The folded call path of a stack (innermost frame first): the
 /// workload's own frames above its site, outermost first, then the site,
-/// joined by `;`; at most [`MAX_DEPTH`] frames, the innermost.
+/// joined by `;`; at most [`MAX_DEPTH`] frames, the innermost. A stack
+/// that names no files (the malloc counter's: symbolized from the
+/// program's own symbol table, the runtime's frames already left out) is
+/// the program's throughout.
 fn path_of(frames: &[Frame<'_>], site: &Frame<'_>, tree: &SourceTree) -> String {
     let at = frames
         .iter()
         .position(|f| f == site)
         .map_or(frames.len(), |i| i + 1);
+    let no_files = frames.iter().all(|f| f.file.is_empty());
     let mut path: Vec<&str> = vec![site.function];
     path.extend(
         frames[at..]
             .iter()
-            .filter(|f| tree.owns(f.file) && !is_allocator(f.function))
+            .filter(|f| (no_files || tree.owns(f.file)) && !is_allocator(f.function))
             .map(|f| f.function)
             .take(MAX_DEPTH - 1),
     );

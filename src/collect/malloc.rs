@@ -376,7 +376,9 @@ pub fn sites(text: &str, tree: &SourceTree) -> RunSites {
                 else {
                     continue;
                 };
-                let site = words
+                // The program's own frames, innermost first: the first is
+                // the site, the rest its callers (for the call paths).
+                let frames: Vec<Frame<'_>> = words
                     .filter_map(|f| {
                         let (m, off) = f.split_once(':')?;
                         let symbols = modules.get(m.parse::<usize>().ok()?)?.as_ref()?;
@@ -384,15 +386,16 @@ pub fn sites(text: &str, tree: &SourceTree) -> RunSites {
                         let address = u64::from_str_radix(off, 16).ok()?.checked_sub(1)?;
                         symbols.function(address)
                     })
-                    .find(|f| !is_runtime(f));
-                if let Some(function) = site {
-                    let frame = Frame {
+                    .filter(|f| !is_runtime(f))
+                    .map(|function| Frame {
                         function,
                         file: "",
                         line: 0,
-                    };
+                    })
+                    .collect();
+                if !frames.is_empty() {
                     totals.add(
-                        &[frame],
+                        &frames,
                         Amounts {
                             alloc_bytes: bytes,
                             alloc_objects: objects,

@@ -301,4 +301,26 @@ fn explain_names_the_programs_function_that_grew() {
         .unwrap_or_else(|| panic!("no share:\n{text}"));
     assert!(share > 80.0, "{text}");
     assert!(!text.contains("alloc::raw_vec"), "{text}");
+    // The call paths from the same stacks: main, then the function that
+    // grew, the runtime's frames left out.
+    let v: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join(".memgate/verdicts.json")).unwrap())
+            .unwrap();
+    let verdict = v["verdicts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["metric"] == "heap.alloc.bytes")
+        .unwrap();
+    let paths: Vec<&str> = verdict["attribution"]["stacks"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no call paths: {verdict}"))
+        .iter()
+        .map(|s| s["folded"].as_str().unwrap())
+        .collect();
+    assert!(
+        paths.iter().any(|p| p.ends_with("app::main;app::grow")),
+        "{paths:?}"
+    );
+    assert!(paths.iter().all(|p| !p.contains("alloc::")), "{paths:?}");
 }
