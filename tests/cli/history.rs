@@ -47,6 +47,22 @@ fn record(dir: &Dir, results: &str) -> assert_cmd::assert::Assert {
         .success()
 }
 
+/// `memgate history show` of go-retain's live heap, asserting success;
+/// the assertion, for what it printed.
+fn show_live_heap(dir: &Dir) -> assert_cmd::assert::Assert {
+    dir.memgate()
+        .args([
+            "history",
+            "show",
+            "-w",
+            "go-retain",
+            "-m",
+            "heap.live.bytes",
+        ])
+        .assert()
+        .success()
+}
+
 /// The slow boil: commits 0 to `commits - 1`, go-retain's live heap +3%
 /// every five (1.00, 1.03, 1.06, 1.09).
 fn boil(dir: &Dir, commits: usize) {
@@ -85,22 +101,11 @@ fn a_slow_boil_is_found_step_by_step() {
             "{line}"
         );
     }
-    dir.memgate()
-        .args([
-            "history",
-            "show",
-            "-w",
-            "go-retain",
-            "-m",
-            "heap.live.bytes",
-        ])
-        .assert()
-        .success()
-        .stdout(
-            contains("20 commits")
-                .and(contains("+3.0% from here"))
-                .and(contains("▁")),
-        );
+    show_live_heap(&dir).stdout(
+        contains("20 commits")
+            .and(contains("+3.0% from here"))
+            .and(contains("▁")),
+    );
     // The last 8 commits hold only the last step (the window reads no more).
     dir.memgate()
         .args(["history", "drift", "--window", "8"])
@@ -128,18 +133,7 @@ fn records_are_per_commit_and_environment() {
     record(&dir, &results_at(&sha(1), 1.5, "AMD EPYC"))
         .stderr(contains("replacing its earlier record"));
     record(&dir, &results_at(&sha(2), 2.0, "Intel Xeon"));
-    let out = dir
-        .memgate()
-        .args([
-            "history",
-            "show",
-            "-w",
-            "go-retain",
-            "-m",
-            "heap.live.bytes",
-        ])
-        .assert()
-        .success();
+    let out = show_live_heap(&dir);
     let text = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
     assert!(
         text.contains("on linux/x86_64 AMD EPYC x2: 1 commits"),
@@ -466,18 +460,7 @@ fn an_accepted_increase_moves_the_anchor() {
         .args(["compare", "base.json", "head.json"])
         .assert()
         .success();
-    dir.memgate()
-        .args([
-            "history",
-            "show",
-            "-w",
-            "go-retain",
-            "-m",
-            "heap.live.bytes",
-        ])
-        .assert()
-        .success()
-        .stdout(contains("accepted: bigger cache, on purpose"));
+    show_live_heap(&dir).stdout(contains("accepted: bigger cache, on purpose"));
     // --accepted names a metric, or it is refused.
     dir.memgate()
         .args([
