@@ -179,6 +179,14 @@ pub struct GobenchImport {
     // benchmarks of a file, and an ordered map's string comparisons were
     // a tenth of an import.
     by_name: HashMap<String, usize>,
+    // Each workload's series while files are added, with their metric's
+    // index in `metrics`, in the order first seen; moved into the
+    // workloads' maps by `finish`. A workload has a few, so finding one
+    // is comparing a few integers, where the map's lookups by name were
+    // a tenth of an import too.
+    series: Vec<Vec<(usize, Series)>>,
+    // Every metric name met, by index.
+    metrics: Vec<String>,
 }
 
 impl GobenchImport {
@@ -196,12 +204,19 @@ impl GobenchImport {
         // Lines share their configuration until a configuration line
         // changes it: what comes of it is worked out once per change.
         let mut last: Option<(&gobench::Config, usize, Option<&str>)> = None;
+        // The workload of the line before: `-count` prints a benchmark's
+        // lines one after another.
+        let mut last_workload: Option<(&str, usize)> = None;
         let mut name = String::new();
-        // What each unit maps to, worked out once per file.
-        let mut mapped: BTreeMap<&str, gobench::UnitMapping> = BTreeMap::new();
+        // What each unit maps to and its metric's index, worked out once
+        // per file; lines name their units in the same order, so the
+        // unit at a line's k-th pair is looked for at slot k first.
+        let mut units: Vec<(&str, gobench::UnitMapping, usize)> = Vec::new();
         for line in &file.lines {
-            let (env_index, pkg) = match last {
-                Some((config, env, pkg)) if std::ptr::eq(config, &*line.config) => (env, pkg),
+            let (env_index, pkg, config_changed) = match last {
+                Some((config, env, pkg)) if std::ptr::eq(config, &*line.config) => {
+                    (env, pkg, false)
+                }
                 _ => {
                     let env = self.environment(&line.config);
                     let pkg = line
@@ -210,24 +225,44 @@ impl GobenchImport {
                         .map(String::as_str)
                         .filter(|p| !p.is_empty());
                     last = Some((&line.config, env, pkg));
-                    (env, pkg)
+                    (env, pkg, true)
                 }
             };
             let base = gobench::without_procs_suffix(line.name);
-            name.clear();
-            if let Some(p) = pkg {
-                name.push_str(p);
-                name.push('/');
-            }
-            name.push_str(base);
-            let index = match self.by_name.get(&name) {
-                Some(&i) => i,
-                None => self.new_workload(&name, env_index, pkg, &line.config),
+            let index = match last_workload {
+                Some((n, i)) if !config_changed && n == base => i,
+                _ => {
+                    name.clear();
+                    if let Some(p) = pkg {
+                        name.push_str(p);
+                        name.push('/');
+                    }
+                    name.push_str(base);
+                    match self.by_name.get(&name) {
+                        Some(&i) => i,
+                        None => self.new_workload(&name, env_index, pkg, &line.config),
+                    }
+                }
             };
-            for (value, unit) in &line.values {
-                let m = mapped
-                    .entry(unit)
-                    .or_insert_with(|| gobench::map_unit(unit, file.units.get(*unit)));
+            last_workload = Some((base, index));
+            for (k, &(value, unit)) in line.values.iter().enumerate() {
+                let slot = match units.get(k) {
+                    Some((u, ..)) if *u == unit => k,
+                    _ => match units.iter().position(|(u, ..)| *u == unit) {
+                        Some(slot) => slot,
+                        None => {
+                            let m = gobench::map_unit(unit, file.units.get(unit));
+                            let metric = find_or_push(
+                                &mut self.metrics,
+                                |n| *n == m.metric,
+                                || m.metric.clone(),
+                            );
+                            units.push((unit, m, metric));
+                            units.len() - 1
+                        }
+                    },
+                };
+                let (_, m, metric) = &units[slot];
                 let converted = value * m.factor;
                 // Refused here, naming the line, not when the file is read.
                 if !crate::results::storable(converted) {
@@ -245,27 +280,37 @@ impl GobenchImport {
                     }
                     _ => Value::Float(converted),
                 };
-                let metrics = &mut self.workloads[index].metrics;
-                let series = match metrics.get_mut(&m.metric) {
-                    Some(series) => series,
-                    None => metrics.entry(m.metric.clone()).or_insert_with(|| Series {
-                        unit: m.unit,
-                        better: m.better,
-                        stability: m.stability,
-                        source: "gobench".into(),
-                        phase: None,
-                        resolution: None,
-                        samples: Vec::new(),
-                    }),
-                };
-                series.samples.push(sample);
+                let open = &mut self.series[index];
+                let at = find_or_push(
+                    open,
+                    |(i, _)| i == metric,
+                    || {
+                        (
+                            *metric,
+                            Series {
+                                unit: m.unit,
+                                better: m.better,
+                                stability: m.stability,
+                                source: "gobench".into(),
+                                phase: None,
+                                resolution: None,
+                                samples: Vec::new(),
+                            },
+                        )
+                    },
+                );
+                open[at].1.samples.push(sample);
             }
         }
         Ok(self)
     }
 
     /// The results of every file added.
-    pub fn finish(self) -> Results {
+    pub fn finish(mut self) -> Results {
+        for (w, open) in self.workloads.iter_mut().zip(self.series) {
+            w.metrics
+                .extend(open.into_iter().map(|(i, s)| (self.metrics[i].clone(), s)));
+        }
         Results::new(self.environments, self.workloads)
     }
 
@@ -311,6 +356,7 @@ impl GobenchImport {
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
         self.workloads.push(w);
+        self.series.push(Vec::new());
         self.by_name
             .insert(name.to_owned(), self.workloads.len() - 1);
         self.workloads.len() - 1
@@ -397,4 +443,44 @@ fn per_file(
         vec![Environment::detect(Path::new("."))],
         workloads,
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Lines that name their units in another order, or other units, than
+    /// the line before, and a benchmark named again under another package,
+    /// each land in their own series.
+    #[test]
+    fn gobench_lines_find_their_series_whatever_their_order() {
+        let text = "goos: linux\npkg: a\n\
+            BenchmarkX-2 10 100 ns/op 8 B/op\n\
+            BenchmarkX-2 10 110 ns/op 1 allocs/op 9 B/op\n\
+            BenchmarkX-2 10 7 B/op 120 ns/op\n\
+            pkg: b\n\
+            BenchmarkX-2 10 130 ns/op\n\
+            BenchmarkY 10 5 B/op 2 MB/s\n";
+        let mut import = GobenchImport::default();
+        import.add(Path::new("t.txt"), text).unwrap();
+        let r = import.finish();
+        let samples = |w: &str, m: &str| -> Vec<f64> {
+            let w = r.workloads.iter().find(|x| x.name == w).unwrap();
+            w.metrics[m].samples.iter().map(|v| v.as_f64()).collect()
+        };
+        assert_eq!(samples("a/X", "op.alloc.bytes"), [8.0, 9.0, 7.0]);
+        assert_eq!(samples("a/X", "op.alloc.objects"), [1.0]);
+        let ns: Vec<f64> = samples("a/X", "op.time").iter().map(|s| s * 1e9).collect();
+        assert!(
+            ns.iter()
+                .zip([100.0, 110.0, 120.0])
+                .all(|(a, b)| (a - b).abs() < 1e-6),
+            "{ns:?}"
+        );
+        assert_eq!(samples("b/X", "op.time").len(), 1);
+        assert_eq!(samples("b/Y", "op.alloc.bytes"), [5.0]);
+        let y = r.workloads.iter().find(|x| x.name == "b/Y").unwrap();
+        assert_eq!(y.metrics.len(), 2, "{:?}", y.metrics.keys());
+        assert_eq!(r.workloads.len(), 3);
+    }
 }
