@@ -9,7 +9,6 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use super::{Collect, CollectError, Collected, GO_MEMPROFILE_RATE, RunArtifacts, RunSetup, Sample};
 use crate::metrics::{self, Better, MetricDef, Stability, Unit};
@@ -32,13 +31,15 @@ pub struct ParseError {
 pub struct BenchLine<'a> {
     /// The name without `Benchmark`, with its `-N` GOMAXPROCS suffix.
     pub name: &'a str,
-    /// The configuration in force at this line (goos, pkg, cpu, ...),
-    /// shared by the lines it is in force for.
-    pub config: Arc<Config>,
+    /// Which of [`BenchFile::configs`] is in force at this line (goos,
+    /// pkg, cpu, ...): lines share it until a configuration line.
+    pub config: usize,
     /// Iterations.
     pub iterations: u64,
-    /// Every `value unit` pair, in order.
-    pub values: Vec<(f64, &'a str)>,
+    /// Where its `value unit` pairs are in [`BenchFile::values`] (read
+    /// them with [`BenchFile::values_of`]): every line's in one list,
+    /// where a list per line was an allocation per line.
+    pub values: std::ops::Range<usize>,
     /// 1-based line number.
     pub line: usize,
 }
@@ -62,6 +63,22 @@ pub struct BenchFile<'a> {
     pub lines: Vec<BenchLine<'a>>,
     /// Unit metadata by unit.
     pub units: BTreeMap<String, UnitMeta>,
+    /// Every result line's `value unit` pairs, line after line, in order.
+    pub values: Vec<(f64, &'a str)>,
+    /// The configurations lines were read under, in order.
+    pub configs: Vec<Config>,
+}
+
+impl<'a> BenchFile<'a> {
+    /// The `value unit` pairs of one of its lines, in order.
+    pub fn values_of(&self, line: &BenchLine<'a>) -> &[(f64, &'a str)] {
+        &self.values[line.values.clone()]
+    }
+
+    /// The configuration in force at one of its lines.
+    pub fn config_of(&self, line: &BenchLine<'a>) -> &Config {
+        &self.configs[line.config]
+    }
 }
 
 fn is_config_key(key: &str) -> bool {
@@ -96,8 +113,17 @@ pub fn parse<'a>(path: &Path, text: &'a str) -> Result<BenchFile<'a>, ParseError
         line,
         message,
     };
-    let mut file = BenchFile::default();
-    let mut config: Arc<Config> = Arc::default();
+    let mut file = BenchFile {
+        configs: vec![Config::new()],
+        ..BenchFile::default()
+    };
+    // Whether a line was read under the last configuration.
+    let mut config_used = false;
+    // Room for the lines of a file of result lines (`go test -benchmem`
+    // prints about 70 bytes a line, three pairs each), made once: growing
+    // by doubling copied every line read so far, again and again.
+    file.lines.reserve(text.len() / 64);
+    file.values.reserve(text.len() / 64 * 3);
     let mut fields: Vec<&str> = Vec::new();
     for (i, line) in text.lines().enumerate() {
         let n = i + 1;
@@ -125,22 +151,23 @@ pub fn parse<'a>(path: &Path, text: &'a str) -> Result<BenchFile<'a>, ParseError
             let iterations = fields[1]
                 .parse()
                 .map_err(|_| err(n, format!("`{}` is not an iteration count", fields[1])))?;
-            let mut values = Vec::with_capacity(fields.len() / 2 - 1);
+            let from = file.values.len();
             for pair in fields[2..].chunks(2) {
-                let v: f64 = pair[0].parse().map_err(|_| {
+                let v = number(pair[0]).ok_or_else(|| {
                     err(
                         n,
                         format!("`{}` is not a number (before unit `{}`)", pair[0], pair[1]),
                     )
                 })?;
-                values.push((v, pair[1]));
+                file.values.push((v, pair[1]));
             }
+            config_used = true;
             file.lines.push(BenchLine {
                 // `is_bench_name` saw the prefix.
                 name: first.strip_prefix("Benchmark").unwrap_or(first),
-                config: Arc::clone(&config),
+                config: file.configs.len() - 1,
                 iterations,
-                values,
+                values: from..file.values.len(),
                 line: n,
             });
         } else if first == "Unit" && fields.len() >= 2 {
@@ -189,10 +216,45 @@ pub fn parse<'a>(path: &Path, text: &'a str) -> Result<BenchFile<'a>, ParseError
         {
             // Lines read so far keep the configuration they were read
             // under; the next ones get a copy with this line in it.
-            Arc::make_mut(&mut config).insert(key.to_owned(), value.trim().to_owned());
+            if std::mem::take(&mut config_used) {
+                let copy = file.configs[file.configs.len() - 1].clone();
+                file.configs.push(copy);
+            }
+            let last = file.configs.len() - 1;
+            file.configs[last].insert(key.to_owned(), value.trim().to_owned());
         }
     }
     Ok(file)
+}
+
+/// A decimal number as `str::parse::<f64>` reads it, bit for bit. The
+/// plain decimals Go prints (`52100`, `1234.5`: at most 15 digits) take
+/// Clinger's fast path: the digits as an integer below 2^53 and the power
+/// of ten below 10^23 are both exact doubles, so their quotient, one
+/// IEEE-754 division, is the correctly rounded value (W. D. Clinger, "How
+/// to Read Floating Point Numbers Accurately", PLDI 1990); std's parser
+/// reads the rest. The fast path was a seventh of an import's work.
+fn number(s: &str) -> Option<f64> {
+    const POW10: [f64; 16] = [
+        1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+    ];
+    let bytes = s.as_bytes();
+    if !bytes.first().is_some_and(u8::is_ascii_digit) || bytes.len() > 16 {
+        return s.parse().ok();
+    }
+    let (mut mantissa, mut dot) = (0u64, None);
+    for (i, &b) in bytes.iter().enumerate() {
+        match b {
+            b'0'..=b'9' => mantissa = mantissa * 10 + u64::from(b - b'0'),
+            b'.' if dot.is_none() => dot = Some(i),
+            _ => return s.parse().ok(),
+        }
+    }
+    let fraction = dot.map_or(0, |d| bytes.len() - d - 1);
+    if dot.is_none() && bytes.len() > 15 {
+        return s.parse().ok();
+    }
+    Some(mantissa as f64 / POW10[fraction])
 }
 
 /// A benchmark's name without the `-N` the testing package appends when
@@ -201,13 +263,13 @@ pub fn parse<'a>(path: &Path, text: &'a str) -> Result<BenchFile<'a>, ParseError
 /// counts name the same benchmarks; like x/perf's benchfmt, a trailing
 /// `-<digits>` is read as that suffix.
 pub fn without_procs_suffix(name: &str) -> &str {
-    match name.rsplit_once('-') {
-        Some((base, n))
-            if !base.is_empty() && !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) =>
-        {
-            base
-        }
-        _ => name,
+    // Read from the end: the digits, then the `-` before them.
+    let digits = name.bytes().rev().take_while(u8::is_ascii_digit).count();
+    let dash = name.len() - digits;
+    if digits > 0 && dash > 1 && name.as_bytes()[dash - 1] == b'-' {
+        &name[..dash - 1]
+    } else {
+        name
     }
 }
 
@@ -346,7 +408,7 @@ impl Collect for GoBenchLine {
                     .push(format!("heap profile unreadable, no allocation sites: {e}")),
             }
         }
-        for (value, unit) in &line.values {
+        for (value, unit) in file.values_of(line) {
             let m = map_unit(unit, file.units.get(*unit));
             let Some(def) = metrics::custom(&m.metric, m.unit, m.better, m.stability) else {
                 out.notes.push(format!(
@@ -388,11 +450,48 @@ mod tests {
         assert_eq!(f.lines.len(), 1);
         let l = &f.lines[0];
         assert_eq!(l.name, "Parse-2");
-        assert_eq!(l.config["pkg"], "example.com/x");
-        assert_eq!(l.config["cpu"], "AMD EPYC");
-        let units: Vec<&str> = l.values.iter().map(|(_, u)| *u).collect();
+        assert_eq!(f.config_of(l)["pkg"], "example.com/x");
+        assert_eq!(f.config_of(l)["cpu"], "AMD EPYC");
+        let units: Vec<&str> = f.values_of(l).iter().map(|(_, u)| *u).collect();
         assert_eq!(units, ["ns/op", "B/op", "allocs/op", "peak-rss-B"]);
         assert_eq!(f.units["peak-rss-B"].exact, Some(false));
+    }
+
+    proptest::proptest! {
+        /// Numbers read bit for bit as std reads them: plain decimals of
+        /// every length around the fast path's limit, and any other text.
+        #[test]
+        fn numbers_read_as_std_reads_them(
+            whole in "[0-9]{1,18}",
+            fraction in proptest::option::of("[0-9]{0,18}"),
+            other in "[-+0-9.eE_a-z]{0,12}",
+        ) {
+            let s = match fraction {
+                Some(f) => format!("{whole}.{f}"),
+                None => whole,
+            };
+            for s in [s.as_str(), other.as_str()] {
+                let std: Option<f64> = s.parse().ok();
+                proptest::prop_assert_eq!(number(s).map(f64::to_bits), std.map(f64::to_bits), "{}", s);
+            }
+        }
+    }
+
+    proptest::proptest! {
+        /// The suffix is a trailing `-<digits>` after a non-empty name, as
+        /// x/perf's benchfmt reads it.
+        #[test]
+        fn procs_suffix_is_a_trailing_dash_and_digits(name in "[-a-z0-9/]{0,12}") {
+            let expected = match name.rsplit_once('-') {
+                Some((base, n))
+                    if !base.is_empty() && !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) =>
+                {
+                    base
+                }
+                _ => name.as_str(),
+            };
+            proptest::prop_assert_eq!(without_procs_suffix(&name), expected);
+        }
     }
 
     #[test]

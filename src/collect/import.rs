@@ -203,7 +203,7 @@ impl GobenchImport {
         }
         // Lines share their configuration until a configuration line
         // changes it: what comes of it is worked out once per change.
-        let mut last: Option<(&gobench::Config, usize, Option<&str>)> = None;
+        let mut last: Option<(usize, usize, Option<&str>)> = None;
         // The workload of the line before: `-count` prints a benchmark's
         // lines one after another.
         let mut last_workload: Option<(&str, usize)> = None;
@@ -214,17 +214,15 @@ impl GobenchImport {
         let mut units: Vec<(&str, gobench::UnitMapping, usize)> = Vec::new();
         for line in &file.lines {
             let (env_index, pkg, config_changed) = match last {
-                Some((config, env, pkg)) if std::ptr::eq(config, &*line.config) => {
-                    (env, pkg, false)
-                }
+                Some((config, env, pkg)) if config == line.config => (env, pkg, false),
                 _ => {
-                    let env = self.environment(&line.config);
-                    let pkg = line
-                        .config
+                    let config = file.config_of(line);
+                    let env = self.environment(config);
+                    let pkg = config
                         .get("pkg")
                         .map(String::as_str)
                         .filter(|p| !p.is_empty());
-                    last = Some((&line.config, env, pkg));
+                    last = Some((line.config, env, pkg));
                     (env, pkg, true)
                 }
             };
@@ -240,12 +238,12 @@ impl GobenchImport {
                     name.push_str(base);
                     match self.by_name.get(&name) {
                         Some(&i) => i,
-                        None => self.new_workload(&name, env_index, pkg, &line.config),
+                        None => self.new_workload(&name, env_index, pkg, file.config_of(line)),
                     }
                 }
             };
             last_workload = Some((base, index));
-            for (k, &(value, unit)) in line.values.iter().enumerate() {
+            for (k, &(value, unit)) in file.values_of(line).iter().enumerate() {
                 let slot = match units.get(k) {
                     Some((u, ..)) if *u == unit => k,
                     _ => match units.iter().position(|(u, ..)| *u == unit) {

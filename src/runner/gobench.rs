@@ -279,10 +279,10 @@ fn parse_listing(
     })?;
     Ok(parsed
         .lines
-        .into_iter()
+        .iter()
         .map(|line| {
-            let bytes = line
-                .values
+            let bytes = parsed
+                .values_of(line)
                 .iter()
                 .find(|(_, unit)| *unit == "B/op")
                 .map(|(v, _)| *v);
