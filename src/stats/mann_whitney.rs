@@ -18,8 +18,6 @@
 //! programming over tie groups on doubled mid-ranks (which are integers).
 //! It is the distribution Klotz's algorithm computes in go-moremath.
 
-use std::cell::RefCell;
-
 use serde::{Deserialize, Serialize};
 use statrs::distribution::{ContinuousCDF, Normal};
 
@@ -200,15 +198,15 @@ fn subset_sums(n1: usize, groups: impl Iterator<Item = (usize, u64)>, limit: u64
 }
 
 /// A null CDF of U, indexed by U.
-type Cdf = std::rc::Rc<Vec<f64>>;
+type Cdf = std::sync::Arc<Vec<f64>>;
 
-thread_local! {
-    /// Null CDFs of U without ties, per (n1, n2): they depend on nothing else,
-    /// and a gate run compares many metrics with the same sample sizes.
-    /// (A gate run sees a few sizes: a short list, searched in order,
-    /// outruns hashing the key.)
-    static UNTIED: RefCell<Vec<((usize, usize), Cdf)>> = const { RefCell::new(Vec::new()) };
-}
+/// Null CDFs of U without ties, per (n1, n2): they depend on nothing else,
+/// and a gate run compares many metrics with the same sample sizes on
+/// every core, so they are kept for the process (a cache per thread was
+/// built again by every thread of every parallel step). A gate run sees a
+/// few sizes: a short list, searched in order, outruns hashing the key;
+/// at most one per pair of sizes up to [`EXACT_LIMIT`].
+static UNTIED: std::sync::Mutex<Vec<((usize, usize), Cdf)>> = std::sync::Mutex::new(Vec::new());
 
 /// P(U <= u) without ties, from the cached distribution for (n1, n2).
 fn untied_cdf(n1: usize, n2: usize, u: u64) -> f64 {
@@ -218,54 +216,71 @@ fn untied_cdf(n1: usize, n2: usize, u: u64) -> f64 {
 
 /// The CDF of U for samples of n1 and n2 distinct values, indexed by U.
 fn untied_distribution(n1: usize, n2: usize) -> Cdf {
-    UNTIED.with(|cache| {
-        if let Some((_, c)) = cache.borrow().iter().find(|(k, _)| *k == (n1, n2)) {
-            return c.clone();
-        }
-        // Counts of U: the coefficients of the Gaussian binomial [n1+n2 choose n1]_q,
-        // by the Mann-Whitney (1947) recurrence f(a, b, u) = f(a-1, b, u-b) + f(a, b-1, u),
-        // iterated over b with a rolling table over a.
-        let max_u = n1 * n2;
-        // f[a][u] for the current b.
-        let mut f: Vec<Vec<f64>> = (0..=n1).map(|_| vec![0.0; max_u + 1]).collect();
-        for row in f.iter_mut() {
-            row[0] = 1.0; // b = 0: only U = 0.
-        }
-        for b in 1..=n2 {
-            // f(0, b, u) = [u == 0]; f(a, b, u) = f(a-1, b, u-b) + f(a, b-1, u)
-            for a in 1..=n1 {
-                let (lower, upper) = f.split_at_mut(a);
-                let prev_a = &lower[a - 1];
-                let cur = &mut upper[0];
-                for u in (0..=max_u).rev() {
-                    let from_a = if u >= b { prev_a[u - b] } else { 0.0 };
-                    cur[u] += from_a;
-                }
+    let cached = || {
+        let cache = UNTIED
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        cache
+            .iter()
+            .find(|(k, _)| *k == (n1, n2))
+            .map(|(_, c)| c.clone())
+    };
+    if let Some(c) = cached() {
+        return c;
+    }
+    // Built outside the lock: two threads may each build it once.
+    let cdf = Cdf::new(untied_cdf_of(n1, n2));
+    let mut cache = UNTIED
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if !cache.iter().any(|(k, _)| *k == (n1, n2)) {
+        cache.push(((n1, n2), cdf.clone()));
+    }
+    cdf
+}
+
+/// The CDF of U for samples of n1 and n2 distinct values, computed.
+fn untied_cdf_of(n1: usize, n2: usize) -> Vec<f64> {
+    // Counts of U: the coefficients of the Gaussian binomial [n1+n2 choose n1]_q,
+    // by the Mann-Whitney (1947) recurrence f(a, b, u) = f(a-1, b, u-b) + f(a, b-1, u),
+    // iterated over b with a rolling table over a.
+    let max_u = n1 * n2;
+    // f[a][u] for the current b.
+    let mut f: Vec<Vec<f64>> = (0..=n1).map(|_| vec![0.0; max_u + 1]).collect();
+    for row in f.iter_mut() {
+        row[0] = 1.0; // b = 0: only U = 0.
+    }
+    for b in 1..=n2 {
+        // f(0, b, u) = [u == 0]; f(a, b, u) = f(a-1, b, u-b) + f(a, b-1, u).
+        // f(a-1, b, u-b) is 0 unless b <= u <= a*b (U of a and b values is
+        // at most a*b): only those u move.
+        for a in 1..=n1 {
+            let (lower, upper) = f.split_at_mut(a);
+            let prev_a = &lower[a - 1];
+            let cur = &mut upper[0];
+            for u in (b..=a * b).rev() {
+                cur[u] += prev_a[u - b];
             }
         }
-        let counts = &f[n1];
-        let total: f64 = counts.iter().sum();
-        let mut acc = 0.0;
-        let cdf: Vec<f64> = counts
-            .iter()
-            .map(|c| {
-                acc += c;
-                acc / total
-            })
-            .collect();
-        let cdf = std::rc::Rc::new(cdf);
-        cache.borrow_mut().push(((n1, n2), cdf.clone()));
-        cdf
-    })
+    }
+    let counts = &f[n1];
+    let total: f64 = counts.iter().sum();
+    let mut acc = 0.0;
+    counts
+        .iter()
+        .map(|c| {
+            acc += c;
+            acc / total
+        })
+        .collect()
 }
 
 /// The U-distribution quantile used for confidence intervals: the smallest
 /// u with P(U <= u) >= p, for samples without ties.
 pub(crate) fn untied_quantile(n1: usize, n2: usize, p: f64) -> usize {
     let cdf = untied_distribution(n1, n2);
-    cdf.iter()
-        .position(|&c| c >= p - 1e-12)
-        .unwrap_or(cdf.len() - 1)
+    // The CDF never falls: the first at or above p by bisection.
+    cdf.partition_point(|&c| c < p - 1e-12).min(cdf.len() - 1)
 }
 
 /// C(n, k) as a float.
