@@ -3,7 +3,7 @@
 //! output of `go test -bench . -benchmem -count 3 encoding/json`
 //! (fixtures/gobench/encoding_json_std.txt: 8 benchmarks, 3 lines each),
 //! its benchmarks renamed into 125 families and each family's lines
-//! repeated 10 times: 1,000 benchmarks of 30 samples, 2.6 MB, the size
+//! repeated 10 times: 1,000 benchmarks of 30 samples, 3.1 MB, the size
 //! benches/vs_benchstat.sh compares.
 //!
 //! Run: cargo bench --bench gobench
