@@ -23,6 +23,19 @@ end_neighbours() {
   pids=()
 }
 
+# `explain_first METRIC`: after a check that wrote check.txt, `memgate
+# explain` (memgate as $M) on the first workload whose METRIC regressed,
+# its first lines.
+explain_first() {
+  local w
+  # Lines read `regression <workload>/<metric>: ...`.
+  w=$(awk -v m="/$1:" '$1 == "regression" && substr($2, length($2) - length(m) + 1) == m {
+        print substr($2, 1, length($2) - length(m)); exit }' check.txt)
+  [ -n "$w" ] || { echo "  no regression of $1 to explain"; return; }
+  echo "  memgate explain $w $1:"
+  "$M" explain "$w" "$1" 2>&1 | head -8 | cut -c1-150 | sed 's/^/    /'
+}
+
 # `record_runs MEMGATE RECORDED OUT_DIR SCRATCH`: RECORDED runs of the
 # config in the working directory into OUT_DIR/rec<i>.json, a third quiet, a
 # third beside one neighbour, a third beside two. The first by `memgate

@@ -5,8 +5,9 @@
 # --everything` and `xsv frequency`, collect: [malloc] as init wrote it),
 # run, baseline save; then checks: A/A quiet, A/A beside a CPU-bound
 # neighbour (ended by PID), one more allocation per record in stats' loop,
-# and every record kept to the end (retention). Prints each check's exit
-# code and its regressions.
+# and every record kept to the end (retention), with `memgate explain` on
+# the allocation that grew. Prints each check's exit code and its
+# regressions.
 # usage: benches/rust_crate_trial.sh
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -75,6 +76,7 @@ s = s.replace("""            let row = row?;
 open(p, "w").write(s)
 P
 check "one more allocation per record"
+explain_first heap.alloc.bytes
 cp stats.rs.orig src/cmd/stats.rs
 python3 - <<'P'
 p = "src/cmd/stats.rs"; s = open(p).read()

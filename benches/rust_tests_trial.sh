@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # A public Rust library's own tests gated as a new user would, with no code
-# change: semver 1.0.23 from crates.io (dtolnay's; no dependencies), a
-# `cargotest` workload (each test alone under the malloc counter), run,
-# baseline save; then checks: A/A quiet, A/A beside a CPU-bound neighbour
-# (ended by PID), and one more allocation per number parsed in
-# `parse::numeric_identifier`. Prints each check's exit code and
-# regressions.
+# change: semver 1.0.23 from crates.io (dtolnay's; no dependencies),
+# `memgate init` (a `cargotest` workload: each test alone under the malloc
+# counter), run, baseline save; then checks: A/A quiet, A/A beside a
+# CPU-bound neighbour (ended by PID), and one more allocation per number
+# parsed in `parse::numeric_identifier`, with `memgate explain` on the
+# first test it regressed. Prints each check's exit code and regressions.
 # usage: benches/rust_tests_trial.sh
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -18,14 +18,8 @@ cd "$tmp" || exit 2
 curl -sSfL -o semver.crate https://static.crates.io/crates/semver/semver-1.0.23.crate || exit 2
 tar xzf semver.crate
 cd semver-1.0.23 || exit 2
-cat >memgate.yaml <<'EOF'
-version: 1
-defaults: { repetitions: 5, warmup: 1, sample_interval: 0 }
-workloads:
-  - name: semver
-    lang: rust
-    cargotest: {}
-EOF
+"$M" init >/dev/null 2>&1
+grep -q "cargotest: {}" memgate.yaml || { echo "init did not write a cargotest workload"; exit 2; }
 "$M" run >/dev/null 2>run.log || { tail run.log; exit 2; }
 grep "tests, each run alone" run.log
 "$M" baseline save .memgate/results.json >/dev/null 2>&1
@@ -49,6 +43,7 @@ s = s.replace("""fn numeric_identifier(input: &str, pos: Position) -> Result<(u6
 open(p, "w").write(s)
 P
 check "one more allocation per number parsed"
+explain_first heap.alloc.objects
 cp parse.rs.orig src/parse.rs
 check "A/A again, the source restored"
 rm -rf "$tmp"
