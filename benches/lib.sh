@@ -23,14 +23,15 @@ end_neighbours() {
   pids=()
 }
 
-# `explain_first METRIC`: after a check that wrote check.txt, `memgate
-# explain` (memgate as $M) on the first workload whose METRIC regressed,
-# its first lines.
-explain_first() {
+# `explain_largest METRIC`: after a check that wrote check.txt, `memgate
+# explain` (memgate as $M) on the workload whose METRIC grew the most, its
+# first lines.
+explain_largest() {
   local w
-  # Lines read `regression <workload>/<metric>: ...`.
+  # Lines read `regression <workload>/<metric>: +X% ...`.
   w=$(awk -v m="/$1:" '$1 == "regression" && substr($2, length($2) - length(m) + 1) == m {
-        print substr($2, 1, length($2) - length(m)); exit }' check.txt)
+        g = $3 + 0; if (w == "" || g > best) { best = g; w = substr($2, 1, length($2) - length(m)) } }
+      END { print w }' check.txt)
   [ -n "$w" ] || { echo "  no regression of $1 to explain"; return; }
   echo "  memgate explain $w $1:"
   "$M" explain "$w" "$1" 2>&1 | head -8 | cut -c1-150 | sed 's/^/    /'

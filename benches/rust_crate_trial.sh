@@ -76,7 +76,7 @@ s = s.replace("""            let row = row?;
 open(p, "w").write(s)
 P
 check "one more allocation per record"
-explain_first heap.alloc.bytes
+explain_largest heap.alloc.bytes
 cp stats.rs.orig src/cmd/stats.rs
 python3 - <<'P'
 p = "src/cmd/stats.rs"; s = open(p).read()

@@ -43,7 +43,7 @@ s = s.replace("""fn numeric_identifier(input: &str, pos: Position) -> Result<(u6
 open(p, "w").write(s)
 P
 check "one more allocation per number parsed"
-explain_first heap.alloc.objects
+explain_largest heap.alloc.objects
 cp parse.rs.orig src/parse.rs
 check "A/A again, the source restored"
 rm -rf "$tmp"

@@ -42,7 +42,7 @@
 //! anew. A process killed by a signal or ended by `_exit` writes no line.
 //!
 //! With `MEMGATE_MALLOC_SITES` set, each thread also records the stack of
-//! the allocation that takes it past each [`SAMPLE_BYTES`], and at exit the
+//! the allocation that takes it past each sample point ([`interval`]), and at exit the
 //! process writes them, with the objects loaded, to
 //! `<MEMGATE_MALLOC_SITES>.<pid>` (see [`write_sites`]).
 //!
@@ -157,6 +157,8 @@ struct Slot {
     flushed: AtomicI64,
     /// `bytes` at which this thread records its next stack.
     next_sample: AtomicU64,
+    /// The bytes from the point before to `next_sample`.
+    interval: AtomicU64,
     /// Set while this thread records a stack: an allocation the unwinder
     /// makes meanwhile is counted, never sampled.
     sampling: AtomicBool,
@@ -170,7 +172,8 @@ impl Slot {
             reallocs: AtomicU64::new(0),
             live: AtomicI64::new(0),
             flushed: AtomicI64::new(0),
-            next_sample: AtomicU64::new(SAMPLE_BYTES),
+            next_sample: AtomicU64::new(interval(0)),
+            interval: AtomicU64::new(interval(0)),
             sampling: AtomicBool::new(false),
         }
     }
@@ -181,7 +184,8 @@ impl Slot {
         }
         self.live.store(0, Relaxed);
         self.flushed.store(0, Relaxed);
-        self.next_sample.store(SAMPLE_BYTES, Relaxed);
+        self.next_sample.store(interval(0), Relaxed);
+        self.interval.store(interval(0), Relaxed);
     }
 }
 
@@ -326,15 +330,30 @@ fn allocated(p: *mut c_void, requested: usize) -> *mut c_void {
     p
 }
 
-// ---- Allocation sites: one stack per SAMPLE_BYTES a thread allocates ----
+// ---- Allocation sites: one stack per interval a thread allocates ----
 
-/// A thread records the stack of the allocation that takes its bytes
-/// allocated past each multiple of this (Go's default MemProfileRate,
-/// runtime/mprof.go, though Go draws the interval at random): the sample
-/// falls at the same allocation in every run of a deterministic program,
-/// and a site that allocates megabytes is seen in proportion. Each stack
-/// costs an unwind of a few microseconds: churn's 171 MB take 330.
-const SAMPLE_BYTES: u64 = 512 * 1024;
+/// The bytes from a sample point to the next, for a thread that has
+/// allocated `bytes`: a sixty-fourth of them, at least 1 KiB and at most
+/// 512 KiB (Go's default MemProfileRate, runtime/mprof.go, though Go draws
+/// the interval at random). The points depend on the thread's allocations
+/// alone, so a sample falls at the same allocation in every run of a
+/// deterministic program; a small one (a unit test allocating 80 KiB) gets
+/// about 75 samples where a fixed 512 KiB gave none, and a site that
+/// allocates megabytes is seen in proportion. Each stack costs an unwind
+/// of a few microseconds: churn's 171 MB take about 730 (64 up to 64 KiB,
+/// 64 ln 512 up to 32 MiB, then one per 512 KiB).
+const fn interval(bytes: u64) -> u64 {
+    let i = bytes / 64;
+    if i < MIN_INTERVAL {
+        MIN_INTERVAL
+    } else if i > MAX_INTERVAL {
+        MAX_INTERVAL
+    } else {
+        i
+    }
+}
+const MIN_INTERVAL: u64 = 1024;
+const MAX_INTERVAL: u64 = 512 * 1024;
 /// Frames kept per stack, innermost first.
 const DEPTH: usize = 32;
 /// Distinct stacks kept; samples of stacks beyond are counted apart.
@@ -347,7 +366,7 @@ struct Stack {
     frames: [AtomicUsize; DEPTH],
     samples: AtomicU64,
     bytes: AtomicU64,
-    /// The blocks the samples stand for: each, SAMPLE_BYTES worth of
+    /// The blocks the samples stand for: each, its interval's worth of
     /// blocks of the sampled one's size.
     objects: AtomicU64,
 }
@@ -401,9 +420,11 @@ extern "C" fn trace_one(ctx: *mut c_void, arg: *mut c_void) -> c_int {
 #[inline(never)]
 fn sample(s: &Slot, requested: usize) {
     let bytes = s.bytes.load(Relaxed);
-    // The next point, past this allocation however large it was.
-    let next = (bytes / SAMPLE_BYTES + 1) * SAMPLE_BYTES;
-    s.next_sample.store(next, Relaxed);
+    // The interval this point closed, and the next point, past this
+    // allocation however large it was.
+    let closed = s.interval.load(Relaxed);
+    s.interval.store(interval(bytes), Relaxed);
+    s.next_sample.store(bytes + interval(bytes), Relaxed);
     if !SITES.load(Relaxed) || s.sampling.swap(true, Relaxed) {
         return;
     }
@@ -414,15 +435,15 @@ fn sample(s: &Slot, requested: usize) {
     // SAFETY: walks this thread's stack with libgcc's DWARF unwinder
     // (the .eh_frame sections Rust and C compilers emit on Linux).
     unsafe { _Unwind_Backtrace(trace_one, (&raw mut t).cast()) };
-    // The points this allocation's bytes crossed: a block larger than the
-    // interval stands for each.
-    let weight = (requested as u64 / SAMPLE_BYTES).max(1);
-    let objects = (weight * SAMPLE_BYTES / (requested as u64).max(1)).max(1);
-    record(&t.frames[..t.depth], weight, objects);
+    // The intervals this allocation's bytes crossed: a block larger than
+    // the interval stands for each.
+    let stands_for = (requested as u64 / closed).max(1) * closed;
+    let objects = (stands_for / (requested as u64).max(1)).max(1);
+    record(&t.frames[..t.depth], stands_for, objects);
     s.sampling.store(false, Relaxed);
 }
 
-fn record(frames: &[usize], weight: u64, objects: u64) {
+fn record(frames: &[usize], bytes: u64, objects: u64) {
     // FNV-1a over the frames; 0 marks an empty entry.
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for &f in frames {
@@ -446,14 +467,14 @@ fn record(frames: &[usize], weight: u64, objects: u64) {
         } else if eh != h {
             continue;
         }
-        e.samples.fetch_add(weight, Relaxed);
-        e.bytes.fetch_add(weight * SAMPLE_BYTES, Relaxed);
+        e.samples.fetch_add(1, Relaxed);
+        e.bytes.fetch_add(bytes, Relaxed);
         e.objects.fetch_add(objects, Relaxed);
         placed = true;
         break;
     }
     if !placed {
-        LOST_SAMPLES.fetch_add(weight, Relaxed);
+        LOST_SAMPLES.fetch_add(1, Relaxed);
     }
     TABLE_LOCK.store(false, core::sync::atomic::Ordering::Release);
 }
