@@ -23,6 +23,26 @@ end_neighbours() {
   pids=()
 }
 
+# `xsv_setup ROOT`: in the working directory, xsv 0.13.0 from crates.io
+# (BurntSushi's CSV toolkit) in xsv-0.13.0/, its dependencies pinned by the
+# lock file of the recorded trial (ROOT/fixtures/rust-trials), and
+# data.csv: a generated 12 MB CSV of 200,000 records (seed 7).
+xsv_setup() {
+  curl -sSfL -o xsv.crate https://static.crates.io/crates/xsv/xsv-0.13.0.crate || exit 2
+  tar xzf xsv.crate
+  cp "$1/fixtures/rust-trials/xsv-0.13.0.Cargo.lock" xsv-0.13.0/Cargo.lock
+  python3 - <<'P'
+import random
+r = random.Random(7)
+cities = ["Berlin", "Paris", "Lyon", "Oslo", "Rome", "Madrid", "Porto", "Vienna", "Prague", "Dublin"]
+with open("data.csv", "w") as f:
+    f.write("id,city,country,population,lat,lon,name,score\n")
+    for i in range(200000):
+        f.write(f"{i},{r.choice(cities)},C{r.randint(1, 60)},{r.randint(100, 9000000)},"
+                f"{r.uniform(-90, 90):.5f},{r.uniform(-180, 180):.5f},name{r.randint(0, 99999)},{r.gauss(50, 10):.3f}\n")
+P
+}
+
 # `explain_largest METRIC`: after a check that wrote check.txt, `memgate
 # explain` (memgate as $M) on the workload whose METRIC grew the most, its
 # first lines.

@@ -21,6 +21,7 @@ set -euo pipefail
 rounds=${1:-21}
 xsv_rounds=${2:-11}
 root=$(cd "$(dirname "$0")/.." && pwd)
+source "$root/benches/lib.sh"
 cargo build --release --quiet --manifest-path "$root/Cargo.toml"
 lib=$(ls -t "$root"/target/release/build/memgate-*/out/libmemgate_malloc.so | head -1)
 [ -s "$lib" ] || { echo "no malloc counter was built (x86-64 glibc Linux only)"; exit 2; }
@@ -110,21 +111,9 @@ print("figures, counter against probe: blocks {} / {:.0f}, bytes {} / {:.0f}, pe
 PY
 
 cd "$tmp"
-curl -sSfL -o xsv.crate https://static.crates.io/crates/xsv/xsv-0.13.0.crate || exit 2
-tar xzf xsv.crate
-cp "$root/fixtures/rust-trials/xsv-0.13.0.Cargo.lock" xsv-0.13.0/Cargo.lock
+xsv_setup "$root"
 cargo build --release --locked --quiet --bin xsv --manifest-path xsv-0.13.0/Cargo.toml 2>xsv-build.log ||
   { tail xsv-build.log; exit 2; }
-python3 - <<'P'
-import random
-r = random.Random(7)
-cities = ["Berlin", "Paris", "Lyon", "Oslo", "Rome", "Madrid", "Porto", "Vienna", "Prague", "Dublin"]
-with open("data.csv", "w") as f:
-    f.write("id,city,country,population,lat,lon,name,score\n")
-    for i in range(200000):
-        f.write(f"{i},{r.choice(cities)},C{r.randint(1, 60)},{r.randint(100, 9000000)},"
-                f"{r.uniform(-90, 90):.5f},{r.uniform(-180, 180):.5f},name{r.randint(0, 99999)},{r.gauss(50, 10):.3f}\n")
-P
 python3 - "$xsv_rounds" "$lib" "$tmp" <<'PY'
 import os, statistics, subprocess, sys, time
 rounds, lib, tmp = int(sys.argv[1]), sys.argv[2], sys.argv[3]
