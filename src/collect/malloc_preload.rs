@@ -340,7 +340,7 @@ fn allocated(p: *mut c_void, requested: usize) -> *mut c_void {
 /// deterministic program; a small one (a unit test allocating 80 KiB) gets
 /// about 75 samples where a fixed 512 KiB gave none, and a site that
 /// allocates megabytes is seen in proportion. Each stack costs an unwind
-/// of a few microseconds: churn's 171 MB take about 730 (64 up to 64 KiB,
+/// of a few microseconds: churn's 171 MB take 675 (64 up to 64 KiB,
 /// 64 ln 512 up to 32 MiB, then one per 512 KiB).
 const fn interval(bytes: u64) -> u64 {
     let i = bytes / 64;

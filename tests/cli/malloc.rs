@@ -245,9 +245,9 @@ fn the_gate_passes_the_same_program_and_fails_one_more_allocation_per_item() {
     }
 }
 
-/// A program with two functions that allocate, `grow` making `n` strings
-/// per item.
-fn two_sites(dir: &Dir, n: usize) {
+/// A program with two functions that allocate, `steady` making a string
+/// for each of `2 * items`, `grow` making `n` for each of `items`.
+fn two_sites(dir: &Dir, n: usize, items: u32) {
     dir.create(
         "Cargo.toml",
         "[package]\nname = \"app\"\nversion = \"0.1.0\"\nedition = \"2021\"\n",
@@ -255,7 +255,8 @@ fn two_sites(dir: &Dir, n: usize) {
     dir.create(
         "src/main.rs",
         &format!(
-            "#[inline(never)]\nfn steady(out: &mut Vec<String>) {{\n    for i in 0..100_000u32 {{\n        out.push(format!(\"steady-{{i}}\"));\n    }}\n}}\n\n#[inline(never)]\nfn grow(out: &mut Vec<String>) {{\n    for i in 0..50_000u32 {{\n        for _ in 0..{n} {{\n            out.push(format!(\"grow-{{i}}\"));\n        }}\n    }}\n}}\n\nfn main() {{\n    let mut a = Vec::new();\n    let mut b = Vec::new();\n    steady(&mut a);\n    grow(&mut b);\n    println!(\"{{}}\", a.len() + b.len());\n}}\n"
+            "#[inline(never)]\nfn steady(out: &mut Vec<String>) {{\n    for i in 0..{steady}u32 {{\n        out.push(format!(\"steady-{{i}}\"));\n    }}\n}}\n\n#[inline(never)]\nfn grow(out: &mut Vec<String>) {{\n    for i in 0..{items}u32 {{\n        for _ in 0..{n} {{\n            out.push(format!(\"grow-{{i}}\"));\n        }}\n    }}\n}}\n\nfn main() {{\n    let mut a = Vec::new();\n    let mut b = Vec::new();\n    steady(&mut a);\n    grow(&mut b);\n    println!(\"{{}}\", a.len() + b.len());\n}}\n",
+            steady = 2 * items,
         ),
     );
     dir.create(
@@ -264,17 +265,13 @@ fn two_sites(dir: &Dir, n: usize) {
     );
 }
 
-/// "Where it grew" from the counter's sampled stacks, with no code change
-/// and no valgrind: the function whose loop allocates more comes first,
-/// named by the program's symbol table, with Vec's and format!'s frames
-/// folded into it; the steady one barely moves.
-#[test]
-fn explain_names_the_programs_function_that_grew() {
-    let dir = Dir::new();
-    two_sites(&dir, 1);
+/// Gates `two_sites` with `items` against itself with one more string per
+/// item in `grow`, and returns `memgate explain`'s first site and share.
+fn explained_growth(dir: &Dir, items: u32) -> (String, f64, String) {
+    two_sites(dir, 1, items);
     dir.memgate().args(["run"]).assert().success();
     dir.save_baseline();
-    two_sites(&dir, 2);
+    two_sites(dir, 2, items);
     let check = dir.memgate().args(["check"]).output().unwrap();
     assert_eq!(
         check.status.code(),
@@ -287,18 +284,30 @@ fn explain_names_the_programs_function_that_grew() {
         .args(["explain", "app", "heap.alloc.bytes"])
         .output()
         .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
     let first_site = text
         .lines()
         .skip_while(|l| !l.starts_with("site"))
         .nth(1)
-        .unwrap_or_else(|| panic!("no sites:\n{text}"));
-    assert!(first_site.starts_with("app::grow "), "{text}");
+        .unwrap_or_else(|| panic!("no sites:\n{text}"))
+        .to_owned();
     let share: f64 = first_site
         .split_whitespace()
         .find_map(|w| w.strip_suffix('%'))
         .and_then(|p| p.parse().ok())
         .unwrap_or_else(|| panic!("no share:\n{text}"));
+    (first_site, share, text)
+}
+
+/// "Where it grew" from the counter's sampled stacks, with no code change
+/// and no valgrind: the function whose loop allocates more comes first,
+/// named by the program's symbol table, with Vec's and format!'s frames
+/// folded into it; the steady one barely moves.
+#[test]
+fn explain_names_the_programs_function_that_grew() {
+    let dir = Dir::new();
+    let (first_site, share, text) = explained_growth(&dir, 50_000);
+    assert!(first_site.starts_with("app::grow "), "{text}");
     assert!(share > 80.0, "{text}");
     assert!(!text.contains("alloc::raw_vec"), "{text}");
     // The call paths from the same stacks: main, then the function that
@@ -323,4 +332,16 @@ fn explain_names_the_programs_function_that_grew() {
         "{paths:?}"
     );
     assert!(paths.iter().all(|p| !p.contains("alloc::")), "{paths:?}");
+}
+
+/// A program that allocates a few tens of KiB in all (as a unit test
+/// does) is sampled too: the sample points start 1 KiB apart, where a
+/// fixed 512 KiB interval took no sample and explained nothing.
+#[test]
+fn explain_names_the_function_that_grew_in_a_small_program() {
+    let dir = Dir::new();
+    let (first_site, share, text) = explained_growth(&dir, 500);
+    assert!(text.contains("every current run is above"), "{text}");
+    assert!(first_site.starts_with("app::grow "), "{text}");
+    assert!(share > 50.0, "{text}");
 }
