@@ -283,16 +283,21 @@ fn sites_prefix(malloc_file: &Path) -> PathBuf {
 }
 
 /// Functions of Rust's runtime and standard library, and of C's: never a
-/// site, folded into the caller that reached them. An impl's method
+/// site, folded into the caller that reached them. libtest (`test::`) and
+/// its getopts are the harness of a `cargo test` binary, shipped with the
+/// toolchain (cargo refuses `test` as a package's name): a test's samples
+/// go to the test, the harness's own to nothing. An impl's method
 /// (`<Type as Trait>::method`) is the runtime's when its type is, or when
 /// its type is a generic parameter (`<T as SpecFromElem>::from_elem`) and
 /// its trait the runtime's.
 fn is_runtime(function: &str) -> bool {
-    const PREFIXES: [&str; 9] = [
+    const PREFIXES: [&str; 11] = [
         "alloc::",
         "core::",
         "std::",
         "hashbrown::",
+        "test::",
+        "getopts::",
         "__rust",
         "__rdl_",
         "__rg_",
@@ -437,6 +442,10 @@ mod tests {
             "std::io::default_read_to_end",
             "__rust_alloc",
             "main",
+            // libtest, as the semver 1.0.23 trial's stacks named it.
+            "<test::term::terminfo::TerminfoTerminal<std::io::stdio::Stdout>>::new",
+            "test::console::run_tests_console",
+            "<getopts::OptGroup as core::clone::Clone>::clone",
         ] {
             assert!(is_runtime(runtime), "{runtime}");
         }
@@ -445,6 +454,8 @@ mod tests {
             "stats::unsorted::Unsorted<T>::cardinality",
             "csv::byte_record::ByteRecord::clone_truncated",
             "<xsv::config::Config as core::fmt::Debug>::fmt",
+            "semver::parse::numeric_identifier",
+            "test_version::test_eq",
         ] {
             assert!(!is_runtime(program), "{program}");
         }
