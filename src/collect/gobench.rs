@@ -217,11 +217,12 @@ pub fn parse<'a>(path: &Path, text: &'a str) -> Result<BenchFile<'a>, ParseError
             // Lines read so far keep the configuration they were read
             // under; the next ones get a copy with this line in it.
             if std::mem::take(&mut config_used) {
-                let copy = file.configs[file.configs.len() - 1].clone();
-                file.configs.push(copy);
+                file.configs
+                    .push(file.configs[file.configs.len() - 1].clone());
             }
-            let last = file.configs.len() - 1;
-            file.configs[last].insert(key.to_owned(), value.trim().to_owned());
+            if let Some(config) = file.configs.last_mut() {
+                config.insert(key.to_owned(), value.trim().to_owned());
+            }
         }
     }
     Ok(file)

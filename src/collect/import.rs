@@ -213,8 +213,8 @@ impl GobenchImport {
         // unit at a line's k-th pair is looked for at slot k first.
         let mut units: Vec<(&str, gobench::UnitMapping, usize)> = Vec::new();
         for line in &file.lines {
-            let (env_index, pkg, config_changed) = match last {
-                Some((config, env, pkg)) if config == line.config => (env, pkg, false),
+            let (env_index, pkg) = match last {
+                Some((config, env, pkg)) if config == line.config => (env, pkg),
                 _ => {
                     let config = file.config_of(line);
                     let env = self.environment(config);
@@ -223,12 +223,14 @@ impl GobenchImport {
                         .map(String::as_str)
                         .filter(|p| !p.is_empty());
                     last = Some((line.config, env, pkg));
-                    (env, pkg, true)
+                    // Another package may name the same benchmark.
+                    last_workload = None;
+                    (env, pkg)
                 }
             };
             let base = gobench::without_procs_suffix(line.name);
             let index = match last_workload {
-                Some((n, i)) if !config_changed && n == base => i,
+                Some((n, i)) if n == base => i,
                 _ => {
                     name.clear();
                     if let Some(p) = pkg {

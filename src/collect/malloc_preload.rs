@@ -423,8 +423,9 @@ fn sample(s: &Slot, requested: usize) {
     // The interval this point closed, and the next point, past this
     // allocation however large it was.
     let closed = s.interval.load(Relaxed);
-    s.interval.store(interval(bytes), Relaxed);
-    s.next_sample.store(bytes + interval(bytes), Relaxed);
+    let next = interval(bytes);
+    s.interval.store(next, Relaxed);
+    s.next_sample.store(bytes + next, Relaxed);
     if !SITES.load(Relaxed) || s.sampling.swap(true, Relaxed) {
         return;
     }

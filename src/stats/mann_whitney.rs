@@ -216,27 +216,28 @@ fn untied_cdf(n1: usize, n2: usize, u: u64) -> f64 {
 
 /// The CDF of U for samples of n1 and n2 distinct values, indexed by U.
 fn untied_distribution(n1: usize, n2: usize) -> Cdf {
-    let cached = || {
-        let cache = UNTIED
+    let cache = || {
+        UNTIED
             .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        cache
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    };
+    let find = |cached: &[((usize, usize), Cdf)]| {
+        cached
             .iter()
             .find(|(k, _)| *k == (n1, n2))
             .map(|(_, c)| c.clone())
     };
-    if let Some(c) = cached() {
+    if let Some(c) = find(&cache()) {
         return c;
     }
-    // Built outside the lock: two threads may each build it once.
-    let cdf = Cdf::new(untied_cdf_of(n1, n2));
-    let mut cache = UNTIED
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    if !cache.iter().any(|(k, _)| *k == (n1, n2)) {
-        cache.push(((n1, n2), cdf.clone()));
+    // Built outside the lock; a thread that built it meanwhile wins.
+    let built = Cdf::new(untied_cdf_of(n1, n2));
+    let mut cached = cache();
+    if let Some(c) = find(&cached) {
+        return c;
     }
-    cdf
+    cached.push(((n1, n2), built.clone()));
+    built
 }
 
 /// The CDF of U for samples of n1 and n2 distinct values, computed.
